@@ -1,0 +1,260 @@
+// Translates SCIM PATCH operations straight into Salesforce field changes, so that the common PATCH needs no
+// read of the current user (one Salesforce call instead of two). Operations that depend on the current values
+// (a remove by value filter, say) are reported as needing the slow path, which applies them with SCIMMY.
+import { ScimError } from '../scim/errors.js'
+import {
+  CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, slotsFromList,
+  type FieldChanges, type FieldMapping, type MultiSlot, type ScimValue, type UserMapping,
+} from './user.js'
+
+export interface PatchOperation {
+  op: string
+  path?: string
+  value?: unknown
+}
+
+export type PatchPlan = { kind: 'direct', changes: FieldChanges } | { kind: 'needsCurrent', reason: string }
+
+/** Attributes of the core and enterprise User schemas (RFC 7643 §4.1, §4.3), lower-cased, with sub-attributes. */
+const CORE_ATTRS: Record<string, string[] | null> = {
+  username: null,
+  name: ['formatted', 'familyname', 'givenname', 'middlename', 'honorificprefix', 'honorificsuffix'],
+  displayname: null,
+  nickname: null,
+  profileurl: null,
+  title: null,
+  usertype: null,
+  preferredlanguage: null,
+  locale: null,
+  timezone: null,
+  active: null,
+  password: null,
+  emails: ['value', 'display', 'type', 'primary'],
+  phonenumbers: ['value', 'display', 'type', 'primary'],
+  ims: ['value', 'display', 'type', 'primary'],
+  photos: ['value', 'display', 'type', 'primary'],
+  addresses: ['formatted', 'streetaddress', 'locality', 'region', 'postalcode', 'country', 'type', 'primary'],
+  groups: ['value', '$ref', 'display', 'type'],
+  entitlements: ['value', 'display', 'type', 'primary'],
+  roles: ['value', 'display', 'type', 'primary'],
+  x509certificates: ['value', 'display', 'type', 'primary'],
+  externalid: null,
+}
+const ENTERPRISE_ATTRS: Record<string, string[] | null> = {
+  employeenumber: null,
+  costcenter: null,
+  organization: null,
+  division: null,
+  department: null,
+  manager: ['value', '$ref', 'displayname'],
+}
+const READ_ONLY = new Set(['id', 'meta', 'groups'])
+const MULTI = new Set(['emails', 'phonenumbers', 'addresses', 'ims', 'photos', 'entitlements', 'roles', 'x509certificates'])
+
+interface ParsedPath {
+  schema: 'core' | 'enterprise'
+  attr: string
+  /** Value filter in brackets, raw. */
+  filter?: string
+  sub?: string
+}
+
+const PATH_RE = /^([A-Za-z$][\w$-]*)(?:\[(.+)\])?(?:\.([A-Za-z$][\w$-]*))?$/
+
+export function parsePath (raw: string): ParsedPath {
+  let path = raw.trim()
+  let schema: ParsedPath['schema'] = 'core'
+  const lower = path.toLowerCase()
+  if (lower.startsWith(ENTERPRISE_USER_SCHEMA.toLowerCase())) {
+    schema = 'enterprise'
+    path = path.slice(ENTERPRISE_USER_SCHEMA.length).replace(/^:/, '')
+    if (path === '') return { schema, attr: '' }
+  } else if (lower.startsWith(CORE_USER_SCHEMA.toLowerCase() + ':')) {
+    path = path.slice(CORE_USER_SCHEMA.length + 1)
+  } else if (lower.startsWith('urn:')) {
+    throw new ScimError(400, 'invalidPath', `Unknown schema in path '${raw}'`)
+  }
+  const m = PATH_RE.exec(path)
+  if (m === null) throw new ScimError(400, 'invalidPath', `Invalid path '${raw}'`)
+  const attr = (m[1] as string).toLowerCase()
+  const known = schema === 'core' ? CORE_ATTRS : ENTERPRISE_ATTRS
+  if (READ_ONLY.has(attr) && schema === 'core') throw new ScimError(400, 'mutability', `Attribute '${m[1] as string}' is read-only`)
+  if (!(attr in known)) throw new ScimError(400, 'invalidPath', `Unknown attribute '${m[1] as string}' in path '${raw}'`)
+  const sub = m[3]?.toLowerCase()
+  const subs = known[attr]
+  if (sub !== undefined && (subs === null || subs === undefined || !subs.includes(sub))) {
+    throw new ScimError(400, 'invalidPath', `Unknown sub-attribute '${m[3] as string}' in path '${raw}'`)
+  }
+  const parsed: ParsedPath = { schema, attr }
+  if (m[2] !== undefined) parsed.filter = m[2]
+  if (sub !== undefined) parsed.sub = sub
+  return parsed
+}
+
+/** `type eq "work"` / `primary eq true` are the only value filters that name a Salesforce slot by themselves. */
+function slotFilter (filter: string): { type?: string, primary?: true } | undefined {
+  const t = /^\s*type\s+eq\s+"([^"\\]*)"\s*$/i.exec(filter)
+  if (t !== null) return { type: (t[1] as string).toLowerCase() }
+  if (/^\s*primary\s+eq\s+true\s*$/i.test(filter)) return { primary: true }
+  return undefined
+}
+
+export function planPatch (mapping: UserMapping, operations: PatchOperation[]): PatchPlan {
+  const changes: FieldChanges = {}
+  for (const operation of operations) {
+    const op = operation.op.toLowerCase()
+    if (op !== 'add' && op !== 'replace' && op !== 'remove') {
+      throw new ScimError(400, 'invalidSyntax', `Unknown PATCH op '${operation.op}'`)
+    }
+    if (operation.path === undefined || operation.path === '') {
+      if (op === 'remove') throw new ScimError(400, 'noTarget', 'A remove operation needs a path')
+      if (typeof operation.value !== 'object' || operation.value === null || Array.isArray(operation.value)) {
+        throw new ScimError(400, 'invalidValue', `A ${op} operation without a path needs an object value`)
+      }
+      for (const [key, value] of Object.entries(operation.value)) {
+        if (key.toLowerCase() === 'schemas') continue
+        const r = applyOne(mapping, op, key, value, changes, true)
+        if (r !== undefined) return r
+      }
+      continue
+    }
+    if (op !== 'remove' && operation.value === undefined) {
+      throw new ScimError(400, 'invalidValue', `A ${op} operation needs a value`)
+    }
+    const r = applyOne(mapping, op, operation.path, operation.value, changes, false)
+    if (r !== undefined) return r
+  }
+  return { kind: 'direct', changes }
+}
+
+function applyOne (mapping: UserMapping, op: 'add' | 'replace' | 'remove', rawPath: string, value: unknown, changes: FieldChanges, fromObject: boolean): PatchPlan | undefined {
+  // A path-less value may carry a whole extension object under its URN.
+  if (fromObject && rawPath.toLowerCase() === ENTERPRISE_USER_SCHEMA.toLowerCase()) {
+    if (typeof value !== 'object' || value === null) throw new ScimError(400, 'invalidValue', 'The enterprise extension must be an object')
+    for (const [k, v] of Object.entries(value)) {
+      const r = applyOne(mapping, op, `${ENTERPRISE_USER_SCHEMA}:${k}`, v, changes, true)
+      if (r !== undefined) return r
+    }
+    return undefined
+  }
+  if (fromObject && READ_ONLY.has(rawPath.toLowerCase())) return undefined // Okta echoes id in path-less values
+  const p = parsePath(rawPath)
+  if (p.schema === 'enterprise' && p.attr === '') {
+    return applyOne(mapping, op, ENTERPRISE_USER_SCHEMA, value, changes, true)
+  }
+  if (MULTI.has(p.attr)) return applyMulti(mapping, op, p, value, changes, rawPath)
+
+  // Complex singular attribute given whole: name, manager.
+  if (p.sub === undefined && (p.attr === 'name' || p.attr === 'manager')) {
+    if (op === 'remove') {
+      for (const f of fieldsUnder(mapping, p)) setChange(mapping, changes, f, null)
+      return undefined
+    }
+    if (p.attr === 'manager' && (typeof value === 'string' || value === null)) {
+      return applyOne(mapping, op, `${ENTERPRISE_USER_SCHEMA}:manager.value`, value, changes, false)
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new ScimError(400, 'invalidValue', `Attribute '${rawPath}' expects an object value`)
+    }
+    for (const [k, v] of Object.entries(value)) {
+      const prefix = p.schema === 'enterprise' ? `${ENTERPRISE_USER_SCHEMA}:${p.attr}` : p.attr
+      const r = applyOne(mapping, op, `${prefix}.${k}`, v, changes, false)
+      if (r !== undefined) return r
+    }
+    return undefined
+  }
+  const f = findField(mapping, p)
+  if (f === undefined) return undefined // a valid SCIM attribute Salesforce has no field for: nothing to store
+  if (f.readOnly === true) return undefined // computed by Salesforce (displayName, name.formatted, userType)
+  if (op === 'remove') {
+    if (f.required === true) throw new ScimError(400, 'mutability', `Attribute '${rawPath}' is required by Salesforce and cannot be removed`)
+    setChange(mapping, changes, f, null)
+    return undefined
+  }
+  setChange(mapping, changes, f, checkValue(f, rawPath, value))
+  return undefined
+}
+
+function applyMulti (mapping: UserMapping, op: 'add' | 'replace' | 'remove', p: ParsedPath, value: unknown, changes: FieldChanges, rawPath: string): PatchPlan | undefined {
+  const attr = (['emails', 'phoneNumbers', 'addresses'] as const).find((a) => a.toLowerCase() === p.attr)
+  if (attr === undefined) return undefined // ims, photos, roles…: no Salesforce field
+  const slots = mapping.slots.filter((s) => s.attr === attr)
+  let target: MultiSlot[] = slots
+  if (p.filter !== undefined) {
+    const sf = slotFilter(p.filter)
+    if (sf === undefined) return { kind: 'needsCurrent', reason: `value filter '${p.filter}'` }
+    target = slots.filter((s) => sf.type !== undefined ? s.type === sf.type : s.primary)
+    if (target.length === 0) {
+      // RFC 7644 §3.5.2: a filter that matches nothing is noTarget for replace; for remove it changes nothing.
+      if (op === 'remove') return undefined
+      throw new ScimError(400, 'noTarget', `No ${attr} entry matches '${p.filter}' (Salesforce keeps ${slots.map((s) => s.type).join(', ')})`)
+    }
+  }
+  if (op === 'remove') {
+    for (const s of target) {
+      for (const [sub, field] of Object.entries(s.fields)) {
+        if (p.sub !== undefined && p.sub !== sub.toLowerCase()) continue
+        changes[field] = null
+      }
+    }
+    return undefined
+  }
+  if (p.sub !== undefined) {
+    // emails[type eq "work"].value = "x": the slot's field for that sub-attribute.
+    if (p.filter === undefined) return { kind: 'needsCurrent', reason: `'${rawPath}' without a value filter` }
+    for (const s of target) {
+      const entry = Object.entries(s.fields).find(([sub]) => sub.toLowerCase() === p.sub)
+      if (entry === undefined) continue
+      if (value !== null && typeof value !== 'string') throw new ScimError(400, 'invalidValue', `Attribute '${rawPath}' expects a string`)
+      changes[entry[1]] = value
+    }
+    return undefined
+  }
+  const list = p.filter !== undefined
+    ? [{ ...(typeof value === 'object' && value !== null && !Array.isArray(value) ? value : { value }), type: target[0]?.type }]
+    : Array.isArray(value) ? value : [value]
+  for (const e of list) {
+    if (typeof e !== 'object' || e === null) throw new ScimError(400, 'invalidValue', `Attribute '${rawPath}' expects complex values`)
+  }
+  if (op === 'replace' && p.filter === undefined) {
+    for (const s of slots) for (const field of Object.values(s.fields)) changes[field] = null
+  }
+  Object.assign(changes, slotsFromList(mapping, attr, list))
+  if (attr === 'emails' && changes.Email === null) {
+    throw new ScimError(400, 'invalidValue', 'Salesforce requires an email address; the request leaves the user without one')
+  }
+  return undefined
+}
+
+function fieldsUnder (mapping: UserMapping, p: ParsedPath): FieldMapping[] {
+  const prefix = (p.schema === 'enterprise' ? `${ENTERPRISE_USER_SCHEMA}:` : '') + p.attr + '.'
+  return mapping.fields.filter((f) => f.path.toLowerCase().startsWith(prefix.toLowerCase()) && f.readOnly !== true && f.required !== true)
+}
+
+function findField (mapping: UserMapping, p: ParsedPath): FieldMapping | undefined {
+  const path = (p.schema === 'enterprise' ? `${ENTERPRISE_USER_SCHEMA}:` : '') + p.attr + (p.sub !== undefined ? '.' + p.sub : '')
+  return mapping.fields.find((f) => f.path.toLowerCase() === path.toLowerCase())
+}
+
+function checkValue (f: FieldMapping, rawPath: string, value: unknown): ScimValue {
+  if (value === null) {
+    if (f.required === true) throw new ScimError(400, 'invalidValue', `Attribute '${rawPath}' is required by Salesforce and cannot be null`)
+    return null
+  }
+  if (f.kind === 'boolean') {
+    if (typeof value !== 'boolean') throw new ScimError(400, 'invalidValue', `Attribute '${rawPath}' expects a boolean`)
+    return value
+  }
+  if (typeof value === 'object' && f.kind === 'reference' && !Array.isArray(value)) {
+    const v = (value as Record<string, unknown>).value
+    if (typeof v === 'string') return v
+  }
+  if (typeof value !== 'string') throw new ScimError(400, 'invalidValue', `Attribute '${rawPath}' expects a string`)
+  return value
+}
+
+function setChange (mapping: UserMapping, changes: FieldChanges, f: FieldMapping, value: ScimValue): void {
+  if (typeof value === 'string' && f.field === 'Username') value = mapping.toUsername(value)
+  if (typeof value === 'string' && f.kind === 'localeKey') value = value.replace('-', '_')
+  changes[f.field] = value
+}

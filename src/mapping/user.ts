@@ -1,0 +1,331 @@
+// Pure SCIM User ⇄ Salesforce User mapping: one table drives create, replace, patch, read-back and filters.
+import type { ExtraAttributeMapping, UserDefaults } from '../config/types.js'
+
+export const CORE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User'
+export const ENTERPRISE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
+
+export type ScimValue = string | boolean | number | null
+export type SalesforceRecord = Record<string, unknown>
+export type FieldKind = 'string' | 'boolean' | 'reference' | 'localeKey'
+
+/** One SCIM leaf attribute stored in one Salesforce User field. */
+export interface FieldMapping {
+  /** Canonical SCIM path: `userName`, `name.givenName`, `emails[type eq "work"].value`, `<enterprise URN>:department`. */
+  path: string
+  field: string
+  kind: FieldKind
+  /** Salesforce refuses null here (required on User), so a replace that omits it leaves it alone. */
+  required?: boolean
+  /** Read-only on the SCIM side (computed by Salesforce). */
+  readOnly?: boolean
+}
+
+/**
+ * Multi-valued SCIM attributes are stored in fixed Salesforce fields: a User has one Email, a work Phone,
+ * a MobilePhone, a Fax and one (work) address. Each slot is an entry of that attribute with a fixed type.
+ */
+export interface MultiSlot {
+  attr: 'emails' | 'phoneNumbers' | 'addresses'
+  type: string
+  /** Sub-attribute → Salesforce field. */
+  fields: Record<string, string>
+  /** Takes entries that carry no type (only the first slot of an attribute should). */
+  takesUntyped: boolean
+  primary: boolean
+}
+
+const E = ENTERPRISE_USER_SCHEMA
+
+export const SLOTS: MultiSlot[] = [
+  { attr: 'emails', type: 'work', fields: { value: 'Email' }, takesUntyped: true, primary: true },
+  { attr: 'phoneNumbers', type: 'work', fields: { value: 'Phone' }, takesUntyped: true, primary: false },
+  { attr: 'phoneNumbers', type: 'mobile', fields: { value: 'MobilePhone' }, takesUntyped: false, primary: false },
+  { attr: 'phoneNumbers', type: 'fax', fields: { value: 'Fax' }, takesUntyped: false, primary: false },
+  {
+    attr: 'addresses',
+    type: 'work',
+    fields: { streetAddress: 'Street', locality: 'City', region: 'State', postalCode: 'PostalCode', country: 'Country' },
+    takesUntyped: true,
+    primary: false,
+  },
+]
+
+export const BASE_FIELDS: FieldMapping[] = [
+  { path: 'userName', field: 'Username', kind: 'string', required: true },
+  // Salesforce's own SCIM service stores externalId in FederationIdentifier (unique per org, used for SAML SSO).
+  { path: 'externalId', field: 'FederationIdentifier', kind: 'string' },
+  { path: 'name.givenName', field: 'FirstName', kind: 'string' },
+  { path: 'name.familyName', field: 'LastName', kind: 'string', required: true },
+  { path: 'name.formatted', field: 'Name', kind: 'string', readOnly: true },
+  // Salesforce has no display name of its own: Name (first + last) is the closest and is computed.
+  { path: 'displayName', field: 'Name', kind: 'string', readOnly: true },
+  { path: 'nickName', field: 'CommunityNickname', kind: 'string', required: true },
+  { path: 'title', field: 'Title', kind: 'string' },
+  { path: 'userType', field: 'UserType', kind: 'string', readOnly: true },
+  { path: 'locale', field: 'LocaleSidKey', kind: 'localeKey', required: true },
+  { path: 'preferredLanguage', field: 'LanguageLocaleKey', kind: 'localeKey', required: true },
+  { path: 'timezone', field: 'TimeZoneSidKey', kind: 'string', required: true },
+  { path: 'active', field: 'IsActive', kind: 'boolean', required: true },
+  { path: `${E}:employeeNumber`, field: 'EmployeeNumber', kind: 'string' },
+  { path: `${E}:department`, field: 'Department', kind: 'string' },
+  { path: `${E}:division`, field: 'Division', kind: 'string' },
+  { path: `${E}:organization`, field: 'CompanyName', kind: 'string' },
+  { path: `${E}:manager.value`, field: 'ManagerId', kind: 'reference' },
+]
+
+/** Fields read on every query so that a SCIM User can be built from the record. */
+const SYSTEM_FIELDS = ['Id', 'Alias', 'CreatedDate', 'LastModifiedDate', 'SystemModstamp']
+
+export interface UserMappingOptions {
+  defaults: UserDefaults
+  usernameSuffix: string
+  extraMappings: ExtraAttributeMapping[]
+}
+
+export interface UserMapping {
+  readonly fields: FieldMapping[]
+  readonly slots: MultiSlot[]
+  /** Every Salesforce field a read needs, in a stable order. */
+  readonly selectFields: string[]
+  readonly usernameSuffix: string
+  toUsername (userName: string): string
+  fromUsername (username: string): string
+}
+
+export function createUserMapping (opts: UserMappingOptions): UserMapping {
+  const extra: FieldMapping[] = opts.extraMappings.map((m) => ({ path: canonicalExtraPath(m.scim), field: m.salesforce, kind: 'string' }))
+  const fields = [...BASE_FIELDS.filter((f) => !extra.some((x) => x.path.toLowerCase() === f.path.toLowerCase())), ...extra]
+  const select = new Set<string>(SYSTEM_FIELDS)
+  for (const f of fields) select.add(f.field)
+  for (const s of SLOTS) for (const field of Object.values(s.fields)) select.add(field)
+  const suffix = opts.usernameSuffix
+  return {
+    fields,
+    slots: SLOTS,
+    selectFields: [...select],
+    usernameSuffix: suffix,
+    toUsername: (userName) => suffix !== '' && !userName.toLowerCase().endsWith(suffix.toLowerCase()) ? userName + suffix : userName,
+    fromUsername: (username) => suffix !== '' && username.toLowerCase().endsWith(suffix.toLowerCase()) ? username.slice(0, -suffix.length) : username,
+  }
+}
+
+function canonicalExtraPath (path: string): string {
+  return path.trim()
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Salesforce → SCIM
+
+export interface ScimUser {
+  schemas: string[]
+  id: string
+  userName: string
+  meta: { resourceType: 'User', created?: string, lastModified?: string, version?: string }
+  [key: string]: unknown
+}
+
+/** Builds the SCIM User for a Salesforce User record (as returned by a query or a composite GET). */
+export function toScimUser (mapping: UserMapping, record: SalesforceRecord): ScimUser {
+  const out: Record<string, unknown> = {}
+  for (const f of mapping.fields) {
+    let v = record[f.field]
+    if (v === null || v === undefined || v === '') continue
+    if (f.field === 'Username' && typeof v === 'string') v = mapping.fromUsername(v)
+    if (f.kind === 'localeKey' && typeof v === 'string') v = v.replace('_', '-')
+    setPath(out, f.path, f.path.endsWith('manager.value') ? String(v) : v)
+  }
+  for (const s of mapping.slots) {
+    const entry: Record<string, unknown> = {}
+    for (const [sub, field] of Object.entries(s.fields)) {
+      const v = record[field]
+      if (v !== null && v !== undefined && v !== '') entry[sub] = v
+    }
+    if (Object.keys(entry).length === 0) continue
+    entry.type = s.type
+    if (s.primary) entry.primary = true
+    const list = (out[s.attr] as unknown[] | undefined) ?? []
+    list.push(entry)
+    out[s.attr] = list
+  }
+  const schemas = [CORE_USER_SCHEMA]
+  if (out[E] !== undefined) schemas.push(E)
+  const modstamp = record.SystemModstamp
+  return {
+    ...out,
+    schemas,
+    id: String(record.Id),
+    userName: String(out.userName ?? ''),
+    meta: {
+      resourceType: 'User',
+      ...(typeof record.CreatedDate === 'string' ? { created: toIsoDate(record.CreatedDate) } : {}),
+      ...(typeof record.LastModifiedDate === 'string' ? { lastModified: toIsoDate(record.LastModifiedDate) } : {}),
+      ...(typeof modstamp === 'string' ? { version: versionOf(modstamp) } : {}),
+    },
+  }
+}
+
+/** Salesforce writes `2026-11-28T03:22:13.000+0000`; SCIM wants RFC 3339. */
+export function toIsoDate (sf: string): string {
+  const d = new Date(sf.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'))
+  return Number.isNaN(d.getTime()) ? sf : d.toISOString()
+}
+
+/** A weak ETag derived from SystemModstamp, which Salesforce bumps on every change of the record. */
+export function versionOf (systemModstamp: string): string {
+  const d = new Date(systemModstamp.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'))
+  return `W/"${Number.isNaN(d.getTime()) ? systemModstamp : d.getTime().toString(36)}"`
+}
+
+function setPath (target: Record<string, unknown>, path: string, value: unknown): void {
+  const { ext, rest } = splitUrn(path)
+  let obj = target
+  if (ext !== undefined) {
+    obj = (target[ext] as Record<string, unknown> | undefined) ?? {}
+    target[ext] = obj
+  }
+  const parts = rest.split('.')
+  for (let i = 0; i < parts.length - 1; i++) {
+    const key = parts[i] as string
+    const next = (obj[key] as Record<string, unknown> | undefined) ?? {}
+    obj[key] = next
+    obj = next
+  }
+  obj[parts[parts.length - 1] as string] = value
+}
+
+/** `urn:...:User:manager.value` → { ext: 'urn:...:User', rest: 'manager.value' }. */
+export function splitUrn (path: string): { ext: string | undefined, rest: string } {
+  if (!path.toLowerCase().startsWith('urn:')) return { ext: undefined, rest: path }
+  const idx = path.lastIndexOf(':')
+  return { ext: path.slice(0, idx), rest: path.slice(idx + 1) }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// SCIM → Salesforce
+
+/** Salesforce field → value (null clears). */
+export type FieldChanges = Record<string, ScimValue>
+
+/**
+ * Reads a SCIM User (already validated and canonicalised by SCIMMY) into the Salesforce fields it maps.
+ * Only attributes present in the resource appear in the result.
+ */
+export function scimToFields (mapping: UserMapping, user: Record<string, unknown>): FieldChanges {
+  const out: FieldChanges = {}
+  for (const f of mapping.fields) {
+    if (f.readOnly === true) continue
+    const v = getPath(user, f.path)
+    if (v === undefined) continue
+    out[f.field] = convertIn(mapping, f, v)
+  }
+  for (const attr of ['emails', 'phoneNumbers', 'addresses'] as const) {
+    const list = user[attr]
+    if (!Array.isArray(list)) continue
+    Object.assign(out, slotsFromList(mapping, attr, list as unknown[]))
+  }
+  return out
+}
+
+/**
+ * Assigns the entries of a multi-valued attribute to its Salesforce slots. An entry goes to the slot of its
+ * type; an untyped entry to the slot that takes untyped ones. For emails, the primary entry wins, since a
+ * Salesforce User has only one Email.
+ */
+export function slotsFromList (mapping: UserMapping, attr: MultiSlot['attr'], list: unknown[]): FieldChanges {
+  const out: FieldChanges = {}
+  const slots = mapping.slots.filter((s) => s.attr === attr)
+  const entries = list.filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null)
+  const ordered = attr === 'emails' ? [...entries].sort((a, b) => Number(b.primary === true) - Number(a.primary === true)) : entries
+  const filled = new Set<MultiSlot>()
+  for (const entry of ordered) {
+    const type = typeof entry.type === 'string' ? entry.type.toLowerCase() : undefined
+    const slot = slots.find((s) => !filled.has(s) && (type === s.type || (type === undefined && s.takesUntyped) || (attr === 'emails' && s.takesUntyped)))
+    if (slot === undefined) continue
+    filled.add(slot)
+    for (const [sub, field] of Object.entries(slot.fields)) {
+      const v = entry[sub]
+      if (v === undefined) continue
+      out[field] = v === null ? null : String(v)
+    }
+  }
+  return out
+}
+
+function convertIn (mapping: UserMapping, f: FieldMapping, v: unknown): ScimValue {
+  if (v === null) return null
+  if (f.kind === 'boolean') return Boolean(v)
+  if (f.kind === 'localeKey') return String(v).replace('-', '_')
+  if (f.field === 'Username') return mapping.toUsername(String(v))
+  return typeof v === 'object' ? JSON.stringify(v) : String(v) as ScimValue
+}
+
+export function getPath (obj: Record<string, unknown>, path: string): unknown {
+  const { ext, rest } = splitUrn(path)
+  let cur: unknown = ext === undefined ? obj : obj[ext]
+  for (const part of rest.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined
+    cur = (cur as Record<string, unknown>)[part]
+  }
+  return cur
+}
+
+/** The Salesforce fields a full replace (PUT in replace mode) clears when the body omits them. */
+export function clearableFields (mapping: UserMapping): string[] {
+  const fields = mapping.fields.filter((f) => f.readOnly !== true && f.required !== true).map((f) => f.field)
+  for (const s of mapping.slots) {
+    for (const field of Object.values(s.fields)) if (field !== 'Email') fields.push(field)
+  }
+  return [...new Set(fields)]
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Create
+
+/** Letters and digits only, as Alias and nicknames derived from names should look. */
+function slug (s: string): string {
+  return s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^A-Za-z0-9]/g, '')
+}
+
+/**
+ * Salesforce's UI derives Alias from the first initial and the start of the last name; Alias is at most 8
+ * characters (salesforce.md §2.7) and need not be unique.
+ */
+export function deriveAlias (givenName: string | undefined, familyName: string | undefined, userName: string): string {
+  const fromName = slug((givenName ?? '').slice(0, 1) + (familyName ?? ''))
+  const base = fromName !== '' ? fromName : slug(userName.split('@')[0] ?? '')
+  return (base !== '' ? base : 'user').slice(0, 8).toLowerCase()
+}
+
+/** CommunityNickname must be unique in the org (40 characters); `attempt` > 0 adds a suffix after a clash. */
+export function deriveNickname (userName: string, attempt: number, given?: string): string {
+  const base = (given ?? userName.split('@')[0] ?? 'user').slice(0, 40)
+  if (attempt === 0) return base
+  const suffix = `.${Math.floor(1000 + Math.random() * 9000)}${attempt > 1 ? attempt : ''}`
+  return base.slice(0, 40 - suffix.length) + suffix
+}
+
+/**
+ * The full record for `POST sobjects/User`: the configured defaults, then everything the SCIM User maps,
+ * then the derived fields Salesforce requires (Alias, CommunityNickname, Email from userName).
+ */
+export function buildCreateRecord (mapping: UserMapping, defaults: UserDefaults, user: Record<string, unknown>, nicknameAttempt = 0): FieldChanges {
+  const mapped = scimToFields(mapping, user)
+  const rec: FieldChanges = { ...defaults, ...dropNulls(mapped) }
+  const userName = String(user.userName ?? '')
+  const name = (user.name ?? {}) as Record<string, unknown>
+  rec.Alias ??= deriveAlias(asString(name.givenName), asString(name.familyName), userName)
+  rec.CommunityNickname = deriveNickname(userName, nicknameAttempt, asString(mapped.CommunityNickname))
+  // A SCIM User needs no email, a Salesforce User does: userNames are email-shaped in Salesforce, so the
+  // userName is the natural fallback (it is what WSO2's own connector maps to Email as well).
+  if (rec.Email === undefined && userName.includes('@')) rec.Email = userName
+  if (rec.IsActive === undefined) rec.IsActive = true
+  return rec
+}
+
+function dropNulls (c: FieldChanges): FieldChanges {
+  return Object.fromEntries(Object.entries(c).filter(([, v]) => v !== null))
+}
+
+function asString (v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined
+}
