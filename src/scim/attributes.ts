@@ -1,0 +1,121 @@
+// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9) applied to outgoing resources. Done here, not
+// by SCIMMY, because SCIMMY's attribute filter throws on extension URN paths.
+
+/** Attributes that are always returned whatever the request asks (RFC 7643 §3.1, §7 returned "always"). */
+const ALWAYS = new Set(['id', 'schemas'])
+
+export interface Projection {
+  attributes?: string[]
+  excludedAttributes?: string[]
+}
+
+/** Splits a comma-separated query parameter, ignoring blanks; `emails[type eq "work"]` selects `emails`. */
+export function parseAttributeList (raw: string | undefined): string[] | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined
+  const out: string[] = []
+  let depth = 0
+  let cur = ''
+  for (const ch of raw) {
+    if (ch === '[') depth++
+    if (ch === ']') depth = Math.max(0, depth - 1)
+    if (ch === ',' && depth === 0) {
+      out.push(cur)
+      cur = ''
+    } else {
+      cur += ch
+    }
+  }
+  out.push(cur)
+  return out.map((s) => s.trim().replace(/\[[^\]]*\]/g, '')).filter((s) => s !== '')
+}
+
+/** Splits `urn:...:User:name.givenName` into the extension key (if any) and the dotted attribute path. */
+function splitPath (path: string, extensions: string[]): { ext?: string, parts: string[] } {
+  const lower = path.toLowerCase()
+  for (const ext of extensions) {
+    const e = ext.toLowerCase()
+    if (lower === e) return { ext, parts: [] }
+    if (lower.startsWith(e + ':')) return { ext, parts: path.slice(ext.length + 1).split('.') }
+  }
+  if (lower.startsWith('urn:') && lower.includes(':2.0:user:')) {
+    // core schema URN prefix: urn:ietf:params:scim:schemas:core:2.0:User:userName
+    const idx = path.lastIndexOf(':')
+    return { parts: path.slice(idx + 1).split('.') }
+  }
+  return { parts: path.split('.') }
+}
+
+function findKey (obj: Record<string, unknown>, name: string): string | undefined {
+  const lower = name.toLowerCase()
+  return Object.keys(obj).find((k) => k.toLowerCase() === lower)
+}
+
+function pick (src: unknown, parts: string[]): unknown {
+  if (parts.length === 0) return src
+  if (Array.isArray(src)) {
+    const items = src.map((e) => pick(e, parts)).filter((e) => e !== undefined && !(typeof e === 'object' && e !== null && Object.keys(e).length === 0))
+    return items.length > 0 ? items : undefined
+  }
+  if (src === null || typeof src !== 'object') return undefined
+  const obj = src as Record<string, unknown>
+  const key = findKey(obj, parts[0] as string)
+  if (key === undefined) return undefined
+  const inner = pick(obj[key], parts.slice(1))
+  return inner === undefined ? undefined : { [key]: inner }
+}
+
+function merge (target: Record<string, unknown>, add: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(add)) {
+    const cur = target[k]
+    if (cur !== null && typeof cur === 'object' && !Array.isArray(cur) && v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      merge(cur as Record<string, unknown>, v as Record<string, unknown>)
+    } else if (Array.isArray(cur) && Array.isArray(v)) {
+      target[k] = cur.map((c, i) => (typeof c === 'object' && c !== null ? { ...c, ...(v[i] as object) } : c))
+    } else {
+      target[k] = v
+    }
+  }
+}
+
+function drop (obj: Record<string, unknown>, parts: string[]): void {
+  const key = findKey(obj, parts[0] as string)
+  if (key === undefined) return
+  if (parts.length === 1) {
+    delete obj[key]
+    return
+  }
+  const inner = obj[key]
+  const rest = parts.slice(1)
+  if (Array.isArray(inner)) {
+    for (const e of inner) if (e !== null && typeof e === 'object') drop(e as Record<string, unknown>, rest)
+  } else if (inner !== null && typeof inner === 'object') {
+    drop(inner as Record<string, unknown>, rest)
+    if (Object.keys(inner).length === 0) delete obj[key]
+  }
+}
+
+/** Returns a copy of `resource` reduced as the request asked. `attributes` wins when both are given. */
+export function project<T extends Record<string, unknown>> (resource: T, p: Projection): T {
+  const extensions = Object.keys(resource).filter((k) => k.toLowerCase().startsWith('urn:'))
+  if (p.attributes !== undefined && p.attributes.length > 0) {
+    const out: Record<string, unknown> = {}
+    for (const k of Object.keys(resource)) if (ALWAYS.has(k)) out[k] = resource[k]
+    for (const path of p.attributes) {
+      const { ext, parts } = splitPath(path, extensions)
+      const picked = ext !== undefined ? pick(resource, [ext, ...parts]) : pick(resource, parts)
+      if (picked !== undefined && typeof picked === 'object') merge(out, picked as Record<string, unknown>)
+    }
+    return out as T
+  }
+  if (p.excludedAttributes !== undefined && p.excludedAttributes.length > 0) {
+    const out = structuredClone(resource) as Record<string, unknown>
+    for (const path of p.excludedAttributes) {
+      const { ext, parts } = splitPath(path, extensions)
+      const full = ext !== undefined ? [ext, ...parts] : parts
+      if (full.length === 1 && ALWAYS.has(full[0] as string)) continue
+      drop(out, full)
+    }
+    return out as T
+  }
+  return resource
+}
