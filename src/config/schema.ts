@@ -1,0 +1,300 @@
+// The configuration schema (zod 4): every key's shape, default and cross-field rule. Where values come from
+// (file, environment, *_FILE) and how problems are worded for people is loader.ts's job.
+import { createPrivateKey } from 'node:crypto'
+import { z } from 'zod'
+
+/** The message of every "value missing" issue; the loader appends the fix (which variable or key to set). */
+export const IS_REQUIRED = 'is required'
+
+/**
+ * Issue params the loader understands. `requiredWhen` turns an issue into "is required when …: <fix>";
+ * `standalone` marks a message that is a whole sentence and gets no key label in front.
+ */
+export interface ConfigIssueParams {
+  requiredWhen?: string
+  standalone?: true
+}
+
+/** SCIM client secrets guard the way into the org's user directory: long enough not to be guessed. */
+export const MIN_SECRET_LENGTH = 16
+
+const SALESFORCE_FIELD = /^[A-Za-z][A-Za-z0-9_]*$/
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+// Salesforce answers `request not supported on this domain` to the client credentials flow anywhere but the
+// org's My Domain (reference/salesforce.md §1.3), so say so at boot rather than on the first SCIM request.
+const SHARED_LOGIN_HOSTS = new Set(['login.salesforce.com', 'test.salesforce.com'])
+
+export function isRecord (v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function missing (v: unknown): boolean {
+  return v === undefined || v === null || v === ''
+}
+
+function emptyToUndefined (s: string): string | undefined {
+  return s === '' ? undefined : s
+}
+
+/**
+ * An absent (or empty, `key:` with nothing after it in YAML) section is parsed as empty rather than refused, so
+ * its fields get their defaults and each missing required key is reported by name.
+ */
+function section<T extends z.ZodType> (schema: T, empty: object) {
+  return z.preprocess((v) => v ?? empty, schema)
+}
+
+/** An http(s) URL, returned without a trailing slash; `baseOnly` refuses anything after the host. */
+function httpUrl (opts: { example: string, baseOnly?: boolean }) {
+  return z.string().trim().transform((s, ctx) => {
+    let url: URL | undefined
+    try {
+      url = new URL(s)
+    } catch {}
+    if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+      ctx.addIssue({ code: 'custom', message: `must be an http(s) URL such as ${opts.example}, not "${s}"` })
+      return z.NEVER
+    }
+    if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+      ctx.addIssue({ code: 'custom', message: `must not carry credentials, a query or a fragment: use a plain URL such as ${opts.example}` })
+      return z.NEVER
+    }
+    const pathname = url.pathname.replace(/\/+$/, '')
+    if (opts.baseOnly === true && pathname !== '') {
+      ctx.addIssue({ code: 'custom', message: `must be the base URL without a path, such as ${opts.example} (scimforce adds /services/…)` })
+      return z.NEVER
+    }
+    return url.origin + pathname
+  })
+}
+
+/** A Salesforce record Id (15 or 18 characters) of the given key prefix, e.g. 00e for a Profile. */
+function salesforceId (prefix: string, what: string) {
+  return z.string().trim().refine((s) => /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/.test(s) && s.startsWith(prefix), {
+    error: (iss) => `must be a ${what} Id: 15 or 18 letters and digits starting with ${prefix}, not "${String(iss.input)}"`
+  })
+}
+
+/** A secret as the schema sees it: by now the loader has read `{ file: … }` references into strings. */
+function secret () {
+  return z.string({
+    error: (iss) => iss.input === undefined ? IS_REQUIRED : 'must be a string, or { file: /path/to/secret } to read it from a file'
+  }).refine((s) => !/^\$\{\w+\}$/.test(s.trim()), {
+    // Someone expecting ${VAR} interpolation would otherwise run with the literal text as the secret.
+    // eslint-disable-next-line no-template-curly-in-string -- the message quotes the syntax it refuses
+    error: 'looks like ${VAR} interpolation, which the config file does not do: use { file: /path/to/secret } or the environment variable'
+  })
+}
+
+/** A secret a SCIM client presents to us; we choose these, so they must be long enough not to be guessed. */
+function clientSecret () {
+  return secret().min(MIN_SECRET_LENGTH, {
+    error: `must be at least ${MIN_SECRET_LENGTH} characters long: generate one with \`openssl rand -base64 32\``
+  })
+}
+
+const ServerSchema = z.strictObject({
+  // 0.0.0.0: scimforce runs in a container, where loopback is unreachable from outside.
+  host: z.string().trim().min(1).default('0.0.0.0'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  publicUrl: httpUrl({ example: 'https://scim.example.com' }).optional(),
+  bodyLimit: z.number().int().min(1024).default(1024 * 1024),
+  logLevel: z.enum(LOG_LEVELS).default('info')
+})
+
+const BasicAuthSchema = z.strictObject({
+  type: z.literal('basic'),
+  username: z.string().trim().min(1).refine((u) => !u.includes(':'), {
+    error: 'must not contain ":" (HTTP Basic separates username and password with it)'
+  }),
+  password: clientSecret()
+})
+
+const BearerAuthSchema = z.strictObject({
+  type: z.literal('bearer'),
+  token: clientSecret().refine((t) => !/\s/.test(t), {
+    error: 'must not contain spaces or line breaks (it travels in an HTTP header)'
+  })
+})
+
+const ClientSchema = z.strictObject({
+  name: z.string().trim().min(1),
+  auth: z.discriminatedUnion('type', [BasicAuthSchema, BearerAuthSchema]),
+  // replace is RFC 7644 §3.5.1; clients that send partial PUTs (WSO2 IS) must say merge explicitly.
+  putMode: z.enum(['merge', 'replace']).default('replace')
+})
+
+const ClientsSchema = z.array(ClientSchema).superRefine((clients, ctx) => {
+  if (clients.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'no SCIM client configured: set SCIM_BEARER_TOKEN or SCIM_BASIC_USER/SCIM_BASIC_PASSWORD, or clients: in the config file',
+      params: { standalone: true } satisfies ConfigIssueParams
+    })
+    return
+  }
+  // Written defensively: this also runs when some client failed its own checks, so every problem is reported at once.
+  const names = new Map<string, number>()
+  const basicUsers = new Map<string, number>()
+  const tokens = new Map<string, number>()
+  clients.forEach((client, i) => {
+    if (!isRecord(client)) return
+    const seen = (map: Map<string, number>, key: unknown, path: PropertyKey[], what: string): void => {
+      if (typeof key !== 'string' || key === '') return
+      const first = map.get(key)
+      if (first === undefined) {
+        map.set(key, i)
+        return
+      }
+      ctx.addIssue({ code: 'custom', path: [i, ...path], message: `${what} clients[${first}]'s: give each client its own` })
+    }
+    seen(names, client.name, ['name'], 'is the same name as')
+    const auth: unknown = client.auth
+    if (!isRecord(auth)) return
+    // Unique credentials make the matching client unambiguous, so the name in logs and the putMode are right.
+    if (auth.type === 'basic') seen(basicUsers, auth.username, ['auth', 'username'], 'is the same Basic username as')
+    if (auth.type === 'bearer') seen(tokens, auth.token, ['auth', 'token'], 'is the same Bearer token as')
+  })
+}, { when: (payload) => Array.isArray(payload.value) })
+
+const SalesforceSchema = z.strictObject({
+  loginUrl: httpUrl({ example: 'https://mycompany.my.salesforce.com', baseOnly: true }),
+  authFlow: z.enum(['client_credentials', 'jwt', 'password']).default('client_credentials'),
+  clientId: z.string().trim().min(1),
+  // Optional here; which flow needs which is checked below, so the message can name the flow.
+  clientSecret: secret().transform(emptyToUndefined).optional(),
+  username: z.string().trim().transform(emptyToUndefined).optional(),
+  password: secret().transform(emptyToUndefined).optional(),
+  jwtPrivateKey: secret().transform(emptyToUndefined).refine((pem) => pem === undefined || isRsaPrivateKey(pem), {
+    error: 'must be an RSA private key in PEM form (-----BEGIN PRIVATE KEY-----): Salesforce signs JWT bearer assertions with RS256 only'
+  }).optional(),
+  jwtAudience: httpUrl({ example: 'https://login.salesforce.com', baseOnly: true }).optional(),
+  // Accept "v62.0" (as in REST URLs) and a bare YAML number (62 or 62.0 both parse to 62).
+  apiVersion: z.preprocess(
+    (v) => typeof v === 'number' && Number.isInteger(v) ? `${v}.0` : typeof v === 'string' ? v.trim().replace(/^v/i, '') : v,
+    z.string().regex(/^\d{2,3}\.0$/, { error: 'must be a Salesforce API version such as 62.0 (or v62.0)' })
+  ).default('62.0'),
+  // jsforce's own default is 30 minutes; Entra gives up after 60 s. Under 100 ms is surely seconds meant as ms.
+  timeoutMs: z.number().int().min(100).max(600_000).default(20_000)
+}).superRefine((sf, ctx) => {
+  // Runs even when single fields failed (see `when`), so flow problems come in the same report.
+  const flow: unknown = sf.authFlow
+  const need = (key: keyof typeof sf): void => {
+    if (missing(sf[key])) {
+      ctx.addIssue({ code: 'custom', path: [key], message: IS_REQUIRED, params: { requiredWhen: `SF_AUTH_FLOW is ${String(flow)}` } satisfies ConfigIssueParams })
+    }
+  }
+  if (flow === 'client_credentials') {
+    need('clientSecret')
+    if (typeof sf.loginUrl === 'string' && URL.canParse(sf.loginUrl) && SHARED_LOGIN_HOSTS.has(new URL(sf.loginUrl).hostname)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['loginUrl'],
+        message: 'must be the org\'s My Domain URL (https://<domain>.my.salesforce.com) when SF_AUTH_FLOW is client_credentials: Salesforce refuses that flow on login.salesforce.com and test.salesforce.com'
+      })
+    }
+  } else if (flow === 'password') {
+    need('clientSecret')
+    need('username')
+    need('password')
+  } else if (flow === 'jwt') {
+    need('username')
+    need('jwtPrivateKey')
+  }
+}, { when: (payload) => isRecord(payload.value) })
+
+function isRsaPrivateKey (pem: string): boolean {
+  try {
+    return createPrivateKey(pem).asymmetricKeyType === 'rsa'
+  } catch {
+    return false
+  }
+}
+
+const UserDefaultsShape = {
+  ProfileId: salesforceId('00e', 'Profile'),
+  // The four keys and ProfileId are required on User insert (reference/salesforce.md §2.7); the defaults are the
+  // values of WSO2's Salesforce connector seed list (reference/wso2.md §2.5).
+  EmailEncodingKey: z.string().trim().min(1).default('UTF-8'),
+  LanguageLocaleKey: z.string().trim().min(1).default('en_US'),
+  LocaleSidKey: z.string().trim().min(1).default('en_US'),
+  TimeZoneSidKey: z.string().trim().min(1).default('America/Los_Angeles'),
+  UserPermissionsCallCenterAutoLogin: z.boolean().default(false),
+  UserPermissionsMarketingUser: z.boolean().default(false),
+  UserPermissionsOfflineUser: z.boolean().default(false)
+}
+const KNOWN_DEFAULTS = new Map(Object.keys(UserDefaultsShape).map((k) => [k.toLowerCase(), k]))
+
+// Further fields are passed to Salesforce as they are, so check they at least look like field names.
+const UserDefaultsSchema = z.object(UserDefaultsShape)
+  .catchall(z.union([z.string(), z.number(), z.boolean()], { error: 'must be a string, a number or true/false' }))
+  .superRefine((defaults, ctx) => {
+    for (const key of Object.keys(defaults)) {
+      if (Object.hasOwn(UserDefaultsShape, key)) continue
+      const twin = KNOWN_DEFAULTS.get(key.toLowerCase())
+      if (twin !== undefined) {
+        // Salesforce field names are case-insensitive: "profileId" would silently compete with ProfileId.
+        ctx.addIssue({ code: 'custom', path: [key], message: `is spelled differently from ${twin}: use ${twin}` })
+      } else if (!SALESFORCE_FIELD.test(key)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'is not a Salesforce field API name (letters, digits and _, starting with a letter)' })
+      }
+    }
+  }, { when: (payload) => isRecord(payload.value) })
+
+const ExtraMappingSchema = z.strictObject({
+  scim: z.string().trim().min(1, { error: 'must be a SCIM attribute path such as urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter' }),
+  salesforce: z.string().trim().regex(SALESFORCE_FIELD, { error: 'must be a Salesforce field API name such as CostCenter__c' })
+})
+
+const UsersSchema = z.strictObject({
+  defaults: section(UserDefaultsSchema, {}),
+  usernameSuffix: z.string().trim().refine((s) => !/\s/.test(s), { error: 'must not contain spaces' }).default(''),
+  deleteMode: z.enum(['deactivate', 'freeze', 'rename']).default('deactivate'),
+  onActiveConflict: z.enum(['reject', 'adopt']).default('reject'),
+  extraMappings: z.array(ExtraMappingSchema).default([])
+})
+
+const StoreSchema = z.strictObject({
+  path: z.string().trim().min(1).default('./data/scimforce.db')
+})
+
+export const ConfigSchema = z.strictObject({
+  server: section(ServerSchema, {}),
+  clients: section(ClientsSchema, []),
+  salesforce: section(SalesforceSchema, {}),
+  users: section(UsersSchema, {}),
+  store: section(StoreSchema, {})
+})
+
+const EXPECTED: Record<string, string> = {
+  number: 'must be a whole number',
+  int: 'must be a whole number',
+  string: 'must be a string',
+  boolean: 'must be true or false',
+  object: 'must be a mapping (key: value lines)',
+  array: 'must be a list'
+}
+
+/** Words zod's own issues for people who edit YAML files and environment variables, not TypeScript. */
+export function configErrorMap (iss: z.core.$ZodRawIssue): string | undefined {
+  switch (iss.code) {
+    case 'invalid_type':
+      if (iss.input === undefined) return IS_REQUIRED
+      if (iss.expected === 'number' && typeof iss.input === 'number') return 'must be a finite number'
+      return EXPECTED[iss.expected] ?? `has the wrong type (expected ${iss.expected})`
+    case 'invalid_value':
+      return `must be one of: ${iss.values.map(String).join(', ')}`
+    case 'invalid_union':
+      return iss.discriminator !== undefined && 'options' in iss && Array.isArray(iss.options)
+        ? `must be one of: ${iss.options.map(String).join(', ')}`
+        : undefined
+    case 'too_small':
+      if (iss.origin === 'string') return iss.minimum === 1 ? 'must not be empty' : `must be at least ${iss.minimum} characters long`
+      return `must be at least ${iss.minimum}`
+    case 'too_big':
+      return `must be at most ${iss.maximum}`
+    default:
+      return undefined
+  }
+}
