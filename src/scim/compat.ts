@@ -1,0 +1,205 @@
+// IdP compatibility: pure rewrites of what real SCIM clients send into what RFC 7644 (and SCIMMY) expect, applied
+// in one place before SCIMMY sees a request. None of them throws or mutates its input; whatever they do not
+// recognise passes through untouched, for validation to refuse. Sources: reference/wso2.md §0, reference/scim.md §2.
+
+export const CORE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User'
+export const ENTERPRISE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
+export const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
+
+const ENTERPRISE = ENTERPRISE_USER_SCHEMA.toLowerCase()
+const ENTERPRISE_MANAGER = `${ENTERPRISE}:manager`
+
+type Json = Record<string, unknown>
+
+function isRecord (v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Filters
+
+const OPERATORS = 'eq|ne|co|sw|ew|gt|ge|lt|le'
+// attrPath, optionally with one value filter and sub-attribute: userName, name.givenName, urn:…:User:employeeNumber,
+// emails[type eq "work"].value.
+const ATTR_PATH = String.raw`[A-Za-z][\w$.:-]*(?:\[[^\]]*\](?:\.[A-Za-z][\w$-]*)?)?`
+const COMPARISON = new RegExp(String.raw`^(${ATTR_PATH})\s+(${OPERATORS})\s+(.+)$`, 'is')
+const QUOTED = /^"(?:[^"\\]|\\.)*"$/s
+const NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/
+const LITERAL = /^(?:true|false|null)$/i
+// "<value> and|or [not] [(]<attrPath> <op>…": the value was one token of a longer RFC filter, not the whole rest.
+const LOGICAL_CONTINUATION = new RegExp(
+  String.raw`^(?:"(?:[^"\\]|\\.)*"|\S+)\s+(?:and|or)\s+(?:not\s*)?(?:\(\s*)*${ATTR_PATH}\s+(?:${OPERATORS}|pr)(?:\s|$)`, 'i'
+)
+
+/**
+ * Quotes the value of a single comparison when the client left it unquoted, e.g. WSO2 IS's
+ * `userName Eq john@example.com` and `displayName Eq PRIMARY/sales team` (the value is the rest of the string,
+ * spaces and all) or the Microsoft suite's `userName sw O`: `<attrPath> <op lower-cased> "<value, JSON-escaped>"`.
+ * Also lower-cases a `True`/`FALSE`/`Null` literal, which RFC 7644's ABNF allows but SCIMMY 1.3.5 reads as false.
+ * Filters with valid values (quoted strings, numbers, true/false/null) and compound filters are returned as they are.
+ */
+export function normalizeFilter (filter: string): string {
+  if (typeof filter !== 'string') return filter
+  const match = COMPARISON.exec(filter.trim())
+  if (match === null) return filter
+  const [, attrPath = '', op = '', value = ''] = match
+  if (QUOTED.test(value) || NUMBER.test(value) || /^(?:true|false|null)$/.test(value)) return filter
+  if (LITERAL.test(value)) return `${attrPath} ${op.toLowerCase()} ${value.toLowerCase()}`
+  if (LOGICAL_CONTINUATION.test(value)) return filter
+  return `${attrPath} ${op.toLowerCase()} "${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Bodies
+
+/** "True", "false", "FALSE" → booleans (Entra's PATCH values, OneLogin's templates); anything else unchanged. */
+function toBoolean (v: unknown): unknown {
+  if (typeof v !== 'string') return v
+  const s = v.trim().toLowerCase()
+  return s === 'true' ? true : s === 'false' ? false : v
+}
+
+/** Entra sends the enterprise manager as a bare id; RFC 7643 §4.3 makes it `{ value }`. */
+function toManager (v: unknown): unknown {
+  return typeof v === 'string' ? { value: v } : v
+}
+
+/** Copy-on-write: returns `obj` itself when no key changed, so tidy input costs no allocation and stays identical. */
+function mapValues (obj: Json, fn: (key: string, value: unknown) => unknown): Json {
+  let out: Json | undefined
+  for (const [key, value] of Object.entries(obj)) {
+    const next = fn(key, value)
+    if (next !== value) {
+      out ??= { ...obj }
+      out[key] = next
+    }
+  }
+  return out ?? obj
+}
+
+function mapItems (list: unknown[], fn: (item: unknown, index: number) => unknown): unknown[] {
+  let out: unknown[] | undefined
+  list.forEach((item, i) => {
+    const next = fn(item, i)
+    if (next !== item) {
+      out ??= [...list]
+      out[i] = next
+    }
+  })
+  return out ?? list
+}
+
+/** WSO2's default claim mapping sends `"emails": ["a@b"]`: the first string becomes the primary address. */
+function normalizeEmails (emails: unknown[]): unknown[] {
+  const hasPrimary = emails.some((e) => isRecord(e) && toBoolean(e.primary) === true)
+  let firstString = true
+  return mapItems(emails, (e) => {
+    if (typeof e !== 'string') return e
+    const primary = firstString && !hasPrimary
+    firstString = false
+    return primary ? { value: e, primary: true } : { value: e }
+  })
+}
+
+/** String `primary` flags in any multi-valued attribute (emails, phoneNumbers, addresses…). */
+function normalizeMultiValued (list: unknown[]): unknown[] {
+  return mapItems(list, (item) => isRecord(item)
+    ? mapValues(item, (k, v) => k.toLowerCase() === 'primary' ? toBoolean(v) : v)
+    : item)
+}
+
+/**
+ * The attribute-level rewrites shared by POST/PUT bodies and PATCH values. Keys are matched case-insensitively,
+ * as SCIMMY matches them. Path-less PATCH values may carry dotted keys ("name.givenName",
+ * "urn:…:User:manager"); SCIMMY accepts those, so they are kept, and the flattened manager is fixed like the nested one.
+ */
+function normalizeUserAttributes (attrs: Json): Json {
+  return mapValues(attrs, (key, value) => {
+    const k = key.toLowerCase()
+    if (k === 'active') return toBoolean(value)
+    if (k === ENTERPRISE_MANAGER) return toManager(value)
+    if (k === ENTERPRISE && isRecord(value)) {
+      return mapValues(value, (sub, v) => sub.toLowerCase() === 'manager' ? toManager(v) : v)
+    }
+    if (Array.isArray(value)) return normalizeMultiValued(k === 'emails' ? normalizeEmails(value) : value)
+    return value
+  })
+}
+
+function lacksSchemas (body: Json): boolean {
+  const schemas = body.schemas
+  return schemas === undefined || schemas === null || (Array.isArray(schemas) && schemas.length === 0)
+}
+
+/**
+ * A User body for POST or PUT: `"schemas": []` or none → the core schema (plus the enterprise URN when the body
+ * carries enterprise data); `"emails": ["a@b"]` → objects; string `active`/`primary` → booleans; a string enterprise
+ * `manager` → `{ value }`; OneLogin's `"id": null` and any client-sent `meta` dropped (both are read-only).
+ * Everything else, unknown extension URNs included, is kept.
+ */
+export function normalizeUserBody (body: unknown): unknown {
+  if (!isRecord(body)) return body
+  let out = normalizeUserAttributes(body)
+  if (lacksSchemas(out)) {
+    const enterprise = Object.keys(out).some((k) => {
+      const key = k.toLowerCase()
+      return key === ENTERPRISE || key.startsWith(`${ENTERPRISE}:`)
+    })
+    out = { ...out, schemas: enterprise ? [CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA] : [CORE_USER_SCHEMA] }
+  }
+  if (out.id === null || Object.hasOwn(out, 'meta')) {
+    const { meta: _meta, ...rest } = out
+    if (rest.id === null) delete rest.id
+    out = rest
+  }
+  return out
+}
+
+/** The attribute a PATCH path ends in, e.g. `emails[type eq "work"].primary` → "primary", `active` → "active". */
+function lastAttribute (path: string): string {
+  const plain = path.replace(/\[[^\]]*\]/g, '').toLowerCase()
+  // In a URN path the dots of "2.0" are not separators: look only after the last colon.
+  return plain.slice(plain.lastIndexOf(':') + 1).split('.').pop() ?? plain
+}
+
+function normalizeOperation (op: unknown): unknown {
+  if (!isRecord(op)) return op
+  let out = op
+  // Entra sends Add/Replace/Remove; RFC 7644 §3.5.2 spells them lower-case.
+  if (typeof op.op === 'string' && op.op !== op.op.toLowerCase()) out = { ...out, op: op.op.toLowerCase() }
+  const path = op.path
+  const value = op.value
+  let next = value
+  if (path === undefined || path === null) {
+    // Path-less: the value is a partial resource, dotted keys included.
+    if (isRecord(value)) next = normalizeUserAttributes(value)
+  } else if (typeof path === 'string') {
+    if (/^[\w$:.-]+$/.test(path) && !path.includes('.', path.lastIndexOf(':') + 1)) {
+      // A whole attribute (active, emails, urn:…:User:manager, urn:…:User): the same rules as a body's key.
+      next = normalizeUserAttributes({ [path]: value })[path]
+    } else {
+      // A sub-attribute or a filtered path (emails[type eq "work"].primary); `.value` paths are left as sent.
+      const attribute = lastAttribute(path)
+      if (attribute === 'active' || attribute === 'primary') next = toBoolean(value)
+    }
+  }
+  if (next !== value) out = { ...out, value: next }
+  return out
+}
+
+/**
+ * A PatchOp body: `schemas` missing or empty → the PatchOp URN; `op` lower-cased; string booleans for `active` (and
+ * `primary`) → booleans, with a path or in path-less values; a string enterprise `manager` → `{ value }`.
+ * Entra's `replace emails[type eq "work"].value` and path-less dotted keys are kept as sent: SCIMMY handles both.
+ */
+export function normalizePatchBody (body: unknown): unknown {
+  if (!isRecord(body)) return body
+  let out = body
+  if (lacksSchemas(out)) out = { ...out, schemas: [PATCH_OP_SCHEMA] }
+  const ops = out.Operations
+  if (Array.isArray(ops)) {
+    const next = mapItems(ops, normalizeOperation)
+    if (next !== ops) out = { ...out, Operations: next }
+  }
+  return out
+}
