@@ -1,0 +1,60 @@
+// One error handler, two audiences: the log gets the error with its request context, the client gets a SCIM
+// error body with the right status and scimType, and never a stack trace or an internal message.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { ScimError, scimErrorBody, SCIM_CONTENT_TYPE, type ScimType } from '../scim/errors.js'
+
+interface ScimmyLikeError { status?: unknown, scimType?: unknown, message: string, name?: string }
+
+const SCIM_TYPES = new Set<string>(['invalidFilter', 'tooMany', 'uniqueness', 'mutability', 'invalidSyntax', 'invalidPath', 'noTarget', 'invalidValue', 'invalidVers', 'sensitive'])
+
+/** What the client sees for an error: status, scimType and a detail that is safe to show. */
+export function describeError (err: unknown): { status: number, scimType?: ScimType, detail: string, retryAfter?: number } {
+  if (err instanceof ScimError) {
+    return { status: err.status, ...(err.scimType !== undefined ? { scimType: err.scimType } : {}), detail: err.message, ...(err.retryAfter !== undefined ? { retryAfter: err.retryAfter } : {}) }
+  }
+  const e = err as FastifyError & ScimmyLikeError
+  // SCIMMY.Types.Error (constructor name SCIMError) and our FilterError carry status + scimType.
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 600 && (e.name === 'SCIMError' || e.name === 'FilterError' || e.constructor?.name === 'SCIMError')) {
+    const scimType = typeof e.scimType === 'string' && SCIM_TYPES.has(e.scimType) ? e.scimType as ScimType : undefined
+    return { status: e.status, ...(scimType !== undefined ? { scimType } : {}), detail: e.message }
+  }
+  // SCIMMY reports schema violations (wrong types, non-canonical values) as TypeErrors with a useful message.
+  if (err instanceof TypeError && /attribute|expected|value|schema/i.test(err.message)) {
+    return { status: 400, scimType: 'invalidValue', detail: err.message }
+  }
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, detail: 'Request body is too large' }
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, detail: 'Unsupported Content-Type: send application/scim+json' }
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { status: 400, scimType: 'invalidSyntax', detail: 'Request body is empty or malformed' }
+    case 'FST_ERR_VALIDATION':
+      return { status: 400, scimType: 'invalidValue', detail: e.message }
+  }
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return { status: e.statusCode, detail: 'Bad request' }
+  }
+  return { status: 500, detail: 'Internal server error' }
+}
+
+export function sendScimError (reply: FastifyReply, status: number, scimType: ScimType | undefined, detail: string, retryAfter?: number): FastifyReply {
+  if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter))
+  return reply.code(status).type(SCIM_CONTENT_TYPE).send(scimErrorBody(status, scimType, detail))
+}
+
+export function installErrorHandlers (app: FastifyInstance): void {
+  app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    const d = describeError(err)
+    if (d.status >= 500) {
+      req.log.error({ err, status: d.status }, 'request failed')
+    } else {
+      req.log.info({ status: d.status, scimType: d.scimType, detail: d.detail, salesforceCode: (err as ScimError).salesforceCode }, 'request refused')
+    }
+    return sendScimError(reply, d.status, d.scimType, d.detail, d.retryAfter)
+  })
+  app.setNotFoundHandler((req: FastifyRequest, reply: FastifyReply) => {
+    return sendScimError(reply, 404, undefined, `No endpoint ${req.method} ${req.url.split('?')[0] ?? ''}`)
+  })
+}

@@ -1,0 +1,34 @@
+// The filter allow-list for Users, derived from the mapping table, so that a filter can name exactly the
+// attributes scimforce stores in Salesforce and nothing else.
+import { CORE_USER_SCHEMA, type UserMapping } from '../mapping/user.js'
+import type { FilterSchema, MultiAttr, MultiAttrEntry, SingleAttr } from './filter.js'
+
+export function userFilterSchema (mapping: UserMapping): FilterSchema {
+  const attributes: Record<string, SingleAttr | MultiAttr> = {
+    id: { kind: 'single', field: 'Id', type: 'id' },
+    'meta.created': { kind: 'single', field: 'CreatedDate', type: 'datetime' },
+    'meta.lastmodified': { kind: 'single', field: 'LastModifiedDate', type: 'datetime' },
+  }
+  for (const f of mapping.fields) {
+    // Locale keys are stored as en_US but spoken as en-US: a filter would compare the wrong form, so it is
+    // refused (invalidFilter) rather than answered wrongly.
+    if (f.kind === 'localeKey') continue
+    const entry: SingleAttr = {
+      kind: 'single',
+      field: f.field,
+      type: f.kind === 'boolean' ? 'boolean' : f.kind === 'reference' ? 'reference' : 'string',
+      ...(f.field === 'Username' && mapping.usernameSuffix !== '' ? { suffix: mapping.usernameSuffix } : {}),
+    }
+    attributes[f.path.toLowerCase()] = entry
+  }
+  for (const slot of mapping.slots) {
+    const key = slot.attr.toLowerCase()
+    const entry: MultiAttrEntry = {
+      constants: { type: slot.type, primary: slot.primary },
+      fields: Object.fromEntries(Object.entries(slot.fields).map(([sub, field]) => [sub, { field, type: 'string' as const }])),
+    }
+    const prior = (attributes[key] as MultiAttr | undefined)?.entries ?? []
+    attributes[key] = { kind: 'multi', entries: [...prior, entry] }
+  }
+  return { coreSchema: CORE_USER_SCHEMA, attributes }
+}

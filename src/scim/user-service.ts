@@ -1,0 +1,239 @@
+// SCIM User operations on top of the Salesforce gateway: create (with rehire), read, list, replace, patch and
+// delete. Each operation costs one Salesforce API call on its common path (a write and its read-back travel in
+// one `/composite` request, which Salesforce counts as one call).
+import SCIMMY from 'scimmy'
+import type { UsersConfig } from '../config/types.js'
+import type { Logger } from '../salesforce/connection.js'
+import { SalesforceError, toScimError } from '../salesforce/errors.js'
+import type { Gateway, SfRecord } from '../salesforce/gateway.js'
+import type { Store } from '../store/store.js'
+import {
+  buildCreateRecord, clearableFields, scimToFields, toScimUser,
+  type FieldChanges, type ScimUser, type UserMapping,
+} from '../mapping/user.js'
+import { planPatch, type PatchOperation } from '../mapping/patch.js'
+import { ScimError } from './errors.js'
+import { createUserLister, selectUserLogin, selectUsersWhere, soqlEquals, type ListQuery, type ListPage } from './user-list.js'
+
+export interface RequestContext {
+  log: Logger
+  /** Name of the authenticated SCIM client (journal, tombstones). */
+  client: string
+}
+
+export interface UserService {
+  get (id: string, ctx: RequestContext): Promise<ScimUser>
+  list (q: ListQuery, ctx: RequestContext): Promise<ListPage<ScimUser>>
+  /** `created` is false when an existing user was rehired or adopted (still 201 for the IdP). */
+  create (user: Record<string, unknown>, ctx: RequestContext): Promise<{ user: ScimUser, rehired: boolean }>
+  replace (id: string, user: Record<string, unknown>, mode: 'merge' | 'replace', ctx: RequestContext): Promise<ScimUser>
+  patch (id: string, body: { Operations: PatchOperation[] }, ctx: RequestContext): Promise<ScimUser>
+  delete (id: string, ctx: RequestContext): Promise<void>
+}
+
+export interface UserServiceDeps {
+  gateway: Gateway
+  mapping: UserMapping
+  config: UsersConfig
+  store: Store
+}
+
+/** User ids carry the key prefix 005; any other id cannot name a User, so it is a 404 without a call. */
+const USER_ID = /^005[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?$/
+
+/** How often a CommunityNickname clash is retried with a fresh suffix before giving up. */
+const NICKNAME_ATTEMPTS = 3
+
+function notFound (id: string): ScimError {
+  return new ScimError(404, undefined, `Resource ${id} not found`)
+}
+
+export function createUserService (deps: UserServiceDeps): UserService {
+  const { gateway, mapping, config, store } = deps
+  const fields = mapping.selectFields
+  const lister = createUserLister({ gateway, mapping, store })
+
+  const readBack = (ref: string): { method: 'GET', url: string, referenceId: string } =>
+    ({ method: 'GET', url: `/sobjects/User/${ref}?fields=${fields.join(',')}`, referenceId: 'readBack' })
+
+  /** PATCH the user and read it back, in one API call. An empty change is a plain read. */
+  async function write (id: string, changes: FieldChanges, ctx: RequestContext): Promise<SfRecord> {
+    if (Object.keys(changes).length === 0) {
+      const rec = await gateway.retrieve('User', id, fields, ctx.log)
+      if (rec === undefined) throw notFound(id)
+      return rec
+    }
+    const res = await gateway.composite([
+      { method: 'PATCH', url: `/sobjects/User/${id}`, referenceId: 'update', body: changes },
+      readBack(id),
+    ], { allOrNone: true, safeToRetry: true }, ctx.log)
+    return res[1]?.body as SfRecord
+  }
+
+  async function findByUsername (username: string, ctx: RequestContext): Promise<SfRecord | undefined> {
+    const res = await gateway.query(selectUsersWhere(fields, soqlEquals('Username', username), 2), ctx.log)
+    return res.records[0]
+  }
+
+  async function rehire (existing: SfRecord, user: Record<string, unknown>, ctx: RequestContext): Promise<ScimUser> {
+    const id = String(existing.Id)
+    const changes = scimToFields(mapping, user)
+    changes.IsActive = user.active !== false
+    delete changes.CommunityNickname
+    const rec = await write(id, changes, ctx)
+    store.removeTombstone(id)
+    ctx.log.info({ userId: id }, 'rehired an inactive Salesforce user')
+    return toScimUser(mapping, rec)
+  }
+
+  function guard<T> (p: Promise<T>): Promise<T> {
+    return p.catch((err: unknown) => {
+      if (err instanceof SalesforceError) throw toScimError(err)
+      throw err
+    })
+  }
+
+  function checkId (id: string): void {
+    if (!USER_ID.test(id) || store.isTombstoned(id)) throw notFound(id)
+  }
+
+  async function get (id: string, ctx: RequestContext): Promise<ScimUser> {
+    if (!USER_ID.test(id)) throw notFound(id)
+    const rec = await guard(gateway.retrieve('User', id, fields, ctx.log))
+    if (rec === undefined) throw notFound(id)
+    if (store.isTombstoned(id)) {
+      // A tombstone only hides a user while it stays inactive: an admin who reactivated it by hand revived it.
+      if (rec.IsActive !== true) throw notFound(id)
+      store.removeTombstone(id)
+    }
+    return toScimUser(mapping, rec)
+  }
+
+  async function create (user: Record<string, unknown>, ctx: RequestContext): Promise<{ user: ScimUser, rehired: boolean }> {
+    for (let attempt = 0; ; attempt++) {
+      const record = buildCreateRecord(mapping, config.defaults, user, attempt)
+      try {
+        const res = await gateway.composite([
+          { method: 'POST', url: '/sobjects/User', referenceId: 'newUser', body: record },
+          readBack('@{newUser.id}'),
+        ], { allOrNone: true, safeToRetry: false }, ctx.log)
+        return { user: toScimUser(mapping, res[1]?.body as SfRecord), rehired: false }
+      } catch (err) {
+        if (!(err instanceof SalesforceError)) throw err
+        if (err.code === 'DUPLICATE_COMM_NICKNAME' && attempt + 1 < NICKNAME_ATTEMPTS) continue
+        const username = String(record.Username)
+        if (err.code === 'DUPLICATE_USERNAME') {
+          const existing = await guard(findByUsername(username, ctx))
+          if (existing === undefined) {
+            throw new ScimError(409, 'uniqueness', `userName ${String(user.userName)} is taken by a user in another Salesforce org (Salesforce usernames are unique across all orgs); use a different userName or a username suffix`, { salesforceCode: err.code })
+          }
+          const id = String(existing.Id)
+          if (existing.IsActive !== true || store.isTombstoned(id)) {
+            return { user: await guard(rehire(existing, user, ctx)), rehired: true }
+          }
+          if (config.onActiveConflict === 'adopt') {
+            ctx.log.info({ userId: id }, 'adopting an existing active Salesforce user')
+            return { user: await guard(rehire(existing, user, ctx)), rehired: true }
+          }
+          throw new ScimError(409, 'uniqueness', `userName ${String(user.userName)} already exists (Salesforce user ${id})`, { salesforceCode: err.code })
+        }
+        if (err.kind === 'unknownOutcome') {
+          // The POST may have reached Salesforce before the connection broke: look, never create twice.
+          const existing = await guard(findByUsername(username, ctx))
+          if (existing !== undefined && existing.IsActive === true && !store.isTombstoned(String(existing.Id))) {
+            ctx.log.warn({ userId: existing.Id }, 'create outcome was unknown; the user exists, answering with it')
+            return { user: toScimUser(mapping, existing), rehired: false }
+          }
+        }
+        throw toScimError(err)
+      }
+    }
+  }
+
+  async function replace (id: string, user: Record<string, unknown>, mode: 'merge' | 'replace', ctx: RequestContext): Promise<ScimUser> {
+    checkId(id)
+    const changes = scimToFields(mapping, user)
+    // Alias and nickname are derived once at creation; a PUT that carries no nickName keeps the one Salesforce has.
+    if (mode === 'replace') {
+      for (const field of clearableFields(mapping)) if (!(field in changes)) changes[field] = null
+    }
+    return toScimUser(mapping, await guard(write(id, changes, ctx).catch(notFoundOn(id))))
+  }
+
+  async function patch (id: string, body: { Operations: PatchOperation[] }, ctx: RequestContext): Promise<ScimUser> {
+    checkId(id)
+    const plan = planPatch(mapping, body.Operations)
+    if (plan.kind === 'direct') {
+      return toScimUser(mapping, await guard(write(id, plan.changes, ctx).catch(notFoundOn(id))))
+    }
+    // Slow path (two calls): the operations depend on current values, so read, apply with SCIMMY, diff, write.
+    ctx.log.debug({ reason: plan.reason }, 'PATCH needs the current user')
+    const current = await guard(gateway.retrieve('User', id, fields, ctx.log))
+    if (current === undefined) throw notFound(id)
+    const before = toScimUser(mapping, current)
+    const patched = await new SCIMMY.Messages.PatchOp({ schemas: [SCIMMY.Messages.PatchOp.id], Operations: body.Operations as never })
+      .apply(new SCIMMY.Schemas.User(before, 'out'), async (instance) => instance)
+    const after = JSON.parse(JSON.stringify(patched)) as Record<string, unknown>
+    const oldFields = scimToFields(mapping, before)
+    const newFields = scimToFields(mapping, after)
+    const changes: FieldChanges = {}
+    for (const [k, v] of Object.entries(newFields)) if (oldFields[k] !== v) changes[k] = v
+    for (const k of Object.keys(oldFields)) if (!(k in newFields) && clearableFields(mapping).includes(k)) changes[k] = null
+    return toScimUser(mapping, await guard(write(id, changes, ctx).catch(notFoundOn(id))))
+  }
+
+  async function remove (id: string, ctx: RequestContext): Promise<void> {
+    checkId(id)
+    const changes: FieldChanges = { IsActive: false }
+    const requests: Parameters<Gateway['composite']>[0] = [
+      { method: 'PATCH', url: `/sobjects/User/${id}`, referenceId: 'deactivate', body: changes },
+      readBack(id),
+    ]
+    if (config.deleteMode === 'freeze') {
+      // UserLogin holds the freeze flag (salesforce.md §2.9); find the row and set it within the same transaction.
+      requests.push(
+        { method: 'GET', url: `/query?q=${encodeURIComponent(selectUserLogin(id))}`, referenceId: 'login' },
+        { method: 'PATCH', url: '/sobjects/UserLogin/@{login.records[0].Id}', referenceId: 'freeze', body: { IsFrozen: true } }
+      )
+    }
+    if (config.deleteMode === 'rename') {
+      const rec = await guard(gateway.retrieve('User', id, ['Username'], ctx.log))
+      if (rec === undefined) throw notFound(id)
+      changes.Username = renamedUsername(String(rec.Username))
+    }
+    const res = await guard(gateway.composite(requests, { allOrNone: true, safeToRetry: true }, ctx.log).catch(notFoundOn(id)))
+    const rec = res[1]?.body as SfRecord
+    store.addTombstone({ id: String(rec.Id ?? id), userName: mapping.fromUsername(String(rec.Username ?? '')), client: ctx.client })
+  }
+
+  return {
+    get,
+    list: async (q, ctx) => {
+      const page = await guard(lister.list(q, ctx.log))
+      return { ...page, resources: page.resources.map((r) => toScimUser(mapping, r)) }
+    },
+    create,
+    replace,
+    patch,
+    delete: remove,
+  }
+}
+
+/** A path id that Salesforce does not know is a 404 for the IdP; a bad id inside the body stays a 400. */
+function notFoundOn (id: string): (err: unknown) => never {
+  return (err: unknown) => {
+    if (err instanceof SalesforceError && (err.code === 'NOT_FOUND' || (err.code === 'MALFORMED_ID' && err.fields.length === 0) || err.code === 'ENTITY_IS_DELETED')) {
+      throw notFound(id)
+    }
+    throw err
+  }
+}
+
+/**
+ * The rename delete mode frees the username for reuse (what WSO2's connector does): a prefix keeps it
+ * email-shaped and traceable, and it stays within Salesforce's 80 characters.
+ */
+export function renamedUsername (username: string, now = Date.now()): string {
+  const prefix = `deleted.${now.toString(36)}.`
+  return (prefix + username).slice(0, 80)
+}
