@@ -1,6 +1,6 @@
 // The filter allow-list for Users, derived from the mapping table, so that a filter can name exactly the
 // attributes scimforce stores in Salesforce and nothing else.
-import { CORE_USER_SCHEMA, type UserMapping } from '../mapping/user.js'
+import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, type UserMapping } from '../mapping/user.js'
 import type { FilterSchema, MultiAttr, MultiAttrEntry, SingleAttr } from './filter.js'
 
 export function userFilterSchema (mapping: UserMapping): FilterSchema {
@@ -20,6 +20,11 @@ export function userFilterSchema (mapping: UserMapping): FilterSchema {
       ...(f.field === 'Username' && mapping.usernameSuffix !== '' ? { suffix: mapping.usernameSuffix } : {}),
     }
     attributes[f.path.toLowerCase()] = entry
+    // Enterprise attributes are also reachable by their short name (`employeeNumber eq "42"`), as RFC 7644
+    // §3.10 allows when the name is unambiguous; no core User attribute shares these names.
+    if (f.path.toLowerCase().startsWith(ENTERPRISE_USER_SCHEMA.toLowerCase() + ':')) {
+      attributes[f.path.slice(ENTERPRISE_USER_SCHEMA.length + 1).toLowerCase()] = entry
+    }
   }
   for (const slot of mapping.slots) {
     const key = slot.attr.toLowerCase()

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest'
+import { createUserMapping, ENTERPRISE_USER_SCHEMA } from '../../src/mapping/user.js'
+import { translateFilter } from '../../src/scim/filter.js'
+import { userFilterSchema } from '../../src/scim/user-filter-schema.js'
+
+const defaults = { ProfileId: '00e000000000001AAA', EmailEncodingKey: 'UTF-8', LanguageLocaleKey: 'en_US', LocaleSidKey: 'en_US', TimeZoneSidKey: 'America/Los_Angeles', UserPermissionsCallCenterAutoLogin: false, UserPermissionsMarketingUser: false, UserPermissionsOfflineUser: false }
+const schema = userFilterSchema(createUserMapping({ defaults, usernameSuffix: '.sbx', extraMappings: [{ scim: `${ENTERPRISE_USER_SCHEMA}:costCenter`, salesforce: 'CostCenter__c' }] }))
+const where = (f: string): string => translateFilter(f, schema).text
+
+describe('userFilterSchema', () => {
+  it('translates what IdPs ask through the mapping table', () => {
+    expect(where('userName eq "ada@x.com"')).toBe("Username = 'ada@x.com.sbx'")
+    expect(where('externalId eq "e-1"')).toBe("FederationIdentifier = 'e-1'")
+    expect(where('emails[type eq "work"].value eq "a@b.c"')).toBe("Email = 'a@b.c'")
+    expect(where('phoneNumbers[type eq "mobile"].value eq "1"')).toBe("MobilePhone = '1'")
+    expect(where('active eq false')).toBe('IsActive = false')
+    expect(where(`${ENTERPRISE_USER_SCHEMA}:manager.value eq "005000000000001AAA"`)).toBe("ManagerId = '005000000000001AAA'")
+    expect(where('employeeNumber eq "42"')).toBe("EmployeeNumber = '42'")
+    expect(where(`${ENTERPRISE_USER_SCHEMA}:costCenter eq "CC1"`)).toBe("CostCenter__c = 'CC1'")
+  })
+
+  it('refuses locale filters rather than comparing the wrong form', () => {
+    expect(() => where('locale eq "en-US"')).toThrow(/locale/)
+  })
+})
