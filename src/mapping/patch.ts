@@ -3,7 +3,7 @@
 // (a remove by value filter, say) are reported as needing the slow path, which applies them with SCIMMY.
 import { ScimError } from '../scim/errors.js'
 import {
-  CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, slotsFromList,
+  CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, slotsFromList, toLanguageKey,
   type FieldChanges, type FieldMapping, type MultiSlot, type ScimValue, type UserMapping,
 } from './user.js'
 
@@ -255,6 +255,12 @@ function checkValue (f: FieldMapping, rawPath: string, value: unknown): ScimValu
 
 function setChange (mapping: UserMapping, changes: FieldChanges, f: FieldMapping, value: ScimValue): void {
   if (typeof value === 'string' && f.field === 'Username') value = mapping.toUsername(value)
-  if (typeof value === 'string' && f.kind === 'localeKey') value = value.replace('-', '_')
+  if (typeof value === 'string' && f.field === 'LanguageLocaleKey') {
+    const key = toLanguageKey(value)
+    if (key === undefined) return // a language Salesforce does not offer: keep the current one
+    value = key
+  } else if (typeof value === 'string' && f.kind === 'localeKey') {
+    value = value.replace('-', '_')
+  }
   changes[f.field] = value
 }

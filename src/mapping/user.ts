@@ -216,7 +216,8 @@ export function scimToFields (mapping: UserMapping, user: Record<string, unknown
     if (f.readOnly === true) continue
     const v = getPath(user, f.path)
     if (v === undefined) continue
-    out[f.field] = convertIn(mapping, f, v)
+    const converted = convertIn(mapping, f, v)
+    if (converted !== undefined) out[f.field] = converted
   }
   for (const attr of ['emails', 'phoneNumbers', 'addresses'] as const) {
     const list = user[attr]
@@ -251,9 +252,36 @@ export function slotsFromList (mapping: UserMapping, attr: MultiSlot['attr'], li
   return out
 }
 
-function convertIn (mapping: UserMapping, f: FieldMapping, v: unknown): ScimValue {
+/**
+ * Languages a Salesforce user can have (LanguageLocaleKey): the fully supported and end-user languages of
+ * Salesforce's "Supported Languages" help page. Most are bare language codes ('de', not 'de_DE'), and Hebrew and
+ * Indonesian keep Java's legacy codes ('iw', 'in').
+ */
+const SALESFORCE_LANGUAGES = new Set([
+  'zh_CN', 'zh_TW', 'da', 'nl_NL', 'en_US', 'fi', 'fr', 'de', 'it', 'ja', 'ko', 'no', 'pt_BR', 'ru', 'es', 'es_MX',
+  'sv', 'th', 'ar', 'bg', 'hr', 'cs', 'en_GB', 'el', 'iw', 'hu', 'in', 'pl', 'pt_PT', 'ro', 'sk', 'sl', 'tr', 'uk', 'vi',
+])
+const LEGACY_LANGUAGE: Record<string, string> = { he: 'iw', id: 'in', nb: 'no', nn: 'no' }
+
+/**
+ * An IdP's BCP 47 tag (`de-DE`, `fr`, `pt-BR`) as a Salesforce language key: the exact `xx_YY` when Salesforce
+ * has it, else the bare language. Undefined when Salesforce offers no such language: the user then keeps the
+ * configured default (or their current language) instead of failing to be provisioned over a preference.
+ */
+export function toLanguageKey (tag: string): string | undefined {
+  const [lang = '', region] = tag.trim().replace('_', '-').split('-')
+  const base = LEGACY_LANGUAGE[lang.toLowerCase()] ?? lang.toLowerCase()
+  const full = region !== undefined ? `${base}_${region.toUpperCase()}` : base
+  if (SALESFORCE_LANGUAGES.has(full)) return full
+  if (SALESFORCE_LANGUAGES.has(base)) return base
+  if (base === 'en') return 'en_US'
+  return undefined
+}
+
+function convertIn (mapping: UserMapping, f: FieldMapping, v: unknown): ScimValue | undefined {
   if (v === null) return null
   if (f.kind === 'boolean') return Boolean(v)
+  if (f.field === 'LanguageLocaleKey') return toLanguageKey(String(v))
   if (f.kind === 'localeKey') return String(v).replace('-', '_')
   if (f.field === 'Username') return mapping.toUsername(String(v))
   return typeof v === 'object' ? JSON.stringify(v) : String(v) as ScimValue

@@ -43,7 +43,7 @@ describe('scimToFields', () => {
       Title: 'Countess',
       IsActive: false,
       LocaleSidKey: 'en_GB',
-      LanguageLocaleKey: 'fr_FR',
+      LanguageLocaleKey: 'fr',
       TimeZoneSidKey: 'Europe/London',
       Email: 'ada@example.com',
       Phone: '+1 555',
@@ -160,5 +160,25 @@ describe('derived values', () => {
     expect(fields).not.toContain('LastName')
     expect(fields).not.toContain('Username')
     expect(fields).not.toContain('IsActive')
+  })
+})
+
+describe('toLanguageKey', () => {
+  it("turns IdP language tags into Salesforce's language keys", async () => {
+    const { toLanguageKey } = await import('../../src/mapping/user.js')
+    expect(toLanguageKey('de-DE')).toBe('de')
+    expect(toLanguageKey('en-US')).toBe('en_US')
+    expect(toLanguageKey('en-AU')).toBe('en_US')
+    expect(toLanguageKey('en-GB')).toBe('en_GB')
+    expect(toLanguageKey('pt-BR')).toBe('pt_BR')
+    expect(toLanguageKey('zh-TW')).toBe('zh_TW')
+    expect(toLanguageKey('he')).toBe('iw')
+    expect(toLanguageKey('xh')).toBeUndefined()
+  })
+
+  it('leaves a language Salesforce lacks to the default', () => {
+    const rec = buildCreateRecord(mapping, defaults, { userName: 'x@example.com', name: { familyName: 'X' }, preferredLanguage: 'xh', locale: 'de-DE' })
+    expect(rec.LanguageLocaleKey).toBe('en_US')
+    expect(rec.LocaleSidKey).toBe('de_DE')
   })
 })
