@@ -203,6 +203,16 @@ export function assertIdentifier (name: unknown): string {
   return name
 }
 
+/**
+ * Standard sObjects whose names are also SOQL keywords. After FROM they can only be an object name (the usual
+ * public-group query is `SELECT Id, Name FROM Group WHERE Type = 'Regular'`); as field names the keyword rule holds.
+ */
+const KEYWORD_SOBJECTS = new Set(['group'])
+
+function sobjectName (name: string): string {
+  return typeof name === 'string' && KEYWORD_SOBJECTS.has(name.toLowerCase()) ? name : assertIdentifier(name)
+}
+
 /** A validated field or sObject name as a fragment (for the `soql` tag). */
 export function ident (name: string): SoqlFragment {
   return fragment('ident', assertIdentifier(name))
@@ -387,7 +397,7 @@ export function select (query: SelectQuery): Soql {
     if (f instanceof SoqlFragment && f.kind === 'raw') return f.text
     return fieldText(f)
   })
-  let text = `SELECT ${fields.join(', ')} FROM ${assertIdentifier(query.from)}`
+  let text = `SELECT ${fields.join(', ')} FROM ${sobjectName(query.from)}`
   if (query.where !== undefined) {
     assertCondition(query.where)
     if (query.where.kind !== 'true') text += ` WHERE ${query.where.text}`
