@@ -46,6 +46,7 @@ const ENV_BINDINGS: readonly EnvBinding[] = [
   { name: 'PORT', path: ['server', 'port'], kind: 'int' },
   { name: 'PUBLIC_URL', path: ['server', 'publicUrl'], kind: 'text' },
   { name: 'LOG_LEVEL', path: ['server', 'logLevel'], kind: 'text' },
+  { name: 'METRICS_TOKEN', path: ['server', 'metricsToken'], kind: 'secret' },
   { name: 'SF_LOGIN_URL', path: ['salesforce', 'loginUrl'], kind: 'text' },
   { name: 'SF_AUTH_FLOW', path: ['salesforce', 'authFlow'], kind: 'text' },
   { name: 'SF_CLIENT_ID', path: ['salesforce', 'clientId'], kind: 'text' },
@@ -70,7 +71,7 @@ const ENV_CLIENT_KEYS: Record<Exclude<ClientOrigin, 'file'>, Record<string, stri
   SCIM_BASIC_USER: { 'auth.username': 'SCIM_BASIC_USER', 'auth.password': 'SCIM_BASIC_PASSWORD' }
 }
 
-const SECRET_ENV = new Set(['SF_CLIENT_SECRET', 'SF_PASSWORD', 'SCIM_BEARER_TOKEN', 'SCIM_BASIC_PASSWORD'])
+const SECRET_ENV = new Set(['SF_CLIENT_SECRET', 'SF_PASSWORD', 'SCIM_BEARER_TOKEN', 'SCIM_BASIC_PASSWORD', 'METRICS_TOKEN'])
 
 function keyOf (path: Path): string {
   return path.reduce<string>((acc, seg) => typeof seg === 'number' ? `${acc}[${seg}]` : acc === '' ? seg : `${acc}.${seg}`, '')
@@ -234,6 +235,7 @@ function resolveFileRefs (
     if (contents !== undefined) container[key] = trimNewline(contents)
   }
   for (const key of ['clientSecret', 'password', 'jwtPrivateKey']) resolveAt(raw.salesforce, key, ['salesforce', key])
+  resolveAt(raw.server, 'metricsToken', ['server', 'metricsToken'])
   if (Array.isArray(raw.clients)) {
     raw.clients.forEach((client: unknown, i) => {
       const auth = isRecord(client) ? client.auth : undefined
@@ -283,6 +285,7 @@ const REDACTED = '[redacted]'
 /** A copy of the config with every secret replaced, for the startup log and `doctor`. */
 export function redactedConfig (config: Config): unknown {
   const copy = structuredClone(config)
+  if (copy.server.metricsToken !== undefined) copy.server.metricsToken = REDACTED
   const sf = copy.salesforce
   if (sf.clientSecret !== undefined) sf.clientSecret = REDACTED
   if (sf.password !== undefined) sf.password = REDACTED

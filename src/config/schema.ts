@@ -100,7 +100,11 @@ const ServerSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8080),
   publicUrl: httpUrl({ example: 'https://scim.example.com' }).optional(),
   bodyLimit: z.number().int().min(1024).default(1024 * 1024),
-  logLevel: z.enum(LOG_LEVELS).default('info')
+  logLevel: z.enum(LOG_LEVELS).default('info'),
+  // The scraper's Bearer token for GET /metrics; without one, /metrics is not served at all.
+  metricsToken: clientSecret().refine((t) => !/\s/.test(t), {
+    error: 'must not contain spaces or line breaks (it travels in an HTTP header)'
+  }).optional()
 })
 
 const BasicAuthSchema = z.strictObject({
@@ -122,7 +126,9 @@ const ClientSchema = z.strictObject({
   name: z.string().trim().min(1),
   auth: z.discriminatedUnion('type', [BasicAuthSchema, BearerAuthSchema]),
   // replace is RFC 7644 §3.5.1; clients that send partial PUTs (WSO2 IS) must say merge explicitly.
-  putMode: z.enum(['merge', 'replace']).default('replace')
+  putMode: z.enum(['merge', 'replace']).default('replace'),
+  // Unset means: on for Basic clients in merge mode (WSO2 IS sends `PRIMARY/sales`), off for the others.
+  stripUserStorePrefix: z.boolean().optional()
 })
 
 const ClientsSchema = z.array(ClientSchema).superRefine((clients, ctx) => {
@@ -259,12 +265,73 @@ const StoreSchema = z.strictObject({
   path: z.string().trim().min(1).default('./data/scimforce.db')
 })
 
+/** Key prefixes of the records a group mapping may name by Id (reference/salesforce.md §2.6). */
+const GROUP_TARGET_PREFIX = { permissionSet: '0PS', permissionSetGroup: '0PG', profile: '00e', role: '00E' } as const
+const GROUP_TARGET_KINDS = Object.keys(GROUP_TARGET_PREFIX) as Array<keyof typeof GROUP_TARGET_PREFIX>
+const GROUP_TARGET_WORDS = { permissionSet: 'permission set API name', permissionSetGroup: 'permission set group API name', profile: 'profile name', role: 'role API name' }
+
+const GroupMappingSchema = z.strictObject({
+  displayName: z.string().trim().min(1),
+  permissionSet: z.string().trim().min(1).optional(),
+  permissionSetGroup: z.string().trim().min(1).optional(),
+  profile: z.string().trim().min(1).optional(),
+  role: z.string().trim().min(1).optional(),
+  priority: z.number().int().optional()
+}).superRefine((m, ctx) => {
+  const kinds = GROUP_TARGET_KINDS.filter((k) => m[k] !== undefined)
+  if (kinds.length !== 1) {
+    ctx.addIssue({ code: 'custom', message: `needs exactly one of ${GROUP_TARGET_KINDS.join(', ')} (the Salesforce record the group stands for)${kinds.length > 1 ? `, not ${kinds.join(' and ')}` : ''}` })
+    return
+  }
+  const kind = kinds[0] as keyof typeof GROUP_TARGET_PREFIX
+  const target = m[kind] as string
+  const stars = (s: string): number => s.split('*').length - 1
+  if (stars(m.displayName) > 1) ctx.addIssue({ code: 'custom', path: ['displayName'], message: 'may contain one * at most' })
+  // A pattern that sent many groups to one record would give them one SCIM id, and leaving one group would take
+  // away what the others still grant: the matched text must pick the record.
+  if (stars(m.displayName) === 1 && stars(target) !== 1) {
+    ctx.addIssue({ code: 'custom', path: [kind], message: `must contain one * when displayName is a pattern: the text the pattern matched names the ${GROUP_TARGET_WORDS[kind]} (e.g. displayName "SF *" with ${kind} "*"), so each group has its own Salesforce record` })
+  }
+  if (stars(m.displayName) === 0 && stars(target) > 0) ctx.addIssue({ code: 'custom', path: [kind], message: 'may contain * only when displayName is a pattern with *' })
+  if (/^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/.test(target) && /^0(?:PS|PG)|^00[eE]/.test(target) && !target.startsWith(GROUP_TARGET_PREFIX[kind])) {
+    ctx.addIssue({ code: 'custom', path: [kind], message: `is an Id of another kind of record: a ${kind} Id starts with ${GROUP_TARGET_PREFIX[kind]}` })
+  }
+  if (m.priority !== undefined && kind !== 'profile' && kind !== 'role') {
+    ctx.addIssue({ code: 'custom', path: ['priority'], message: 'applies to profile and role mappings only (a user holds one profile and one role; permission sets add up)' })
+  }
+}).transform((m) => {
+  const kind = GROUP_TARGET_KINDS.find((k) => m[k] !== undefined) as keyof typeof GROUP_TARGET_PREFIX
+  return { displayName: m.displayName, kind, target: m[kind] as string, priority: m.priority ?? 0 }
+})
+
+const GroupsSchema = z.strictObject({
+  // publicGroup: an unmapped SCIM group is a Salesforce public group (Group, Type Regular) with GroupMember rows.
+  defaultTarget: z.enum(['publicGroup', 'none']).default('publicGroup'),
+  mappings: z.array(GroupMappingSchema).default([])
+}).superRefine((g, ctx) => {
+  if (!Array.isArray(g.mappings)) return
+  const names = new Map<string, number>()
+  const targets = new Map<string, number>()
+  g.mappings.forEach((m, i) => {
+    if (!isRecord(m) || typeof m.displayName !== 'string' || typeof m.target !== 'string') return
+    const name = m.displayName.toLowerCase()
+    const first = names.get(name)
+    if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['mappings', i, 'displayName'], message: `is the same displayName as groups.mappings[${first}]'s: the first would always win` })
+    else names.set(name, i)
+    const target = `${String(m.kind)}:${m.target.toLowerCase()}`
+    const firstTarget = targets.get(target)
+    if (firstTarget !== undefined) ctx.addIssue({ code: 'custom', path: ['mappings', i, String(m.kind)], message: `names the same record as groups.mappings[${firstTarget}]: two SCIM groups cannot share one Salesforce record (its Id is their SCIM id)` })
+    else targets.set(target, i)
+  })
+}, { when: (payload) => isRecord(payload.value) })
+
 export const ConfigSchema = z.strictObject({
   server: section(ServerSchema, {}),
   clients: section(ClientsSchema, []),
   salesforce: section(SalesforceSchema, {}),
   users: section(UsersSchema, {}),
-  store: section(StoreSchema, {})
+  store: section(StoreSchema, {}),
+  groups: section(GroupsSchema, {})
 })
 
 const EXPECTED: Record<string, string> = {

@@ -36,6 +36,11 @@ export interface ScimClientConfig {
    * replace: RFC 7644 §3.5.1, attributes the body omits are cleared.
    */
   putMode: 'merge' | 'replace'
+  /**
+   * Drop a WSO2-style user-store prefix (`PRIMARY/sales` → `sales`) from group displayNames in bodies and filters.
+   * Unset: on for Basic clients in merge mode (WSO2 IS), off for the others.
+   */
+  stripUserStorePrefix?: boolean
 }
 
 /** Values every created Salesforce User gets unless the SCIM request maps a value of its own. */
@@ -79,11 +84,35 @@ export interface ServerConfig {
   /** Largest accepted request body in bytes. */
   bodyLimit: number
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** Bearer token a Prometheus scraper presents on GET /metrics; unset: /metrics is not served. */
+  metricsToken?: string
 }
 
 export interface StoreConfig {
   /** SQLite file; ":memory:" keeps nothing across restarts (tests only). */
   path: string
+}
+
+/** What a SCIM group whose displayName a mapping names stands for in Salesforce. */
+export type GroupTargetKind = 'permissionSet' | 'permissionSetGroup' | 'profile' | 'role'
+
+export interface GroupMapping {
+  /** The SCIM displayName, matched case-insensitively: an exact name, or a pattern with one `*`. */
+  displayName: string
+  kind: GroupTargetKind
+  /**
+   * The existing Salesforce record: PermissionSet Name, PermissionSetGroup DeveloperName, Profile Name, UserRole
+   * DeveloperName, or its Id. With a pattern, `*` stands for the text the displayName's `*` matched.
+   */
+  target: string
+  /** profile and role: when a user is in several such groups, the highest priority wins. */
+  priority: number
+}
+
+export interface GroupsConfig {
+  /** A group no mapping names becomes a Salesforce public group ('publicGroup'), or is refused ('none'). */
+  defaultTarget: 'publicGroup' | 'none'
+  mappings: GroupMapping[]
 }
 
 export interface Config {
@@ -92,4 +121,6 @@ export interface Config {
   salesforce: SalesforceConfig
   users: UsersConfig
   store: StoreConfig
+  /** Optional in the type so hand-built configs (tests) may omit it; the loader always fills it in. */
+  groups?: GroupsConfig
 }

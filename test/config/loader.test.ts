@@ -69,7 +69,8 @@ describe('loadConfig', () => {
         onActiveConflict: 'reject',
         extraMappings: []
       },
-      store: { path: './data/scimforce.db' }
+      store: { path: './data/scimforce.db' },
+      groups: { defaultTarget: 'publicGroup', mappings: [] }
     })
   })
 
