@@ -1,0 +1,440 @@
+// Pure SCIM Group ⇄ Salesforce target mapping: which record a displayName stands for (configured mappings, else a
+// public group), the way back from a record to its displayName, member lists and PATCH operations as membership
+// changes, profile/role winners, and the SCIM Group a record becomes. No I/O.
+import type { GroupMapping, GroupsConfig, GroupTargetKind, ScimClientConfig } from '../config/types.js'
+import { normalizeSalesforceId } from '../salesforce/soql.js'
+import { ScimError } from '../scim/errors.js'
+import type { Membership } from '../store/store.js'
+
+export const CORE_GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group'
+
+/** 'group' is the default target, a public group; the others are mapped by configuration. */
+export type GroupKind = 'group' | GroupTargetKind
+
+export interface TargetInfo {
+  sobject: 'Group' | 'PermissionSet' | 'PermissionSetGroup' | 'Profile' | 'UserRole'
+  /** Key prefix of its Ids (reference/salesforce.md §2.6). */
+  prefix: string
+  /** The field a mapping names the record by (API name, or Name for profiles). */
+  nameField: 'Name' | 'DeveloperName'
+  /** Read whenever the record is looked at: enough to name it and to fill meta. */
+  fields: readonly string[]
+  /** Words for messages. */
+  label: string
+}
+
+export const TARGETS: Readonly<Record<GroupKind, TargetInfo>> = {
+  group: { sobject: 'Group', prefix: '00G', nameField: 'Name', fields: ['Id', 'Name', 'DeveloperName', 'Type', 'CreatedDate', 'LastModifiedDate'], label: 'public group' },
+  // Type tells a regular permission set from the hidden ones profiles and permission set groups own (§5).
+  permissionSet: { sobject: 'PermissionSet', prefix: '0PS', nameField: 'Name', fields: ['Id', 'Name', 'Label', 'Type', 'CreatedDate', 'LastModifiedDate'], label: 'permission set' },
+  permissionSetGroup: { sobject: 'PermissionSetGroup', prefix: '0PG', nameField: 'DeveloperName', fields: ['Id', 'DeveloperName', 'MasterLabel', 'CreatedDate', 'LastModifiedDate'], label: 'permission set group' },
+  profile: { sobject: 'Profile', prefix: '00e', nameField: 'Name', fields: ['Id', 'Name', 'CreatedDate', 'LastModifiedDate'], label: 'profile' },
+  role: { sobject: 'UserRole', prefix: '00E', nameField: 'DeveloperName', fields: ['Id', 'Name', 'DeveloperName', 'CreatedDate', 'LastModifiedDate'], label: 'role' },
+}
+
+export const GROUP_KINDS = Object.keys(TARGETS) as GroupKind[]
+
+/** The User field a single-valued kind writes. */
+export const USER_FIELD = { profile: 'ProfileId', role: 'UserRoleId' } as const
+export type SingleValuedKind = keyof typeof USER_FIELD
+export const isSingleValued = (kind: GroupKind): kind is SingleValuedKind => kind === 'profile' || kind === 'role'
+
+export const DEFAULT_GROUPS_CONFIG: GroupsConfig = { defaultTarget: 'publicGroup', mappings: [] }
+
+/** The kind of record an Id names, from its key prefix (case-sensitive: 00e is a Profile, 00E a UserRole). */
+export function kindOfId (id: string): GroupKind | undefined {
+  return GROUP_KINDS.find((k) => id.startsWith(TARGETS[k].prefix))
+}
+
+export const sameId = (a: string | null | undefined, b: string | null | undefined): boolean =>
+  typeof a === 'string' && typeof b === 'string' && a.slice(0, 15) === b.slice(0, 15)
+
+// ---------------------------------------------------------------------------------------------------------------
+// displayName → target
+
+export type Resolution =
+  | { kind: 'group' }
+  /** defaultTarget is 'none' and no mapping names this group. */
+  | { kind: 'none' }
+  | { kind: GroupTargetKind, mapping: GroupMapping, index: number, /** A record name or an Id. */ target: string, byId: boolean }
+
+const ID_SHAPE = /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/
+
+function patternRegex (pattern: string): RegExp {
+  const [before = '', after = ''] = pattern.split('*')
+  const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  return new RegExp(`^${esc(before)}(.+)${esc(after)}$`, 'is')
+}
+
+const isPattern = (s: string): boolean => s.includes('*')
+
+/** Is `target` an Id of this kind (rather than a name)? Names of these records never start with a key prefix. */
+export function targetIsId (kind: GroupTargetKind, target: string): boolean {
+  return ID_SHAPE.test(target) && target.startsWith(TARGETS[kind].prefix)
+}
+
+/** What a SCIM displayName stands for: the first mapping that matches it (case-insensitively), else the default. */
+export function resolveDisplayName (config: GroupsConfig, displayName: string): Resolution {
+  for (const [index, m] of config.mappings.entries()) {
+    let target: string | undefined
+    if (isPattern(m.displayName)) {
+      const match = patternRegex(m.displayName).exec(displayName)
+      if (match !== null) target = m.target.replace('*', match[1] as string)
+    } else if (m.displayName.toLowerCase() === displayName.toLowerCase()) {
+      target = m.target
+    }
+    if (target !== undefined) return { kind: m.kind, mapping: m, index, target, byId: targetIsId(m.kind, target) }
+  }
+  return config.defaultTarget === 'publicGroup' ? { kind: 'group' } : { kind: 'none' }
+}
+
+/**
+ * The displayName a Salesforce record has as a SCIM group, or undefined when no mapping names it (then it is no
+ * SCIM group). The inverse of resolveDisplayName; the caller checks the round trip (a record reachable under two
+ * names answers to the first mapping's name only).
+ */
+export function displayNameOf (config: GroupsConfig, kind: GroupKind, record: Record<string, unknown>): string | undefined {
+  const id = typeof record.Id === 'string' ? record.Id : ''
+  const name = record[TARGETS[kind].nameField]
+  if (kind === 'group') {
+    // A public group whose name a mapping claims is not a SCIM group: that name means the mapped record.
+    if (config.defaultTarget !== 'publicGroup' || typeof name !== 'string' || record.Type !== 'Regular') return undefined
+    return resolveDisplayName(config, name).kind === 'group' ? name : undefined
+  }
+  // Hidden permission sets (profile-owned, group aggregates) are not assignable and never SCIM groups.
+  if (kind === 'permissionSet' && record.Type !== undefined && record.Type !== 'Regular') return undefined
+  for (const m of config.mappings) {
+    if (m.kind !== kind) continue
+    if (!isPattern(m.target)) {
+      if (targetIsId(kind, m.target) ? sameId(m.target, id) : (typeof name === 'string' && m.target.toLowerCase() === name.toLowerCase())) return m.displayName
+      continue
+    }
+    const match = typeof name === 'string' ? patternRegex(m.target).exec(name) : null
+    if (match !== null) return m.displayName.replace('*', match[1] as string)
+  }
+  return undefined
+}
+
+/** The mappings of one kind, for list queries: exact names, exact Ids and the name patterns (as LIKE parts). */
+export function mappedTargetsOf (config: GroupsConfig, kind: GroupTargetKind): { names: string[], ids: string[], patterns: Array<[string, string]> } {
+  const out = { names: [] as string[], ids: [] as string[], patterns: [] as Array<[string, string]> }
+  for (const m of config.mappings) {
+    if (m.kind !== kind) continue
+    if (isPattern(m.target)) out.patterns.push(m.target.split('*') as [string, string])
+    else if (targetIsId(kind, m.target)) out.ids.push(normalizeSalesforceId(m.target) ?? m.target)
+    else out.names.push(m.target)
+  }
+  return out
+}
+
+/** Exact displayNames and displayName patterns that mappings claim: public groups with such a Name are not SCIM groups. */
+export function claimedNames (config: GroupsConfig): { names: string[], patterns: Array<[string, string]> } {
+  const names: string[] = []
+  const patterns: Array<[string, string]> = []
+  for (const m of config.mappings) {
+    if (isPattern(m.displayName)) patterns.push(m.displayName.split('*') as [string, string])
+    else names.push(m.displayName)
+  }
+  return { names, patterns }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// IdP quirks
+
+/**
+ * WSO2 IS prefixes names with the user-store domain (`PRIMARY/sales`, reference/wso2.md §1.4, wso2/product-is#21904).
+ * WSO2 upper-cases domain names, so only an upper-case first segment is taken for one: `R&D/EMEA` stays as it is.
+ */
+export function stripUserStorePrefix (name: string): string {
+  const m = /^[A-Z][A-Z0-9_-]*\/(.+)$/s.exec(name)
+  return m === null ? name : m[1] as string
+}
+
+/** Whether a client's group names lose a user-store prefix: explicit setting, else on for merge-mode Basic clients (WSO2). */
+export function stripsUserStorePrefix (client: Pick<ScimClientConfig, 'auth' | 'putMode' | 'stripUserStorePrefix'> | undefined): boolean {
+  if (client === undefined) return false
+  return client.stripUserStorePrefix ?? (client.auth.type === 'basic' && client.putMode === 'merge')
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Members
+
+/** A member as the IdP names it: by id, or (WSO2 style) by its userName in `display` only. */
+export interface MemberRef {
+  /** 18-character Salesforce Id. */
+  id?: string
+  /** A userName, when no id was given. */
+  userName?: string
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+function findKey (obj: Record<string, unknown>, name: string): unknown {
+  const key = Object.keys(obj).find((k) => k.toLowerCase() === name)
+  return key === undefined ? undefined : obj[key]
+}
+
+/** One member object (`{value, display, type, $ref}`); a bare string is taken as a value (seen from some clients). */
+export function parseMember (raw: unknown): MemberRef {
+  const value = typeof raw === 'string' ? raw : isRecord(raw) ? findKey(raw, 'value') : undefined
+  const display = isRecord(raw) ? findKey(raw, 'display') : undefined
+  if (typeof value === 'string' && value.trim() !== '') {
+    const id = normalizeSalesforceId(value.trim())
+    if (id === undefined) throw new ScimError(400, 'invalidValue', `Member value '${value}' is not a Salesforce Id (members are users, by their SCIM id)`)
+    return { id }
+  }
+  if (typeof display === 'string' && display.trim() !== '') return { userName: display.trim() }
+  throw new ScimError(400, 'invalidValue', 'Each member needs a value (the user\'s SCIM id) or, at least, a display (the userName)')
+}
+
+export function parseMembers (raw: unknown): MemberRef[] {
+  if (raw === undefined || raw === null) return []
+  if (!Array.isArray(raw)) return [parseMember(raw)]
+  return raw.map(parseMember)
+}
+
+export const memberKey = (m: MemberRef): string => m.id !== undefined ? `id:${m.id.slice(0, 15)}` : `name:${(m.userName ?? '').toLowerCase()}`
+
+// ---------------------------------------------------------------------------------------------------------------
+// PATCH → membership change
+
+export interface PatchOperation { op: string, path?: string, value?: unknown }
+
+/** What a PUT or PATCH asks for, translated without reading the group. */
+export interface GroupChange {
+  /** Set when the whole member list is replaced (PUT, replace members, remove members without value). */
+  base?: MemberRef[]
+  /** Adds and removes after `base`, in order; the last word on a member wins. */
+  ops: Array<{ ref: MemberRef, add: boolean }>
+  displayName?: string
+  /** null removes it. */
+  externalId?: string | null
+}
+
+const ATTR_PATH = /^(?:urn:ietf:params:scim:schemas:core:2\.0:group:)?([a-z$]+)(?:\[(.*)\])?(?:\.([a-z$]+))?$/is
+
+/** `value eq "x"` or `value eq "x" or value eq "y"` inside `members[…]`: the member ids a remove names. */
+function membersInFilter (filter: string): MemberRef[] {
+  const parts = filter.split(/\s+or\s+/i)
+  return parts.map((p) => {
+    const m = /^\s*\(?\s*value\s+eq\s+"((?:[^"\\]|\\.)*)"\s*\)?\s*$/i.exec(p)
+    if (m === null) throw new ScimError(400, 'invalidFilter', `Unsupported member filter '${filter}': use members[value eq "<id>"]`)
+    return parseMember(JSON.parse(`"${m[1] as string}"`) as string)
+  })
+}
+
+function applyAttributes (change: GroupChange, value: Record<string, unknown>, op: 'add' | 'replace'): void {
+  for (const [key, v] of Object.entries(value)) {
+    switch (key.toLowerCase()) {
+      case 'displayname':
+        if (typeof v !== 'string' || v.trim() === '') throw new ScimError(400, 'invalidValue', 'displayName must be a non-empty string')
+        change.displayName = v
+        break
+      case 'externalid':
+        if (v !== null && typeof v !== 'string') throw new ScimError(400, 'invalidValue', 'externalId must be a string')
+        change.externalId = v === '' ? null : v
+        break
+      case 'members':
+        if (op === 'replace') {
+          change.base = parseMembers(v)
+          change.ops = []
+        } else {
+          for (const ref of parseMembers(v)) change.ops.push({ ref, add: true })
+        }
+        break
+      // id, schemas and meta are read-only (Okta's path-less replace carries the id): ignored, as RFC 7644 §3.5.2 allows.
+      case 'id': case 'schemas': case 'meta':
+        break
+      default:
+        throw new ScimError(400, 'invalidPath', `Unknown Group attribute '${key}'`)
+    }
+  }
+}
+
+/**
+ * PATCH operations as one GroupChange, without the group's current members: an add or remove names the members
+ * it touches, so a group of 5,000 is never read to add one (RFC 7644 §3.5.2; Entra's `Add`/`Remove` with value
+ * arrays, Okta's `remove members[value eq "…"]` + `add`, WSO2's PATCH mode, path-less replace).
+ */
+export function planGroupPatch (operations: readonly PatchOperation[]): GroupChange {
+  const change: GroupChange = { ops: [] }
+  for (const operation of operations) {
+    const op = String(operation.op).toLowerCase()
+    if (op !== 'add' && op !== 'remove' && op !== 'replace') throw new ScimError(400, 'invalidSyntax', `Unknown PATCH op '${operation.op}'`)
+    const { path, value } = operation
+    if (path === undefined || path === null || path === '') {
+      if (op === 'remove') throw new ScimError(400, 'noTarget', 'A remove operation needs a path')
+      if (!isRecord(value)) throw new ScimError(400, 'invalidValue', `A ${op} operation without a path needs an object value`)
+      applyAttributes(change, value, op)
+      continue
+    }
+    const m = ATTR_PATH.exec(path.trim())
+    if (m === null) throw new ScimError(400, 'invalidPath', `Invalid path '${path}'`)
+    const attr = (m[1] as string).toLowerCase()
+    const filter = m[2]
+    const sub = m[3]?.toLowerCase()
+    if (attr === 'members') {
+      if (sub !== undefined && sub !== 'value') throw new ScimError(400, 'invalidPath', `Unsupported path '${path}': members can be added, removed or replaced as a whole`)
+      if (filter !== undefined) {
+        if (op !== 'remove') throw new ScimError(400, 'invalidPath', `'${op}' with a member filter is not supported: add or replace members with a value list`)
+        for (const ref of membersInFilter(filter)) change.ops.push({ ref, add: false })
+        continue
+      }
+      if (op === 'remove') {
+        if (value === undefined || value === null) {
+          change.base = []
+          change.ops = []
+        } else {
+          for (const ref of parseMembers(value)) change.ops.push({ ref, add: false })
+        }
+      } else if (op === 'replace') {
+        change.base = parseMembers(value)
+        change.ops = []
+      } else {
+        if (value === undefined) throw new ScimError(400, 'invalidValue', 'An add operation needs a value')
+        for (const ref of parseMembers(value)) change.ops.push({ ref, add: true })
+      }
+      continue
+    }
+    if (filter !== undefined || sub !== undefined) throw new ScimError(400, 'invalidPath', `Invalid path '${path}'`)
+    if (attr === 'displayname') {
+      if (op === 'remove') throw new ScimError(400, 'mutability', 'displayName is required and cannot be removed')
+      applyAttributes(change, { displayName: value }, op)
+    } else if (attr === 'externalid') {
+      applyAttributes(change, { externalId: op === 'remove' ? null : value }, 'replace')
+    } else if (attr === 'id' || attr === 'meta') {
+      throw new ScimError(400, 'mutability', `Attribute '${attr}' is read-only`)
+    } else {
+      throw new ScimError(400, 'invalidPath', `Unknown Group attribute '${m[1] as string}'`)
+    }
+  }
+  return change
+}
+
+/** A PUT body as a GroupChange: merge-mode clients (WSO2's partial PUT) keep what the body leaves out. */
+export function planGroupPut (body: Record<string, unknown>, mode: 'merge' | 'replace'): GroupChange {
+  const change: GroupChange = { ops: [] }
+  const members = findKey(body, 'members')
+  if (members !== undefined || mode === 'replace') change.base = parseMembers(members)
+  const displayName = findKey(body, 'displayname')
+  if (typeof displayName === 'string') change.displayName = displayName
+  const externalId = findKey(body, 'externalid')
+  if (typeof externalId === 'string' && externalId !== '') change.externalId = externalId
+  else if (mode === 'replace') change.externalId = null
+  return change
+}
+
+/** The members a change mentions (for the pre-read: only these are looked at, unless `base` replaces all). */
+export function mentionedMembers (change: GroupChange): MemberRef[] {
+  const seen = new Map<string, MemberRef>()
+  for (const ref of [...(change.base ?? []), ...change.ops.map((o) => o.ref)]) seen.set(memberKey(ref), ref)
+  return [...seen.values()]
+}
+
+/**
+ * Whether each mentioned member ends up in the group, keyed by 18-character user id, once userNames are
+ * resolved (`ids` maps memberKey → id; unresolvable names are left out by the caller first).
+ */
+export function desiredMembership (change: GroupChange, ids: ReadonlyMap<string, string>): { full: boolean, desired: Map<string, boolean> } {
+  const desired = new Map<string, boolean>()
+  const idOf = (ref: MemberRef): string | undefined => ref.id ?? ids.get(memberKey(ref))
+  for (const ref of change.base ?? []) {
+    const id = idOf(ref)
+    if (id !== undefined) desired.set(id, true)
+  }
+  for (const { ref, add } of change.ops) {
+    const id = idOf(ref)
+    if (id !== undefined) desired.set(id, add)
+  }
+  return { full: change.base !== undefined, desired }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Profile and role winners
+
+/**
+ * The target a user's claims of one kind elect: the highest configured priority, then the earlier mapping, then
+ * the lower Id, so the answer never depends on the order the IdP sent things in.
+ */
+export function electWinner (config: GroupsConfig, claims: readonly Membership[], kind: SingleValuedKind): string | undefined {
+  let best: { id: string, priority: number, index: number } | undefined
+  for (const c of claims) {
+    if (c.kind !== kind) continue
+    const r = resolveDisplayName(config, c.displayName)
+    // A claim whose mapping is gone from the configuration still counts, last.
+    const priority = r.kind === kind ? r.mapping.priority : Number.NEGATIVE_INFINITY
+    const index = r.kind === kind ? r.index : Number.MAX_SAFE_INTEGER
+    const better = best === undefined || priority > best.priority ||
+      (priority === best.priority && (index < best.index || (index === best.index && c.targetId < best.id)))
+    if (better) best = { id: c.targetId, priority, index }
+  }
+  return best?.id
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Public group names
+
+/**
+ * A Group DeveloperName derived from the displayName (reference/salesforce.md §5: letters, digits and underscores,
+ * starting with a letter, no `__`, no trailing `_`; 80 characters). Deterministic, so that a repeated create
+ * collides (DUPLICATE_DEVELOPER_NAME) instead of making a second group; `attempt` > 0 adds a suffix for a
+ * different group whose name derives to the same.
+ */
+export function deriveDeveloperName (displayName: string, attempt = 0): string {
+  let base = displayName.normalize('NFKD').replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^A-Za-z0-9]+/g, '_').replace(/_+/g, '_').replace(/^_+|_+$/g, '')
+  if (base === '') base = 'Group'
+  if (!/^[A-Za-z]/.test(base)) base = `G_${base}`
+  if (attempt === 0) return base.slice(0, 80).replace(/_+$/, '')
+  const suffix = `_${hash36(`${displayName}\u0000${attempt}`)}`
+  return base.slice(0, 80 - suffix.length).replace(/_+$/, '') + suffix
+}
+
+/** FNV-1a, base 36: a short stable tag, not a security measure. */
+function hash36 (text: string): string {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, 0x01000193) >>> 0
+  }
+  return h.toString(36)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Salesforce → SCIM
+
+export interface ScimMember { value: string, display?: string, type?: 'User' | 'Group', $ref?: string }
+
+export interface ScimGroup {
+  schemas: string[]
+  id: string
+  displayName: string
+  externalId?: string
+  /** Undefined when not read (a PATCH answer, `excludedAttributes=members`). */
+  members?: ScimMember[]
+  meta: { resourceType: 'Group', created?: string, lastModified?: string }
+}
+
+/** Salesforce writes `2026-11-28T03:22:13.000+0000`; SCIM wants RFC 3339. */
+function isoDate (sf: unknown): string | undefined {
+  if (typeof sf !== 'string') return undefined
+  const d = new Date(sf.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'))
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString()
+}
+
+/**
+ * No meta.version: membership lives in other records (GroupMember, PermissionSetAssignment, User fields), so the
+ * target's SystemModstamp does not move when members change and would make a false ETag.
+ */
+export function toScimGroup (record: Record<string, unknown>, displayName: string, opts: { externalId?: string | undefined, members?: ScimMember[] | undefined }): ScimGroup {
+  const created = isoDate(record.CreatedDate)
+  const lastModified = isoDate(record.LastModifiedDate)
+  return {
+    schemas: [CORE_GROUP_SCHEMA],
+    id: String(record.Id),
+    displayName,
+    ...(opts.externalId !== undefined ? { externalId: opts.externalId } : {}),
+    ...(opts.members !== undefined ? { members: opts.members } : {}),
+    meta: { resourceType: 'Group', ...(created !== undefined ? { created } : {}), ...(lastModified !== undefined ? { lastModified } : {}) },
+  }
+}
