@@ -5,11 +5,19 @@ import { ScimError, scimErrorBody, SCIM_CONTENT_TYPE, type ScimType } from '../s
 
 interface ScimmyLikeError { status?: unknown, scimType?: unknown, message: string, name?: string }
 
+/** Salesforce codes that mean a query scimforce sent was wrong; the client can do nothing about them. */
+const QUERY_DEFECTS = new Set(['MALFORMED_QUERY', 'INVALID_QUERY_FILTER_OPERATOR'])
+
+/** The messages of SCIMMY's input-coercion TypeErrors (scimmy/dist/lib/types/attribute.js, schemas). */
+const SCIMMY_INPUT_ERROR = /^(?:(?:Complex |Required )?[Aa]ttribute '|Missing values for required schema extension )/
+
 const SCIM_TYPES = new Set<string>(['invalidFilter', 'tooMany', 'uniqueness', 'mutability', 'invalidSyntax', 'invalidPath', 'noTarget', 'invalidValue', 'invalidVers', 'sensitive'])
 
 /** What the client sees for an error: status, scimType and a detail that is safe to show. */
 export function describeError (err: unknown): { status: number, scimType?: ScimType, detail: string, retryAfter?: number } {
   if (err instanceof ScimError) {
+    // Salesforce refused a query scimforce built: our defect, not the client's, and its message quotes the query.
+    if (err.salesforceCode !== undefined && QUERY_DEFECTS.has(err.salesforceCode)) return { status: 500, detail: 'Internal server error' }
     return { status: err.status, ...(err.scimType !== undefined ? { scimType: err.scimType } : {}), detail: err.message, ...(err.retryAfter !== undefined ? { retryAfter: err.retryAfter } : {}) }
   }
   const e = err as FastifyError & ScimmyLikeError
@@ -18,8 +26,10 @@ export function describeError (err: unknown): { status: number, scimType?: ScimT
     const scimType = typeof e.scimType === 'string' && SCIM_TYPES.has(e.scimType) ? e.scimType as ScimType : undefined
     return { status: e.status, ...(scimType !== undefined ? { scimType } : {}), detail: e.message }
   }
-  // SCIMMY reports schema violations (wrong types, non-canonical values) as TypeErrors with a useful message.
-  if (err instanceof TypeError && /attribute|expected|value|schema/i.test(err.message)) {
+  // SCIMMY reports schema violations (wrong types, non-canonical values, a missing userName) as TypeErrors with a
+  // message for the client. Only those: any other TypeError is our bug ("Cannot read properties of undefined
+  // (reading 'value')"), a 500 whose message stays in the log.
+  if (err instanceof TypeError && SCIMMY_INPUT_ERROR.test(err.message)) {
     return { status: 400, scimType: 'invalidValue', detail: err.message }
   }
   switch (e.code) {

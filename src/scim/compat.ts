@@ -2,6 +2,9 @@
 // in one place before SCIMMY sees a request. None of them throws or mutates its input; whatever they do not
 // recognise passes through untouched, for validation to refuse. Sources: reference/wso2.md §0, reference/scim.md §2.
 
+import { stripUserStorePrefix } from '../mapping/group.js'
+import { parseFilter } from './filter.js'
+
 export const CORE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User'
 export const ENTERPRISE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
 export const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
@@ -18,17 +21,26 @@ function isRecord (v: unknown): v is Json {
 // ---------------------------------------------------------------------------------------------------------------
 // Filters
 
+function parses (filter: string): boolean {
+  try {
+    parseFilter(filter)
+    return true
+  } catch {
+    return false
+  }
+}
+
 const OPERATORS = 'eq|ne|co|sw|ew|gt|ge|lt|le'
 // attrPath, optionally with one value filter and sub-attribute: userName, name.givenName, urn:…:User:employeeNumber,
 // emails[type eq "work"].value.
 const ATTR_PATH = String.raw`[A-Za-z][\w$.:-]*(?:\[[^\]]*\](?:\.[A-Za-z][\w$-]*)?)?`
 const COMPARISON = new RegExp(String.raw`^(${ATTR_PATH})\s+(${OPERATORS})\s+(.+)$`, 'is')
-const QUOTED = /^"(?:[^"\\]|\\.)*"$/s
 const NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/
 const LITERAL = /^(?:true|false|null)$/i
-// "<value> and|or [not] [(]<attrPath> <op>…": the value was one token of a longer RFC filter, not the whole rest.
+// "<value> and|or [not] [(]<attrPath> <op>…", "… and (title pr)", "… and emails[type eq "work"]": the value was one
+// token of a longer RFC filter, not the whole rest.
 const LOGICAL_CONTINUATION = new RegExp(
-  String.raw`^(?:"(?:[^"\\]|\\.)*"|\S+)\s+(?:and|or)\s+(?:not\s*)?(?:\(\s*)*${ATTR_PATH}\s+(?:${OPERATORS}|pr)(?:\s|$)`, 'i'
+  String.raw`^(?:"(?:[^"\\]|\\.)*"|\S+)\s+(?:and|or)\s+(?:\(\s*|not\b\s*)*[A-Za-z][\w$.:-]*(?:\[|\s+(?:${OPERATORS})\s|\s+pr(?:[\s)]|$))`, 'i'
 )
 
 /**
@@ -43,9 +55,12 @@ export function normalizeFilter (filter: string): string {
   const match = COMPARISON.exec(filter.trim())
   if (match === null) return filter
   const [, attrPath = '', op = '', value = ''] = match
-  if (QUOTED.test(value) || NUMBER.test(value) || /^(?:true|false|null)$/.test(value)) return filter
+  // A value that opens with a quote is an RFC string, followed by more filter or by garbage: quoting it again could
+  // only change what the filter means (`userName eq "a" and emails[type eq "work"]` must stay a conjunction).
+  if (value.startsWith('"') || NUMBER.test(value) || /^(?:true|false|null)$/.test(value)) return filter
   if (LITERAL.test(value)) return `${attrPath} ${op.toLowerCase()} ${value.toLowerCase()}`
-  if (LOGICAL_CONTINUATION.test(value)) return filter
+  // A filter the RFC parser takes as it is means what it says: quoting would change it (`a eq true and (…)`).
+  if (LOGICAL_CONTINUATION.test(value) || parses(filter)) return filter
   return `${attrPath} ${op.toLowerCase()} "${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`
 }
 
@@ -199,6 +214,78 @@ export function normalizePatchBody (body: unknown): unknown {
   const ops = out.Operations
   if (Array.isArray(ops)) {
     const next = mapItems(ops, normalizeOperation)
+    if (next !== ops) out = { ...out, Operations: next }
+  }
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Groups
+
+export const CORE_GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group'
+
+/** WSO2 IS's user-store prefix on group names (`PRIMARY/sales`, wso2.md §1.4): see stripUserStorePrefix. */
+function stripDomain (name: unknown): unknown {
+  return typeof name === 'string' ? stripUserStorePrefix(name) : name
+}
+
+/** Okta and others send `"type": "user"`; SCIMMY's canonical values are `User` and `Group` (case-sensitive). */
+function normalizeMembers (members: unknown): unknown {
+  if (!Array.isArray(members)) return members
+  return mapItems(members, (m) => {
+    if (!isRecord(m)) return m
+    return mapValues(m, (k, v) => {
+      if (k.toLowerCase() !== 'type' || typeof v !== 'string') return v
+      const lower = v.toLowerCase()
+      return lower === 'user' ? 'User' : lower === 'group' ? 'Group' : v
+    })
+  })
+}
+
+function normalizeGroupAttributes (attrs: Json, stripPrefix: boolean): Json {
+  return mapValues(attrs, (key, value) => {
+    const k = key.toLowerCase()
+    if (k === 'displayname' && stripPrefix) return stripDomain(value)
+    if (k === 'members') return normalizeMembers(value)
+    return value
+  })
+}
+
+/**
+ * A Group body for POST or PUT: `"schemas": []` or none (WSO2) → the core Group schema; member `type` case fixed;
+ * `"id": null` and client-sent `meta` dropped; with `stripPrefix` (a per-client setting), `PRIMARY/sales` → `sales`.
+ * Entra's extra schema URN (`http://schemas.microsoft.com/…/Group`) is kept: SCIMMY needs only the core one.
+ */
+export function normalizeGroupBody (body: unknown, opts: { stripPrefix: boolean }): unknown {
+  if (!isRecord(body)) return body
+  let out = normalizeGroupAttributes(body, opts.stripPrefix)
+  if (lacksSchemas(out)) out = { ...out, schemas: [CORE_GROUP_SCHEMA] }
+  if (out.id === null || Object.hasOwn(out, 'meta')) {
+    const { meta: _meta, ...rest } = out
+    if (rest.id === null) delete rest.id
+    out = rest
+  }
+  return out
+}
+
+/** A Group PatchOp: schemas and op case as for Users; displayName values lose the user-store prefix; member types fixed. */
+export function normalizeGroupPatchBody (body: unknown, opts: { stripPrefix: boolean }): unknown {
+  if (!isRecord(body)) return body
+  let out = body
+  if (lacksSchemas(out)) out = { ...out, schemas: [PATCH_OP_SCHEMA] }
+  const ops = out.Operations
+  if (Array.isArray(ops)) {
+    const next = mapItems(ops, (op) => {
+      if (!isRecord(op)) return op
+      let o = op
+      if (typeof op.op === 'string' && op.op !== op.op.toLowerCase()) o = { ...o, op: op.op.toLowerCase() }
+      const path = typeof op.path === 'string' ? op.path.toLowerCase() : undefined
+      let value = op.value
+      if (path === undefined && isRecord(value)) value = normalizeGroupAttributes(value, opts.stripPrefix)
+      else if (path === 'displayname' && opts.stripPrefix) value = stripDomain(value)
+      else if (path === 'members') value = normalizeMembers(value)
+      return value === op.value ? o : { ...o, value }
+    })
     if (next !== ops) out = { ...out, Operations: next }
   }
   return out

@@ -5,7 +5,7 @@ import SCIMMY from 'scimmy'
 import type { UsersConfig } from '../config/types.js'
 import type { Logger } from '../salesforce/connection.js'
 import { SalesforceError, toScimError } from '../salesforce/errors.js'
-import type { Gateway, SfRecord } from '../salesforce/gateway.js'
+import type { CompositeSubrequest, Gateway, SfRecord } from '../salesforce/gateway.js'
 import type { Store } from '../store/store.js'
 import {
   buildCreateRecord, clearableFields, scimToFields, toScimUser,
@@ -22,13 +22,23 @@ export interface RequestContext {
 }
 
 export interface UserService {
-  get (id: string, ctx: RequestContext): Promise<ScimUser>
+  /**
+   * With `groups`, the user's group memberships are read in the same `/composite` as the user record: still one
+   * API call (the membership queries are subrequests of it).
+   */
+  get (id: string, ctx: RequestContext, opts?: { groups?: UserGroupsReader }): Promise<ScimUser>
   list (q: ListQuery, ctx: RequestContext): Promise<ListPage<ScimUser>>
   /** `created` is false when an existing user was rehired or adopted (still 201 for the IdP). */
   create (user: Record<string, unknown>, ctx: RequestContext): Promise<{ user: ScimUser, rehired: boolean }>
   replace (id: string, user: Record<string, unknown>, mode: 'merge' | 'replace', ctx: RequestContext): Promise<ScimUser>
   patch (id: string, body: { Operations: PatchOperation[] }, ctx: RequestContext): Promise<ScimUser>
   delete (id: string, ctx: RequestContext): Promise<void>
+}
+
+/** The reads that find a user's groups, and how their answers become `groups` (src/scim/group-service.ts). */
+export interface UserGroupsReader {
+  requests: CompositeSubrequest[]
+  build: (bodies: ReadonlyMap<string, unknown>) => Array<Record<string, unknown>>
 }
 
 export interface UserServiceDeps {
@@ -97,16 +107,39 @@ export function createUserService (deps: UserServiceDeps): UserService {
     if (!USER_ID.test(id) || store.isTombstoned(id)) throw notFound(id)
   }
 
-  async function get (id: string, ctx: RequestContext): Promise<ScimUser> {
+  async function get (id: string, ctx: RequestContext, opts?: { groups?: UserGroupsReader }): Promise<ScimUser> {
     if (!USER_ID.test(id)) throw notFound(id)
-    const rec = await guard(gateway.retrieve('User', id, fields, ctx.log))
+    const reader = opts?.groups
+    let rec: SfRecord | undefined
+    let groups: Array<Record<string, unknown>> | undefined
+    const withGroups = reader !== undefined && reader.requests.length > 0
+      ? await gateway.composite([{ method: 'GET', url: `/sobjects/User/${id}?fields=${fields.join(',')}`, referenceId: 'user' }, ...reader.requests], { allOrNone: false, safeToRetry: true }, ctx.log)
+        .catch((err: unknown) => {
+          // A membership query the org refuses must not cost the IdP its user: read the user alone (one more call).
+          if (err instanceof SalesforceError && err.kind === 'validation') {
+            ctx.log.warn({ userId: id, code: err.code }, 'could not read the user\'s groups; answering without them')
+            return undefined
+          }
+          return notFoundOn(id)(err)
+        })
+        .catch((err: unknown) => { throw err instanceof SalesforceError ? toScimError(err) : err })
+      : undefined
+    if (withGroups !== undefined && reader !== undefined) {
+      rec = withGroups[0]?.body as SfRecord | undefined
+      groups = reader.build(new Map(withGroups.map((r) => [r.referenceId, r.body])))
+    } else {
+      rec = await guard(gateway.retrieve('User', id, fields, ctx.log))
+      // Groups that need no Salesforce read (profile and role claims) when there was nothing to ask.
+      if (reader !== undefined && reader.requests.length === 0) groups = reader.build(new Map())
+    }
     if (rec === undefined) throw notFound(id)
     if (store.isTombstoned(id)) {
       // A tombstone only hides a user while it stays inactive: an admin who reactivated it by hand revived it.
       if (rec.IsActive !== true) throw notFound(id)
       store.removeTombstone(id)
     }
-    return toScimUser(mapping, rec)
+    const user = toScimUser(mapping, rec)
+    return groups !== undefined && groups.length > 0 ? { ...user, groups } : user
   }
 
   async function create (user: Record<string, unknown>, ctx: RequestContext): Promise<{ user: ScimUser, rehired: boolean }> {

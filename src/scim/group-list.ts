@@ -1,0 +1,245 @@
+// SCIM list and filter requests for Groups: public groups paged in SOQL, then the mapped targets (few, named by
+// configuration) filtered in memory; a page and its total in one `/composite` call. externalId (kept in the
+// store) and members.value (a membership lookup) are answered first and enter the filter as sets of ids.
+import type { GroupsConfig } from '../config/types.js'
+import { DEFAULT_GROUPS_CONFIG, GROUP_KINDS, TARGETS, claimedNames, displayNameOf, resolveDisplayName, stripUserStorePrefix, type GroupKind } from '../mapping/group.js'
+import type { Logger } from '../salesforce/connection.js'
+import type { CompositeSubrequest, Gateway, SfRecord } from '../salesforce/gateway.js'
+import { MAX_SOQL_OFFSET, and, eq, like, LIKE_ANY, normalizeSalesforceId, not, notInList, select, soql, type SoqlFragment } from '../salesforce/soql.js'
+import { queryAll, queryRequest, readAll, recordsOf } from '../salesforce/batch.js'
+import type { Store } from '../store/store.js'
+import { FilterError, filterToSoql, parseDateTime, parseFilter, type AttrPath, type CompareNode, type FilterNode } from './filter.js'
+import { groupFilterSchema } from './group-filter-schema.js'
+import type { Target } from './group-service.js'
+import { mappedTargetsQuery, sameTarget, targetLookup } from './group-targets.js'
+import type { ListPage } from './user-list.js'
+
+export interface GroupListQuery {
+  filter?: string
+  /** 1-based, already clamped to ≥ 1. */
+  startIndex: number
+  /** Already clamped to 0…maxResults. */
+  count: number
+  /** Drop a `DOMAIN/` prefix from displayName values (WSO2's `displayName Eq PRIMARY/sales`). */
+  stripPrefix: boolean
+}
+
+export interface GroupListerDeps {
+  gateway: Gateway
+  store: Store
+  groups?: GroupsConfig | undefined
+  /** The ids of the groups a user is a member of (for `members.value eq "…"`). */
+  groupsOfUser: (userId: string, log: Logger) => Promise<string[]>
+}
+
+const MAPPED_KINDS = GROUP_KINDS.filter((k): k is Exclude<GroupKind, 'group'> => k !== 'group')
+
+export function createGroupLister (deps: GroupListerDeps): { list: (q: GroupListQuery, log: Logger) => Promise<ListPage<Target>> } {
+  const { gateway, store } = deps
+  const config = deps.groups ?? DEFAULT_GROUPS_CONFIG
+
+  /** Public groups whose name a mapping claims are not SCIM groups; nor are those the IdP deleted (tombstones). */
+  function publicScope (): SoqlFragment {
+    const { names, patterns } = claimedNames(config)
+    const parts: SoqlFragment[] = [eq('Type', 'Regular'), notInList('Name', names)]
+    for (const [before, after] of patterns) parts.push(not(like('Name', before, LIKE_ANY, after)))
+    const tombstones = store.groupTombstoneIds().filter((id) => id.startsWith(TARGETS.group.prefix))
+    if (tombstones.length > 0) parts.push(notInList('Id', tombstones))
+    return and(...parts)
+  }
+
+  async function list (q: GroupListQuery, log: Logger): Promise<ListPage<Target>> {
+    let ast: FilterNode | undefined
+    if (q.filter !== undefined && q.filter.trim() !== '') {
+      ast = await rewrite(parseFilter(q.filter), q, log)
+    }
+    // Validates every attribute against the allow-list, also when no public group is consulted.
+    const filterSoql = ast === undefined ? undefined : filterToSoql(ast, groupFilterSchema)
+
+    // `displayName eq "x"` at the top (how every IdP looks a group up) names one kind of record: ask only there.
+    const named = ast === undefined ? undefined : topLevelDisplayName(ast)
+    const resolution = named === undefined ? undefined : resolveDisplayName(config, named)
+    const wantPublic = config.defaultTarget === 'publicGroup' && (resolution === undefined || resolution.kind === 'group')
+    const mappedKinds = resolution === undefined ? MAPPED_KINDS : MAPPED_KINDS.filter((k) => k === resolution.kind)
+
+    const offset = q.startIndex - 1
+    const requests: CompositeSubrequest[] = []
+    const where = wantPublic ? and(publicScope(), ...(filterSoql !== undefined ? [filterSoql] : [])) : undefined
+    if (where !== undefined) {
+      requests.push(queryRequest('count', select({ fields: [soql`COUNT()`], from: 'Group', where })))
+      if (q.count > 0 && offset <= MAX_SOQL_OFFSET) {
+        requests.push(queryRequest('page', select({ fields: TARGETS.group.fields, from: 'Group', where, orderBy: [{ field: 'Id' }], limit: q.count, ...(offset > 0 ? { offset } : {}) })))
+      }
+    }
+    for (const kind of mappedKinds) {
+      const query = resolution !== undefined && resolution.kind === kind ? targetLookup(kind, resolution.target) : mappedTargetsQuery(config, kind)
+      if (query !== undefined) requests.push(queryRequest(`k_${kind}`, query))
+    }
+    const bodies = requests.length === 0 ? new Map<string, unknown>() : await readAll(gateway, requests, log)
+
+    const mapped: Target[] = []
+    for (const kind of mappedKinds) {
+      for (const record of recordsOf(bodies.get(`k_${kind}`))) {
+        const target = asCandidate(kind, record)
+        if (target !== undefined && (ast === undefined || matches(ast, target))) mapped.push(target)
+      }
+    }
+    mapped.sort((a, b) => MAPPED_KINDS.indexOf(a.kind as Exclude<GroupKind, 'group'>) - MAPPED_KINDS.indexOf(b.kind as Exclude<GroupKind, 'group'>) || (a.id < b.id ? -1 : 1))
+
+    const publicTotal = where === undefined ? 0 : (bodies.get('count') as { totalSize?: number } | undefined)?.totalSize ?? 0
+    let page: Target[] = []
+    if (where !== undefined && q.count > 0 && offset < publicTotal) {
+      const records = offset <= MAX_SOQL_OFFSET
+        ? recordsOf(bodies.get('page'))
+        : await scan(where, offset, q.count, log)
+      page = records.map((r) => asCandidate('group', r)).filter((t): t is Target => t !== undefined)
+    }
+    const from = Math.max(0, offset - publicTotal)
+    if (q.count > page.length) page = page.concat(mapped.slice(from, from + q.count - page.length))
+    return { total: publicTotal + mapped.length, startIndex: q.startIndex, resources: page }
+  }
+
+  /** Past OFFSET 2,000: walk the ordered ids (one call per 2,000) and fetch the page's records. Rare for groups. */
+  async function scan (where: SoqlFragment, offset: number, count: number, log: Logger): Promise<SfRecord[]> {
+    log.info({ offset }, 'group list needs an id scan')
+    const ids = (await queryAll(gateway, select({ fields: ['Id'], from: 'Group', where, orderBy: [{ field: 'Id' }] }), log))
+      .slice(offset, offset + count).map((r) => String(r.Id))
+    if (ids.length === 0) return []
+    return await queryAll(gateway, select({ fields: TARGETS.group.fields, from: 'Group', where: soql`Id IN ${ids}`, orderBy: [{ field: 'Id' }] }), log)
+  }
+
+  function asCandidate (kind: GroupKind, record: SfRecord): Target | undefined {
+    const id = String(record.Id)
+    if (store.isGroupTombstoned(id)) return undefined
+    const displayName = displayNameOf(config, kind, record)
+    if (displayName === undefined || !sameTarget(config, displayName, kind, record)) return undefined
+    return { kind, id, record, displayName }
+  }
+
+  /**
+   * Filters reach Salesforce as SOQL on Group; externalId and members are not Group fields, so their comparisons
+   * become sets of group ids first (`id eq …` alternatives), and WSO2's user-store prefix leaves displayName values.
+   */
+  async function rewrite (node: FilterNode, q: GroupListQuery, log: Logger): Promise<FilterNode> {
+    switch (node.type) {
+      case 'and': return { type: 'and', operands: await Promise.all(node.operands.map(async (o) => await rewrite(o, q, log))) }
+      case 'or': return { type: 'or', operands: await Promise.all(node.operands.map(async (o) => await rewrite(o, q, log))) }
+      case 'not': return { type: 'not', operand: await rewrite(node.operand, q, log) }
+      default: break
+    }
+    const attr = attrName(node.path)
+    if (attr === 'externalid') {
+      if (node.type === 'valuePath' || node.path.subAttr !== undefined) throw new FilterError('externalId has no sub-attributes')
+      const rows = deps.store.groupExternalIds()
+      return idsNode(rows.filter((r) => node.type === 'present' || compareText(r.externalId, node.op, node.value, true)).map((r) => r.groupId))
+    }
+    if (attr === 'members') {
+      const userId = memberFilterValue(node)
+      const id = normalizeSalesforceId(userId)
+      return idsNode(id === undefined ? [] : await deps.groupsOfUser(id, log))
+    }
+    if (attr === 'displayname' && node.type === 'compare' && q.stripPrefix && typeof node.value === 'string') {
+      return { ...node, value: stripUserStorePrefix(node.value) }
+    }
+    return node
+  }
+
+  return { list }
+}
+
+function attrName (path: AttrPath): string {
+  const core = 'urn:ietf:params:scim:schemas:core:2.0:group'
+  if (path.urn !== undefined && path.urn.toLowerCase() !== core) return `${path.urn.toLowerCase()}:${path.attr.toLowerCase()}`
+  return path.attr.toLowerCase()
+}
+
+/** `members.value eq "id"`, `members eq "id"` and `members[value eq "id"]`: the user id; other forms are refused. */
+function memberFilterValue (node: Exclude<FilterNode, { type: 'and' | 'or' | 'not' }>): string {
+  const unsupported = new FilterError('Filtering on members supports members[value eq "<id>"] and members.value eq "<id>" only')
+  if (node.type === 'valuePath') {
+    const inner = node.path.valueFilter
+    if (inner.type !== 'compare' || inner.path.attr.toLowerCase() !== 'value' || inner.op !== 'eq' || typeof inner.value !== 'string' || node.path.subAttr !== undefined) throw unsupported
+    return inner.value
+  }
+  if (node.type !== 'compare' || node.op !== 'eq' || typeof node.value !== 'string') throw unsupported
+  if (node.path.subAttr !== undefined && node.path.subAttr.toLowerCase() !== 'value') throw unsupported
+  return node.value
+}
+
+/** A set of group ids as filter alternatives (`or` of none is false). */
+function idsNode (ids: readonly string[]): FilterNode {
+  return { type: 'or', operands: ids.map((id): CompareNode => ({ type: 'compare', path: { attr: 'id' }, op: 'eq', value: id })) }
+}
+
+/** The value of a top-level `displayName eq "…"` conjunct, if the filter has one. */
+function topLevelDisplayName (node: FilterNode): string | undefined {
+  if (node.type === 'compare' && node.op === 'eq' && attrName(node.path) === 'displayname' && node.path.subAttr === undefined && typeof node.value === 'string') return node.value
+  if (node.type === 'and') {
+    for (const o of node.operands) {
+      const v = topLevelDisplayName(o)
+      if (v !== undefined) return v
+    }
+  }
+  return undefined
+}
+
+// ---- the same filter, in memory, for mapped targets (already validated by filterToSoql) ----------------------
+
+function compareText (actual: string, op: string, expected: unknown, caseExact = false): boolean {
+  if (expected === null) return op === 'ne'
+  const a = caseExact ? actual : actual.toLowerCase()
+  const v = caseExact ? String(expected) : String(expected).toLowerCase()
+  switch (op) {
+    case 'eq': return a === v
+    case 'ne': return a !== v
+    case 'co': return a.includes(v)
+    case 'sw': return a.startsWith(v)
+    case 'ew': return a.endsWith(v)
+    case 'gt': return a > v
+    case 'ge': return a >= v
+    case 'lt': return a < v
+    case 'le': return a <= v
+    default: return false
+  }
+}
+
+function compareDate (actual: unknown, op: string, expected: unknown): boolean {
+  const a = typeof actual === 'string' ? parseDateTime(actual.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) : undefined
+  const v = typeof expected === 'string' ? parseDateTime(expected) : undefined
+  if (a === undefined || v === undefined) return op === 'ne'
+  const s = Math.floor(a / 1000)
+  const e = v / 1000
+  switch (op) {
+    case 'eq': return s === e
+    case 'ne': return s !== e
+    case 'gt': return s > e
+    case 'ge': return s >= e
+    case 'lt': return s < e
+    case 'le': return s <= e
+    default: return false
+  }
+}
+
+function matches (node: FilterNode, t: Target): boolean {
+  switch (node.type) {
+    case 'and': return node.operands.every((o) => matches(o, t))
+    case 'or': return node.operands.some((o) => matches(o, t))
+    case 'not': return !matches(node.operand, t)
+    case 'valuePath': return false
+    case 'present': {
+      const attr = attrName(node.path)
+      if (attr === 'meta') return node.path.subAttr?.toLowerCase() === 'created' ? t.record.CreatedDate != null : t.record.LastModifiedDate != null
+      return attr === 'id' || attr === 'displayname'
+    }
+    case 'compare': {
+      const attr = attrName(node.path)
+      if (attr === 'id') {
+        const id = typeof node.value === 'string' ? normalizeSalesforceId(node.value) : undefined
+        return (id !== undefined && id.slice(0, 15) === t.id.slice(0, 15)) === (node.op === 'eq')
+      }
+      if (attr === 'displayname') return compareText(t.displayName, node.op, node.value)
+      if (attr === 'meta') return compareDate(node.path.subAttr?.toLowerCase() === 'created' ? t.record.CreatedDate : t.record.LastModifiedDate, node.op, node.value)
+      return false
+    }
+  }
+}
