@@ -1,8 +1,11 @@
 // buildApp(config, deps): the whole scimforce Fastify app, without listening. Tests build one per test against
 // the emulated org; server.ts builds one for the process.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config/types.js'
 import { installErrorHandlers } from './http/errors.js'
+import metricsPlugin, { combineObservers, createMetrics, type Metrics } from './http/metrics.js'
 import { createUserMapping } from './mapping/user.js'
 import { createSalesforceSession, type SalesforceSession } from './salesforce/connection.js'
 import { createGateway, type Gateway, type GatewayObserver, type RetryPolicy } from './salesforce/gateway.js'
@@ -17,40 +20,96 @@ export interface AppDeps {
   store?: Store
   session?: SalesforceSession
   retry?: RetryPolicy
-  /** Receives every Salesforce call (metrics). */
+  /** Also receives every Salesforce call, besides the app's own metrics (benchmarks, tests). */
   observer?: GatewayObserver
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    scimforce: { store: Store, session: SalesforceSession, gateway: Gateway }
+    scimforce: { store: Store, session: SalesforceSession, gateway: Gateway, metrics: Metrics }
   }
 }
 
-/** Log paths that could carry a secret; pino replaces them before anything is written. */
+/**
+ * Log paths that could carry a secret; pino replaces them before anything is written. What is logged today
+ * carries none of them: bodies are never logged, the config is logged through redactedConfig(), and Fastify's
+ * `req` serializer writes method, url, host and remote address only. Serializers run before redaction, so
+ * `req.headers.*` cannot match under Fastify's serializer; those paths stand guard for a serializer that would
+ * add headers. The rest are the shapes a secret takes when an object carrying one is logged: Node lowercases
+ * incoming header names, jsforce writes `Authorization`, OAuth uses snake_case, our config camelCase.
+ * test/app/logging.test.ts plants every kind of secret, drives every path, and searches the captured log.
+ */
 export const REDACT_PATHS = [
   'req.headers.authorization',
+  'req.headers["proxy-authorization"]',
   'req.headers.cookie',
   'req.headers["x-api-key"]',
   'headers.authorization',
+  'headers.Authorization',
+  '*.headers.authorization',
+  '*.headers.Authorization',
   'password',
   '*.password',
-  'body.password',
+  '*.*.password',
   'accessToken',
-  'refreshToken',
   '*.accessToken',
-  '*.clientSecret',
+  'access_token',
+  '*.access_token',
+  'refreshToken',
+  '*.refreshToken',
+  'refresh_token',
+  '*.refresh_token',
   'clientSecret',
+  '*.clientSecret',
+  'client_secret',
+  '*.client_secret',
   'token',
   '*.token',
+  'metricsToken',
+  '*.metricsToken',
 ]
+
+/** An IdP's correlation id is kept when it is a plain token of sane length; anything else gets our own id. */
+const REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/
+
+function requestId (req: IncomingMessage): string {
+  const given = req.headers['x-request-id']
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+}
+
+/** Probes and scrapes come every few seconds: their lines go to debug unless something failed. */
+const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics'])
+
+/** One line per request, written when it is answered (Fastify writes two: received, and completed). */
+class RequestLog extends LogController {
+  override incomingRequest (): void {}
+
+  override requestCompleted (error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
+    const line = {
+      req,
+      res: reply,
+      responseTime: Math.round(reply.elapsedTime * 10) / 10,
+      client: req.scimClient?.name,
+      userAgent: req.headers['user-agent'],
+    }
+    if (error !== null && error !== undefined) {
+      reply.log.error({ ...line, err: error }, 'request errored')
+      return
+    }
+    const quiet = QUIET_ROUTES.has(req.routeOptions.url ?? '') && reply.statusCode < 400
+    reply.log[quiet ? 'debug' : 'info'](line, 'request completed')
+  }
+}
 
 export async function buildApp (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: config.server.bodyLimit,
-    // The IdP's correlation id, when it sends one, ties our logs to theirs.
-    requestIdHeader: 'x-request-id',
+    // The IdP's correlation id (x-request-id), when it sends a usable one, ties our logs to theirs; every log
+    // line of the request, its Salesforce calls' included (they log through req.log), carries it as reqId.
+    requestIdHeader: false,
+    genReqId: requestId,
+    logController: new RequestLog(),
     // Routes are matched case-sensitively per RFC 3986, except that IdPs disagree on a trailing slash.
     routerOptions: { ignoreTrailingSlash: true },
   })
@@ -58,13 +117,29 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   const store = deps.store ?? openStore(config.store.path)
   const ownsStore = deps.store === undefined
   const session = deps.session ?? createSalesforceSession(config.salesforce, app.log)
-  const gateway = createGateway(session, deps.retry, deps.observer)
+  const metrics = createMetrics(session)
+  const gateway = createGateway(session, deps.retry, combineObservers(metrics.observer, deps.observer))
   const mapping = createUserMapping(config.users)
   const users = createUserService({ gateway, mapping, config: config.users, store })
-  app.decorate('scimforce', { store, session, gateway })
+  app.decorate('scimforce', { store, session, gateway, metrics })
+  // Runs after the server has stopped accepting and every in-flight request has been answered.
   app.addHook('onClose', async () => { if (ownsStore) store.close() })
 
   installErrorHandlers(app)
+
+  app.addHook('onRequest', async (req, reply) => {
+    // Echoed on every answer, so an IdP admin can quote it and we can find the request's log lines.
+    reply.header('x-request-id', req.id)
+  })
+  // A request still in flight when close() begins is answered, but its keep-alive connection would then hold
+  // close() open until the client or keepAliveTimeout (72 s) drops it: tell the client to drop it now.
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) reply.header('connection', 'close')
+    return payload
+  })
+  await app.register(metricsPlugin, { metrics, token: config.server.metricsToken, scimPrefix: SCIM_PREFIX })
 
   // SCIM bodies are JSON under either media type. An empty body is fine (WSO2 sends Content-Type:
   // application/json on GET and DELETE without one); a body that is not JSON is a SCIM invalidSyntax error.
@@ -89,12 +164,18 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
 
   // Liveness: the process answers. Nothing about Salesforce or secrets.
   app.get('/healthz', async (_req, reply) => await reply.type('application/json').send({ status: 'ok' }))
-  // Readiness: a Salesforce token can be had and the store can be written.
+  // Readiness: a Salesforce token can be had, Salesforce answers, and the store can be written. A cached token
+  // alone would say "ready" long after Salesforce went away, so the versions list is fetched too: it needs no
+  // session and does not count toward the daily API limit (reference/salesforce.md §2.2).
   app.get('/readyz', async (req, reply) => {
     const checks: Record<string, 'ok' | 'failed'> = { salesforce: 'ok', store: 'ok' }
-    try { await session.ensureAuthorized() } catch (err) {
+    try {
+      await session.ensureAuthorized()
+      await session.conn.request({ method: 'GET', url: '/services/data/' })
+    } catch (err) {
       checks.salesforce = 'failed'
-      req.log.warn({ err }, 'readiness: no Salesforce session')
+      // The reason goes to our log only: the probe's answer is seen by whoever can reach the port.
+      req.log.warn({ err }, 'readiness: Salesforce not reachable with a session')
     }
     try { store.probe() } catch (err) {
       checks.store = 'failed'

@@ -1,16 +1,23 @@
 // Process entry for `serve`: picks the logger, listens, sets HTTP timeouts and shuts down gracefully.
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
+import type { DestinationStream, LoggerOptions } from 'pino'
 import { buildApp, REDACT_PATHS, type AppDeps } from './app.js'
+import { redactedConfig } from './config/loader.js'
 import type { Config } from './config/types.js'
 
-/** In-flight requests get this long to finish after SIGTERM before the process exits anyway. */
-const SHUTDOWN_GRACE_MS = 10_000
+/**
+ * In-flight requests get this long to finish after SIGTERM before the process exits anyway. Below Kubernetes'
+ * 30 s termination grace; `docker stop` waits only 10 s by default, so give it `-t 15` (see README, Operations).
+ */
+export const SHUTDOWN_GRACE_MS = 10_000
 
-export function loggerOptions (config: Config): Record<string, unknown> {
+/** pino options for the process: JSON lines on stdout (or `destination`, for tests), secrets redacted. */
+export function loggerOptions (config: Config, destination?: DestinationStream): LoggerOptions & { stream?: DestinationStream } {
   return {
     level: config.server.logLevel,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    ...(destination !== undefined ? { stream: destination } : {}),
   }
 }
 
@@ -21,13 +28,28 @@ export async function startServer (config: Config, deps: AppDeps = {}): Promise<
   // Longer than typical load balancer idle timeouts (60 s), so the proxy closes first and never hits a dead socket.
   app.server.keepAliveTimeout = 72_000
   await app.listen({ port: config.server.port, host: config.server.host })
+  // What the process runs with, minus every secret: the first thing to look at when something is off.
+  app.log.info({ config: redactedConfig(config), metrics: config.server.metricsToken !== undefined }, 'scimforce started')
   return app
 }
 
-export function closeOnSignals (apps: Array<{ close: () => Promise<unknown> }>, log: { info: (o: object, m: string) => void, error: (o: object, m: string) => void }): void {
-  closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+interface ShutdownLog {
+  info: (o: object, m: string) => void
+  error: (o: object, m: string) => void
+}
+
+/**
+ * On SIGTERM (or SIGINT, or a crash): stop accepting, let in-flight requests finish, run onClose hooks (the store
+ * closes there), then exit 0; after SHUTDOWN_GRACE_MS, or on a second signal, exit 1 regardless.
+ */
+export function closeOnSignals (apps: Array<{ close: () => Promise<unknown> }>, log: ShutdownLog): void {
+  closeWithGrace({
+    delay: SHUTDOWN_GRACE_MS,
+    logger: { error: (msg: unknown) => { log.error({ detail: msg instanceof Error ? msg.message : String(msg) }, 'shutdown problem') } },
+  }, async ({ signal, err }) => {
     if (err !== undefined) log.error({ err }, 'shutting down after an error')
-    else log.info({ signal }, 'shutting down')
+    else log.info({ signal }, 'shutting down: finishing in-flight requests')
     for (const app of apps) await app.close()
+    log.info({}, 'shut down cleanly')
   })
 }
