@@ -1,0 +1,218 @@
+// `scimforce doctor`: checks the configuration `serve` would use against its Salesforce org and store, before an
+// IdP finds the problem, and prints a pass/fail table. Exit code 0 when every check passes, 1 otherwise.
+// Never prints a secret: details are built from names, ids and counts, and scrubbed of every configured secret.
+import { ConfigError, loadConfig } from './config/loader.js'
+import type { Config } from './config/types.js'
+import { createSalesforceSession, type Logger, type SalesforceSession } from './salesforce/connection.js'
+import { classify, type SalesforceError } from './salesforce/errors.js'
+import { createGateway, type Gateway, type SfRecord } from './salesforce/gateway.js'
+import { eq, select } from './salesforce/soql.js'
+import { openStore } from './store/store.js'
+
+export type CheckStatus = 'pass' | 'fail' | 'skip'
+
+export interface CheckResult {
+  name: string
+  status: CheckStatus
+  /** One or more lines an admin can act on. */
+  detail: string
+}
+
+export interface Output { write: (text: string) => unknown }
+
+/** Secret environment variables, scrubbed from the output even when the config cannot be loaded. */
+const SECRET_ENV = ['SF_CLIENT_SECRET', 'SF_PASSWORD', 'SCIM_BEARER_TOKEN', 'SCIM_BASIC_PASSWORD', 'METRICS_TOKEN']
+
+const quiet: Logger = { debug () {}, info () {}, warn () {}, error () {} }
+
+const count = (n: number): string => n.toLocaleString('en-US')
+
+/** What went wrong with a Salesforce call, in words, with the fix where one is known. */
+function explain (err: SalesforceError, config: Config): string {
+  const sf = config.salesforce
+  switch (err.code) {
+    case 'invalid_client_id':
+      return `Salesforce does not know the consumer key (invalid_client_id): check SF_CLIENT_ID (${sf.clientId})`
+    case 'invalid_client':
+      return 'Salesforce refused the consumer secret (invalid_client): check SF_CLIENT_SECRET'
+    case 'invalid_grant':
+      if (/not supported on this domain/.test(err.message)) {
+        return 'the client credentials flow needs the org\'s My Domain URL (invalid_grant: request not supported on this domain): set SF_LOGIN_URL'
+      }
+      return `Salesforce refused the grant (${err.message}): check the integration user, its password or key, and the app's policies`
+    case 'REQUEST_LIMIT_EXCEEDED':
+      return 'the org\'s daily API request limit is spent (REQUEST_LIMIT_EXCEEDED): SCIM calls answer 429 until Salesforce frees requests in its 24-hour window'
+  }
+  if (err.kind === 'unknownOutcome') return `cannot reach Salesforce at ${sf.loginUrl} (${err.code}): check SF_LOGIN_URL and the network`
+  return `${err.message} (Salesforce ${err.code})`
+}
+
+interface Context {
+  config: Config
+  session: SalesforceSession
+  gateway: Gateway
+}
+
+type Check = (ctx: Context) => Promise<{ status: CheckStatus, detail: string }>
+
+async function tokenCheck ({ config, session }: Context): Promise<{ status: CheckStatus, detail: string }> {
+  await session.ensureAuthorized()
+  return { status: 'pass', detail: `${config.salesforce.authFlow} flow at ${config.salesforce.loginUrl}` }
+}
+
+async function apiVersionCheck ({ config, session }: Context): Promise<{ status: CheckStatus, detail: string }> {
+  // The versions list needs no session and does not count toward the daily limit.
+  const offered = await session.conn.request<Array<{ version: string }>>({ method: 'GET', url: '/services/data/' })
+  const versions = offered.map((v) => v.version).sort((a, b) => Number(a) - Number(b))
+  const wanted = config.salesforce.apiVersion
+  const range = versions.length === 0 ? 'none' : `v${versions[0] as string} to v${versions[versions.length - 1] as string}`
+  if (versions.includes(wanted)) return { status: 'pass', detail: `v${wanted} is offered (this org offers ${range})` }
+  return { status: 'fail', detail: `v${wanted} is not offered by this org (it offers ${range}): set SF_API_VERSION to one of them` }
+}
+
+async function apiUsageCheck ({ gateway, session }: Context): Promise<{ status: CheckStatus, detail: string }> {
+  const limits = await session.conn.request<Record<string, { Max: number, Remaining: number } | undefined>>({ method: 'GET', url: gateway.dataPath('/limits') })
+  const daily = limits.DailyApiRequests
+  if (daily === undefined) return { status: 'fail', detail: 'the org did not report DailyApiRequests in /limits' }
+  const detail = `${count(daily.Remaining)} of ${count(daily.Max)} daily API requests left`
+  if (daily.Remaining <= 0) return { status: 'fail', detail: `${detail}: SCIM calls answer 429 until Salesforce frees requests` }
+  return { status: 'pass', detail }
+}
+
+async function queryOne (gateway: Gateway, fields: string[], from: string, id: string): Promise<SfRecord | undefined> {
+  const res = await gateway.query(select({ fields, from, where: eq('Id', id), limit: 1 }), quiet)
+  return res.records[0]
+}
+
+/** The default ProfileId and, when it exists, its licence: filled by the profile check for the licence check. */
+interface ProfileFacts { licenseId?: string }
+
+function profileCheck (facts: ProfileFacts): Check {
+  return async ({ config, gateway }) => {
+    const id = config.users.defaults.ProfileId
+    // Querying the Profile object proves both that the record exists and that it is a Profile.
+    const profile = await queryOne(gateway, ['Id', 'Name', 'UserLicenseId'], 'Profile', id)
+    if (profile === undefined) {
+      return { status: 'fail', detail: `SF_PROFILE_ID ${id} is not a Profile in this org: find the right Id with SELECT Id, Name FROM Profile` }
+    }
+    if (typeof profile.UserLicenseId === 'string') facts.licenseId = profile.UserLicenseId
+    return { status: 'pass', detail: `${id} is the profile "${String(profile.Name)}"` }
+  }
+}
+
+function licenseCheck (facts: ProfileFacts): Check {
+  return async ({ gateway }) => {
+    if (facts.licenseId === undefined) return { status: 'skip', detail: 'needs the default profile' }
+    const license = await queryOne(gateway, ['Id', 'Name', 'TotalLicenses', 'UsedLicenses'], 'UserLicense', facts.licenseId)
+    if (license === undefined) return { status: 'fail', detail: `the profile's user license ${facts.licenseId} cannot be read` }
+    const total = Number(license.TotalLicenses)
+    const free = total - Number(license.UsedLicenses)
+    const detail = `${count(Math.max(0, free))} of ${count(total)} "${String(license.Name)}" licenses free`
+    if (free <= 0) return { status: 'fail', detail: `${detail}: new users would fail with LICENSE_LIMIT_EXCEEDED; free a license or choose another profile` }
+    return { status: 'pass', detail }
+  }
+}
+
+function storeCheck (config: Config): CheckResult {
+  const path = config.store.path
+  if (path === ':memory:') return { name: 'store', status: 'pass', detail: 'in memory: tombstones are lost at every restart' }
+  try {
+    const store = openStore(path)
+    try { store.probe() } finally { store.close() }
+    return { name: 'store', status: 'pass', detail: `${path} is writable` }
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err)
+    return { name: 'store', status: 'fail', detail: `${path} cannot be written (${reason}): fix its directory's permissions or set STORE_PATH` }
+  }
+}
+
+/** Runs every check in order; a check whose prerequisite failed is skipped, not failed again. */
+export async function runChecks (env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
+  const results: CheckResult[] = []
+  let config: Config
+  try {
+    config = loadConfig(env)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    results.push({ name: 'configuration', status: 'fail', detail: err.problems.join('\n') })
+    for (const name of ['salesforce token', 'api version', 'api usage', 'default profile', 'licenses', 'store']) {
+      results.push({ name, status: 'skip', detail: 'needs a valid configuration' })
+    }
+    return results
+  }
+  const clients = config.clients.map((c) => `${c.name} (${c.auth.type})`).join(', ')
+  const source = env.SCIMFORCE_CONFIG !== undefined && env.SCIMFORCE_CONFIG !== '' ? `file ${env.SCIMFORCE_CONFIG} and environment` : 'environment only'
+  results.push({ name: 'configuration', status: 'pass', detail: `${source}; SCIM clients: ${clients}` })
+
+  const session = createSalesforceSession(config.salesforce, quiet)
+  const ctx: Context = { config, session, gateway: createGateway(session) }
+  const facts: ProfileFacts = {}
+  const salesforceChecks: Array<[string, Check]> = [
+    ['salesforce token', tokenCheck],
+    ['api version', apiVersionCheck],
+    ['api usage', apiUsageCheck],
+    ['default profile', profileCheck(facts)],
+    ['licenses', licenseCheck(facts)],
+  ]
+  let tokenFailed = false
+  for (const [name, check] of salesforceChecks) {
+    if (tokenFailed) {
+      results.push({ name, status: 'skip', detail: 'needs a Salesforce token' })
+      continue
+    }
+    try {
+      results.push({ name, ...await check(ctx) })
+    } catch (err) {
+      results.push({ name, status: 'fail', detail: explain(classify(err), config) })
+      if (name === 'salesforce token') tokenFailed = true
+    }
+  }
+  results.push(storeCheck(config))
+  return scrubbed(results, secretsOf(config, env, session))
+}
+
+function secretsOf (config: Config, env: NodeJS.ProcessEnv, session?: SalesforceSession): string[] {
+  const sf = config.salesforce
+  const values = [sf.clientSecret, sf.password, sf.jwtPrivateKey, config.server.metricsToken, session?.conn.accessToken ?? undefined]
+  for (const c of config.clients) values.push(c.auth.type === 'basic' ? c.auth.password : c.auth.token)
+  for (const name of SECRET_ENV) values.push(env[name])
+  return values.filter((v): v is string => typeof v === 'string' && v.length >= 4)
+}
+
+/** Belt and braces: a detail quoting a server's message could, in principle, echo a secret back. */
+function scrubbed (results: CheckResult[], secrets: string[]): CheckResult[] {
+  return results.map((r) => ({ ...r, detail: secrets.reduce((d, s) => d.split(s).join('[redacted]'), r.detail) }))
+}
+
+const LABEL: Record<CheckStatus, string> = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' }
+
+export function formatReport (results: CheckResult[]): string {
+  const width = Math.max(...results.map((r) => r.name.length), 'check'.length)
+  const lines = ['scimforce doctor: the configuration `serve` would use, checked against Salesforce', '']
+  lines.push(`  ${'CHECK'.padEnd(width)}  RESULT  DETAIL`)
+  for (const r of results) {
+    const [first = '', ...rest] = r.detail.split('\n')
+    lines.push(`  ${r.name.padEnd(width)}  ${LABEL[r.status].padEnd(6)}  ${first}`)
+    for (const more of rest) lines.push(`  ${' '.repeat(width)}          ${more}`)
+  }
+  const failed = results.filter((r) => r.status === 'fail').length
+  lines.push('')
+  lines.push(failed === 0
+    ? `all ${results.length} checks passed`
+    : `${failed} of ${results.length} checks failed: fix the FAIL rows above and run doctor again`)
+  return `${lines.join('\n')}\n`
+}
+
+/** Prints the table; resolves to the process exit code (0: every check passed, 1: otherwise). */
+export async function runDoctor (env: NodeJS.ProcessEnv, out: Output): Promise<number> {
+  let results: CheckResult[]
+  try {
+    results = await runChecks(env)
+  } catch (err) {
+    // A bug rather than a finding; say so without a stack, which could quote configuration.
+    results = [{ name: 'doctor', status: 'fail', detail: `unexpected error: ${err instanceof Error ? err.message : String(err)}` }]
+    results = scrubbed(results, SECRET_ENV.map((n) => env[n]).filter((v): v is string => typeof v === 'string' && v.length >= 4))
+  }
+  out.write(formatReport(results))
+  return results.some((r) => r.status === 'fail') ? 1 : 0
+}
