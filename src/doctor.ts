@@ -6,6 +6,7 @@ import type { Config } from './config/types.js'
 import { createSalesforceSession, type Logger, type SalesforceSession } from './salesforce/connection.js'
 import { classify, type SalesforceError } from './salesforce/errors.js'
 import { createGateway, type Gateway, type SfRecord } from './salesforce/gateway.js'
+import { checkGroupMappings } from './scim/group-targets.js'
 import { eq, select } from './salesforce/soql.js'
 import { openStore } from './store/store.js'
 
@@ -126,6 +127,15 @@ function storeCheck (config: Config): CheckResult {
   }
 }
 
+/** Every group mapping names a Salesforce record that exists and can be assigned (issue 4). */
+async function groupMappingsCheck ({ config, gateway }: Context): Promise<{ status: CheckStatus, detail: string }> {
+  const mappings = config.groups?.mappings ?? []
+  if (mappings.length === 0) return { status: 'pass', detail: 'no mappings: every SCIM group is a public group' }
+  const problems = await checkGroupMappings(gateway, config, quiet)
+  if (problems.length > 0) return { status: 'fail', detail: problems.join('\n') }
+  return { status: 'pass', detail: `${count(mappings.length)} mapping(s), every target found` }
+}
+
 /** Runs every check in order; a check whose prerequisite failed is skipped, not failed again. */
 export async function runChecks (env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
   const results: CheckResult[] = []
@@ -135,7 +145,7 @@ export async function runChecks (env: NodeJS.ProcessEnv): Promise<CheckResult[]>
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     results.push({ name: 'configuration', status: 'fail', detail: err.problems.join('\n') })
-    for (const name of ['salesforce token', 'api version', 'api usage', 'default profile', 'licenses', 'store']) {
+    for (const name of ['salesforce token', 'api version', 'api usage', 'default profile', 'licenses', 'group mappings', 'store']) {
       results.push({ name, status: 'skip', detail: 'needs a valid configuration' })
     }
     return results
@@ -153,6 +163,7 @@ export async function runChecks (env: NodeJS.ProcessEnv): Promise<CheckResult[]>
     ['api usage', apiUsageCheck],
     ['default profile', profileCheck(facts)],
     ['licenses', licenseCheck(facts)],
+    ['group mappings', groupMappingsCheck],
   ]
   let tokenFailed = false
   for (const [name, check] of salesforceChecks) {

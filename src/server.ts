@@ -5,6 +5,7 @@ import type { DestinationStream, LoggerOptions } from 'pino'
 import { buildApp, REDACT_PATHS, type AppDeps } from './app.js'
 import { redactedConfig } from './config/loader.js'
 import type { Config } from './config/types.js'
+import { checkGroupMappings } from './scim/group-targets.js'
 
 /**
  * In-flight requests get this long to finish after SIGTERM before the process exits anyway. Below Kubernetes'
@@ -30,6 +31,11 @@ export async function startServer (config: Config, deps: AppDeps = {}): Promise<
   await app.listen({ port: config.server.port, host: config.server.host })
   // What the process runs with, minus every secret: the first thing to look at when something is off.
   app.log.info({ config: redactedConfig(config), metrics: config.server.metricsToken !== undefined }, 'scimforce started')
+  // A group mapping whose target is missing is reported now, not at the first provisioning. It does not stop the
+  // process: Salesforce may simply be unreachable at this moment, and users still provision.
+  checkGroupMappings(app.scimforce.gateway, config, app.log).then((problems) => {
+    for (const problem of problems) app.log.error({ problem }, 'group mapping problem (run `scimforce doctor`)')
+  }, (err: unknown) => { app.log.warn({ err }, 'group mappings could not be checked at start-up') })
   return app
 }
 

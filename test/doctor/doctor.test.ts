@@ -54,7 +54,7 @@ async function doctor (env: Record<string, string>): Promise<{ code: number, out
   return { code, output, rows }
 }
 
-const ALL = ['configuration', 'salesforce token', 'api version', 'api usage', 'default profile', 'licenses', 'store']
+const ALL = ['configuration', 'salesforce token', 'api version', 'api usage', 'default profile', 'licenses', 'group mappings', 'store']
 
 describe('doctor', () => {
   it('passes every check against a healthy org and prints the table', async () => {
@@ -69,7 +69,7 @@ describe('doctor', () => {
     expect(rows['api usage']?.detail).toMatch(/ of 15,000 daily API requests left$/)
     expect(output).toMatch(/^ {2}CHECK +RESULT {2}DETAIL$/m)
     expect(output).toMatch(/^ {2}salesforce token +PASS {4}client_credentials flow at /m)
-    expect(output).toMatch(/all 7 checks passed\n$/)
+    expect(output).toMatch(/all 8 checks passed\n$/)
   })
 
   it('fails on a wrong client secret, says which setting to fix, and skips what needs a token', async () => {
@@ -80,7 +80,7 @@ describe('doctor', () => {
     for (const name of ['api version', 'api usage', 'default profile', 'licenses']) expect(rows[name]?.status).toBe('skip')
     expect(rows.store?.status).toBe('pass')
     expect(output).toMatch(/^ {2}salesforce token +FAIL {4}Salesforce refused the consumer secret \(invalid_client\)/m)
-    expect(output).toMatch(/1 of 7 checks failed/)
+    expect(output).toMatch(/1 of 8 checks failed/)
   })
 
   it('fails when Salesforce cannot be reached, naming the URL to check', async () => {
@@ -101,6 +101,22 @@ describe('doctor', () => {
     expect(rows['default profile']).toMatchObject({ status: 'fail', detail: `SF_PROFILE_ID ${missing} is not a Profile in this org: find the right Id with SELECT Id, Name FROM Profile` })
     expect(rows.licenses?.status).toBe('skip')
     expect(rows['salesforce token']?.status).toBe('pass')
+  })
+
+  it('checks group mappings: passes when every target exists, fails naming the one that does not', async () => {
+    const e = await org()
+    const dir = mkdtempSync(join(tmpdir(), 'scimforce-doctor-groups-'))
+    dirs.push(dir)
+    const good = join(dir, 'good.yaml')
+    writeFileSync(good, 'groups:\n  mappings:\n    - displayName: Sales Operations\n      permissionSet: Sales_Ops\n')
+    const ok = await doctor(envFor(e, { SCIMFORCE_CONFIG: good }))
+    expect(ok.rows['group mappings']).toMatchObject({ status: 'pass', detail: '1 mapping(s), every target found' })
+    const bad = join(dir, 'bad.yaml')
+    writeFileSync(bad, 'groups:\n  mappings:\n    - displayName: Quantum Team\n      permissionSet: No_Such_Set\n')
+    const failed = await doctor(envFor(e, { SCIMFORCE_CONFIG: bad }))
+    expect(failed.code).toBe(1)
+    expect(failed.rows['group mappings']?.status).toBe('fail')
+    expect(failed.rows['group mappings']?.detail).toContain('No_Such_Set')
   })
 
   it('fails when the daily API limit is spent', async () => {
@@ -160,10 +176,10 @@ describe('doctor', () => {
       return { code: exit.code, out: child.stdout() + child.stderr() }
     }
     const good = await run(envFor(e))
-    expect(good.out).toContain('all 7 checks passed')
+    expect(good.out).toContain('all 8 checks passed')
     expect(good.code).toBe(0)
     const bad = await run(envFor(e, { SF_CLIENT_SECRET: WRONG_SECRET }))
-    expect(bad.out).toContain('1 of 7 checks failed')
+    expect(bad.out).toContain('1 of 8 checks failed')
     expect(bad.code).toBe(1)
     for (const secret of SECRETS) expect(good.out + bad.out).not.toContain(secret)
   }, 60_000)
