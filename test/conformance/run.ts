@@ -11,7 +11,8 @@ import { createEmulator, type Emulator } from '../../src/emulator/index.js'
 import { openStore } from '../../src/store/store.js'
 
 /** The collection, kept byte-for-byte (shared/conformance/README.md); only a filtered copy is run. */
-export const COLLECTION_PATH = process.env.SCIM_CONFORMANCE_COLLECTION ?? '/work/shared/conformance/microsoft-scim.postman.json'
+// shared/ sits beside the repository (on developer machines and in CI alike): ../shared from the repo root.
+export const COLLECTION_PATH = process.env.SCIM_CONFORMANCE_COLLECTION ?? fileURLToPath(new URL('../../../shared/conformance/microsoft-scim.postman.json', import.meta.url))
 export const EXPECTED_FAILURES_PATH = fileURLToPath(new URL('./expected-failures.json', import.meta.url))
 
 const TOKEN = 'conformance-bearer-token-0123456789'
