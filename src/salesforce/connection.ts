@@ -23,6 +23,8 @@ export interface SalesforceSession {
   readonly tokenRequests: number
   /** Last `Sforce-Limit-Info` seen. */
   limitInfo (): { used: number, limit: number } | undefined
+  /** The most one Salesforce HTTP call may take (config `salesforce.timeoutMs`); the gateway may cut it shorter. */
+  readonly timeoutMs: number
 }
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
@@ -30,7 +32,16 @@ const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 /**
  * jsforce keeps its HTTP options module-wide. Its own retries (GET/DELETE only, up to 5 with backoff from
  * 500 ms) would hide failures from our retry budget and double-count time, so they are switched off and the
- * gateway decides what is safe to retry. Its default timeout is 30 minutes; ours comes from config.
+ * gateway decides what is safe to retry. Its default timeout is 30 minutes; ours comes from config. The gateway
+ * also passes a timeout with every call (cut to what is left of its budget); this default covers the rest: token
+ * requests, the readiness probe, the doctor. In 3.10.16 the timeout aborts node-fetch through an AbortController
+ * (request-helper `executeWithTimeout`) and surfaces as an `AbortError`, which errors.ts classifies as TIMEOUT;
+ * test/salesforce/gateway-http.test.ts proves it fires against the emulator's latency fault.
+ *
+ * Keep-alive: 3.10.16 hands node-fetch no agent (unless a proxy is configured, and this setDefaults drops the
+ * proxy variables), so requests use Node's global agent, which keeps connections alive since Node 19 (engines:
+ * >=20.19). The same test counts the emulator's TCP connections to prove that calls reuse them; no agent of our
+ * own is needed. Newer jsforce (3.10.17+) moves to undici, which also keeps connections alive.
  */
 function configureHttp (timeoutMs: number): void {
   setDefaults({ timeout: timeoutMs, retry: { maxRetries: 0 } })
@@ -86,6 +97,7 @@ export function createSalesforceSession (cfg: SalesforceConfig, log: Logger): Sa
 
   return {
     conn,
+    timeoutMs: cfg.timeoutMs,
     get tokenRequests () { return tokenRequests },
     async ensureAuthorized () {
       if (authorized) return

@@ -1,6 +1,8 @@
 // The low-level Salesforce REST calls scimforce makes: record reads, SOQL, and `/composite` requests that carry a
-// write and its read-back in one API call. Applies the retry policy; callers get records or a SalesforceError.
+// write and its read-back in one API call. Applies the retry policy, the time budget and the circuit breaker;
+// callers get records or a SalesforceError.
 import type { SalesforceSession, Logger } from './connection.js'
+import { createBreaker, type Breaker, type BreakerOptions, type Transition } from './breaker.js'
 import { classify, fromItems, SalesforceError, type SalesforceErrorItem } from './errors.js'
 import type { Soql } from './soql.js'
 
@@ -26,18 +28,73 @@ export interface QueryResult { totalSize: number, done: boolean, records: SfReco
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
   attempts: number
+  /** The first wait; each further wait doubles, up to maxDelayMs, with jitter. */
   baseDelayMs: number
-  /** Never start a retry that would end later than this after the first attempt. */
+  maxDelayMs?: number
+  /**
+   * Hard deadline of one gateway call, every attempt, wait and token refresh included: a retry starts only if it
+   * has at least MIN_ATTEMPT_MS left, and each attempt's HTTP timeout is cut to what is left.
+   */
   budgetMs: number
+  /** Circuit breaker settings (breaker.ts); omitted: DEFAULT_BREAKER. */
+  breaker?: Partial<BreakerOptions>
 }
 
 /**
- * Three attempts within 8 s: long enough to ride out an UNABLE_TO_LOCK_ROW or a brief 503, short enough that
- * the IdP (Entra waits 60 s at most) gets an honest 503 well before it gives up on us.
+ * Four attempts, waits of about 0.2, 0.4 and 0.8 s: that rides out an UNABLE_TO_LOCK_ROW or a brief 503 and, when
+ * Salesforce keeps failing fast, answers 503 within about 2 s, before WSO2 IS's 5 s read timeout (reference/wso2.md §1.2–1.3)
+ * makes it give up and re-send. The 10 s budget caps a call that is slow rather than failing: a SCIM request
+ * makes at most two calls on its common paths (a create whose outcome is unknown, then the look-up), so the IdP
+ * has its answer within about 20 s, well inside the 60 s Entra allows (reference/scim.md §2.1).
  */
-const READ = { transient: true, unknown: true }
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 200, maxDelayMs: 2_000, budgetMs: 10_000 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 250, budgetMs: 8_000 }
+/**
+ * A retry is not started with less time than this left in the budget: a Salesforce call that is answered at all
+ * is answered in a few hundred milliseconds, so a shorter attempt would mostly time out and could leave a write
+ * in an unknown state for nothing.
+ */
+const MIN_ATTEMPT_MS = 500
+
+/**
+ * jsforce's own timeout covers the HTTP exchange up to the response headers. The backstop also covers what lies
+ * around it (the token request of ensureAuthorized, a refresh and replay after INVALID_SESSION_ID, reading the
+ * body), so no attempt outlives its timeout by more than this.
+ */
+const BACKSTOP_GRACE_MS = 1_000
+
+/** Time and randomness, injectable so that the retry policy can be tested without waiting. */
+export interface GatewayClock {
+  now (): number
+  /** Runs fn after ms; returns a function that cancels it. */
+  setTimer (fn: () => void, ms: number): () => void
+  /** 0 <= x < 1, for jitter. */
+  random (): number
+}
+
+export const SYSTEM_CLOCK: GatewayClock = {
+  now: () => Date.now(),
+  setTimer (fn, ms) {
+    const t = setTimeout(fn, ms)
+    // A pending backoff or backstop never keeps the process alive on its own (shutdown, tests).
+    t.unref()
+    return () => clearTimeout(t)
+  },
+  random: () => Math.random(),
+}
+
+/** What one call may replay. */
+interface Replay {
+  /** Salesforce said it wrote nothing (a lock, a 503, a rolled-back composite). */
+  transient: boolean
+  /** The connection failed: the request may or may not have been carried out. */
+  unknown: boolean
+  /** No answer in time: the request may still be running in Salesforce. */
+  afterTimeout: boolean
+}
+
+/** Reads replay anything: asking again changes nothing. */
+const READ: Replay = { transient: true, unknown: true, afterTimeout: true }
 
 export interface Gateway {
   readonly apiVersion: string
@@ -52,6 +109,8 @@ export interface Gateway {
    */
   composite (requests: CompositeSubrequest[], opts: { allOrNone: boolean, safeToRetry: boolean }, log: Logger): Promise<CompositeResult[]>
   dataPath (rest: string): string
+  /** The circuit breaker's state (metrics, readiness, tests). */
+  readonly breaker: Pick<Breaker, 'state' | 'snapshot'>
 }
 
 /** Told about every Salesforce call attempt (metrics); must not throw. */
@@ -59,35 +118,98 @@ export interface GatewayObserver {
   onCall (what: string, durationMs: number, errorCode: string | undefined): void
 }
 
-export function createGateway (session: SalesforceSession, policy: RetryPolicy = DEFAULT_RETRY, observer?: GatewayObserver): Gateway {
+/**
+ * An outage as the breaker counts it: Salesforce did not answer (network, timeout) or answered that it cannot
+ * serve (5xx, SERVER_UNAVAILABLE). A definitive answer, an error included, shows a working Salesforce: a record
+ * lock is contention on one record, and a spent daily limit is a quota, not an outage. Counting the limit would
+ * turn an honest 429 with Retry-After 600 into a 503 that invites the IdP back twenty times sooner, and would
+ * tell the admin "Salesforce is down" when the fix is a larger allowance.
+ */
+function isOutage (err: SalesforceError): boolean {
+  if (err.kind === 'unknownOutcome') return true
+  return err.kind === 'transient' && err.code !== 'UNABLE_TO_LOCK_ROW'
+}
+
+export const CIRCUIT_OPEN = 'CIRCUIT_OPEN'
+
+export function createGateway (session: SalesforceSession, policy: RetryPolicy = DEFAULT_RETRY, observer?: GatewayObserver, clock: GatewayClock = SYSTEM_CLOCK): Gateway {
   const version = session.conn.version
   const dataPath = (rest: string): string => `/services/data/v${version}${rest}`
+  const breaker = createBreaker(policy.breaker, () => clock.now())
+  const maxDelayMs = policy.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs ?? policy.baseDelayMs
+  const timeoutMs = session.timeoutMs
+
+  const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => { clock.setTimer(resolve, ms) })
+
+  /** Exponential backoff with equal jitter: half the step is fixed, half random, so retries of many requests spread out. */
+  function backoff (attempt: number): number {
+    const step = Math.min(maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1))
+    return step / 2 + clock.random() * step / 2
+  }
+
+  /** One attempt: a token if none is held, then fn with its HTTP timeout, under a backstop timer. */
+  async function attempt<T> (fn: (timeoutMs: number) => Promise<T>, attemptTimeoutMs: number): Promise<T> {
+    let cancel = (): void => {}
+    const backstop = new Promise<never>((_resolve, reject) => {
+      cancel = clock.setTimer(() => {
+        reject(new SalesforceError('TIMEOUT', 'Salesforce did not answer in time', 'unknownOutcome'))
+      }, attemptTimeoutMs + BACKSTOP_GRACE_MS)
+    })
+    const work = (async () => {
+      await session.ensureAuthorized()
+      return await fn(attemptTimeoutMs)
+    })()
+    try {
+      return await Promise.race([work, backstop])
+    } finally {
+      cancel()
+      // When the backstop won, the abandoned attempt still settles later; its failure is already accounted for.
+      work.catch(() => {})
+    }
+  }
 
   /**
-   * Runs one Salesforce call under the retry policy. A 'transient' failure means Salesforce wrote nothing
-   * (a lock timeout, a 503, a rolled-back composite) so it is retried when `retryTransient`; an 'unknownOutcome'
-   * (connection dropped, timeout) only when replaying is harmless (`retryUnknown`).
+   * Runs one Salesforce call under the retry policy and the breaker. A 'transient' failure means Salesforce wrote
+   * nothing (a lock timeout, a 503, a rolled-back composite) so it is retried when `retry.transient`; an
+   * 'unknownOutcome' (connection dropped, timeout) only when replaying is harmless (`retry.unknown`,
+   * `retry.afterTimeout`). A spent daily limit, a validation error or a conflict is an answer, never retried.
    */
-  async function call<T> (what: string, retry: { transient: boolean, unknown: boolean }, log: Logger, fn: () => Promise<T>): Promise<T> {
-    const started = Date.now()
-    for (let attempt = 1; ; attempt++) {
+  async function call<T> (what: string, retry: Replay, log: Logger, fn: (timeoutMs: number) => Promise<T>): Promise<T> {
+    const deadline = clock.now() + policy.budgetMs
+    let last: SalesforceError | undefined
+    for (let n = 1; ; n++) {
+      const permit = breaker.enter()
+      if (permit === undefined) {
+        const retryInMs = breaker.snapshot().retryInMs
+        // Retries cut short by the breaker report the failure that was seen; a call refused outright says why.
+        if (last !== undefined) {
+          log.warn({ sf: what, code: last.code, kind: last.kind, attempt: n - 1 }, 'Salesforce call failed; circuit breaker open, no more retries')
+          throw last
+        }
+        log.warn({ sf: what, retryInMs }, 'Salesforce circuit breaker open: failing fast')
+        throw new SalesforceError(CIRCUIT_OPEN, 'Salesforce has been failing; scimforce holds calls back for a few seconds', 'transient')
+      }
       const t0 = performance.now()
+      const attemptTimeoutMs = Math.max(1, Math.min(timeoutMs, deadline - clock.now()))
       try {
-        await session.ensureAuthorized()
-        const result = await fn()
+        const result = await attempt(fn, attemptTimeoutMs)
         observer?.onCall(what, performance.now() - t0, undefined)
+        logTransition(permit.done(true), log, what)
         return result
       } catch (raw) {
         const err = classify(raw)
+        last = err
         observer?.onCall(what, performance.now() - t0, err.code)
-        const retryable = (err.kind === 'transient' && retry.transient) || (err.kind === 'unknownOutcome' && retry.unknown)
-        const delay = policy.baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random())
-        if (!retryable || attempt >= policy.attempts || Date.now() - started + delay > policy.budgetMs) {
-          log.warn({ sf: what, code: err.code, kind: err.kind, attempt }, 'Salesforce call failed')
+        logTransition(permit.done(!isOutage(err)), log, what, err.code)
+        const retryable = (err.kind === 'transient' && retry.transient) ||
+          (err.kind === 'unknownOutcome' && retry.unknown && (err.code !== 'TIMEOUT' || retry.afterTimeout))
+        const delay = backoff(n)
+        if (!retryable || n >= policy.attempts || clock.now() + delay + MIN_ATTEMPT_MS > deadline) {
+          log.warn({ sf: what, code: err.code, kind: err.kind, attempt: n }, 'Salesforce call failed')
           throw err
         }
-        log.info({ sf: what, code: err.code, attempt, delayMs: Math.round(delay) }, 'retrying Salesforce call')
-        await new Promise((resolve) => setTimeout(resolve, delay))
+        log.info({ sf: what, code: err.code, attempt: n, delayMs: Math.round(delay) }, 'retrying Salesforce call')
+        await sleep(delay)
       }
     }
   }
@@ -95,24 +217,25 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
   return {
     apiVersion: version,
     dataPath,
+    breaker: { state: () => breaker.state(), snapshot: () => breaker.snapshot() },
     async retrieve (sobject, id, fields, log) {
       // Salesforce ids are 15 or 18 alphanumerics; anything else cannot exist and must not reach the URL.
       if (!/^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/.test(id)) return undefined
       try {
-        return await call(`retrieve ${sobject}`, READ, log, async () =>
-          await session.conn.request<SfRecord>({ method: 'GET', url: dataPath(`/sobjects/${sobject}/${id}?fields=${fields.join(',')}`) }))
+        return await call(`retrieve ${sobject}`, READ, log, async (timeout) =>
+          await session.conn.request<SfRecord>({ method: 'GET', url: dataPath(`/sobjects/${sobject}/${id}?fields=${fields.join(',')}`) }, { timeout }))
       } catch (err) {
         if (err instanceof SalesforceError && (err.kind === 'notFound' || err.code === 'MALFORMED_ID')) return undefined
         throw err
       }
     },
     async query (q, log) {
-      return await call('query', READ, log, async () =>
-        await session.conn.request<QueryResult>({ method: 'GET', url: dataPath(`/query?q=${encodeURIComponent(q)}`) }))
+      return await call('query', READ, log, async (timeout) =>
+        await session.conn.request<QueryResult>({ method: 'GET', url: dataPath(`/query?q=${encodeURIComponent(q)}`) }, { timeout }))
     },
     async queryMore (nextRecordsUrl, log) {
-      return await call('queryMore', READ, log, async () =>
-        await session.conn.request<QueryResult>({ method: 'GET', url: nextRecordsUrl }))
+      return await call('queryMore', READ, log, async (timeout) =>
+        await session.conn.request<QueryResult>({ method: 'GET', url: nextRecordsUrl }, { timeout }))
     },
     async composite (requests, opts, log) {
       const body = {
@@ -120,14 +243,17 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
         compositeRequest: requests.map((r) => ({ ...r, url: dataPath(r.url) })),
       }
       // With allOrNone a failed subrequest rolls the whole request back, so a transient failure is safe to replay.
-      const retry = { transient: opts.allOrNone || opts.safeToRetry, unknown: opts.safeToRetry }
-      return await call('composite', retry, log, async () => {
+      // A write that timed out is never replayed at once, even an idempotent one: it may still be running in
+      // Salesforce, and if our replay succeeded first the IdP's next change could be overwritten when the old
+      // one lands. The 503 sends the IdP away for Retry-After (30 s); its retry is the replay.
+      const retry: Replay = { transient: opts.allOrNone || opts.safeToRetry, unknown: opts.safeToRetry, afterTimeout: false }
+      return await call('composite', retry, log, async (timeout) => {
         const res = await session.conn.request<{ compositeResponse: CompositeResult[] }>({
           method: 'POST',
           url: dataPath('/composite'),
           body: JSON.stringify(body),
           headers: { 'content-type': 'application/json' },
-        })
+        }, { timeout })
         const results = res.compositeResponse
         const failed = results.find((r) => r.httpStatusCode >= 400 && !isHalted(r.body))
         if (failed !== undefined) throw fromItems(Array.isArray(failed.body) ? failed.body as SalesforceErrorItem[] : [], failed.httpStatusCode)
@@ -135,6 +261,12 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
       })
     },
   }
+}
+
+function logTransition (t: Transition | undefined, log: Logger, what: string, code?: string): void {
+  if (t === undefined || t.from === t.to) return
+  if (t.to === 'open') log.error({ sf: what, code, from: t.from }, 'Salesforce circuit breaker opened: failing fast until a probe succeeds')
+  else log.warn({ sf: what, from: t.from }, 'Salesforce circuit breaker closed: calls flow again')
 }
 
 function isHalted (body: unknown): boolean {
