@@ -1,6 +1,8 @@
 // `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9) applied to outgoing resources. Done here, not
 // by SCIMMY, because SCIMMY's attribute filter throws on extension URN paths.
 
+import { ScimError } from './errors.js'
+
 /** Attributes that are always returned whatever the request asks (RFC 7643 §3.1, §7 returned "always"). */
 const ALWAYS = new Set(['id', 'schemas'])
 
@@ -118,4 +120,23 @@ export function project<T extends Record<string, unknown>> (resource: T, p: Proj
     return out as T
   }
   return resource
+}
+
+/** A numeric query parameter (startIndex, count), which may arrive as a string or, in a SearchRequest, a number. */
+export function toInt (v: string | number | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined
+  const n = typeof v === 'number' ? v : Number(v)
+  if (!Number.isFinite(n)) throw new ScimError(400, 'invalidValue', `Expected a number, got '${String(v)}'`)
+  return Math.trunc(n)
+}
+
+/** The projection a request asks for, from its query string or SearchRequest body. */
+export function projectionOf (q: { attributes?: string | string[], excludedAttributes?: string | string[] }): Projection {
+  const join = (v: string | string[] | undefined): string | undefined => Array.isArray(v) ? v.join(',') : v
+  const p: Projection = {}
+  const a = parseAttributeList(join(q.attributes))
+  const e = parseAttributeList(join(q.excludedAttributes))
+  if (a !== undefined) p.attributes = a
+  if (e !== undefined) p.excludedAttributes = e
+  return p
 }

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import SCIMMY from 'scimmy'
 import type { ScimClientConfig } from '../config/types.js'
 import { stripsUserStorePrefix, type ScimGroup } from '../mapping/group.js'
-import { project, parseAttributeList, type Projection } from './attributes.js'
+import { project, projectionOf, toInt, type Projection } from './attributes.js'
 import { normalizeFilter, normalizeGroupBody, normalizeGroupPatchBody } from './compat.js'
 import { ScimError } from './errors.js'
 import type { GroupService } from './group-service.js'
@@ -37,23 +37,6 @@ interface ListParams {
   sortOrder?: string
   attributes?: string | string[]
   excludedAttributes?: string | string[]
-}
-
-function toInt (v: string | number | undefined): number | undefined {
-  if (v === undefined || v === '') return undefined
-  const n = typeof v === 'number' ? v : Number(v)
-  if (!Number.isFinite(n)) throw new ScimError(400, 'invalidValue', `Expected a number, got '${String(v)}'`)
-  return Math.trunc(n)
-}
-
-function projectionOf (q: { attributes?: string | string[], excludedAttributes?: string | string[] }): Projection {
-  const join = (v: string | string[] | undefined): string | undefined => Array.isArray(v) ? v.join(',') : v
-  const p: Projection = {}
-  const a = parseAttributeList(join(q.attributes))
-  const e = parseAttributeList(join(q.excludedAttributes))
-  if (a !== undefined) p.attributes = a
-  if (e !== undefined) p.excludedAttributes = e
-  return p
 }
 
 const namesMembers = (list: string[] | undefined): boolean =>

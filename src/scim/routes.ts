@@ -5,7 +5,7 @@ import SCIMMY from 'scimmy'
 import type { Config, ScimClientConfig } from '../config/types.js'
 import authPlugin from '../http/auth.js'
 import { sendScimError } from '../http/errors.js'
-import { project, parseAttributeList, type Projection } from './attributes.js'
+import { project, projectionOf, toInt, type Projection } from './attributes.js'
 import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, normalizeFilter, normalizePatchBody, normalizeUserBody } from './compat.js'
 import { ScimError } from './errors.js'
 import { createUserMapping, type ScimUser } from '../mapping/user.js'
@@ -86,23 +86,6 @@ function declareScimmy (config: Config): void {
     authenticationSchemes: [],
   })
   SCIMMY.Config.set({ authenticationSchemes: schemes })
-}
-
-function toInt (v: string | number | undefined): number | undefined {
-  if (v === undefined || v === '') return undefined
-  const n = typeof v === 'number' ? v : Number(v)
-  if (!Number.isFinite(n)) throw new ScimError(400, 'invalidValue', `Expected a number, got '${String(v)}'`)
-  return Math.trunc(n)
-}
-
-function projectionOf (q: { attributes?: string | string[], excludedAttributes?: string | string[] }): Projection {
-  const join = (v: string | string[] | undefined): string | undefined => Array.isArray(v) ? v.join(',') : v
-  const p: Projection = {}
-  const a = parseAttributeList(join(q.attributes))
-  const e = parseAttributeList(join(q.excludedAttributes))
-  if (a !== undefined) p.attributes = a
-  if (e !== undefined) p.excludedAttributes = e
-  return p
 }
 
 /** A SearchRequest's parameters (RFC 7644 §3.4.3), names matched case-insensitively, types checked. */
