@@ -7,12 +7,12 @@ import { stripsUserStorePrefix, type ScimGroup } from '../mapping/group.js'
 import { project, projectionOf, toInt, type Projection } from './attributes.js'
 import { normalizeFilter, normalizeGroupBody, normalizeGroupPatchBody } from './compat.js'
 import { ScimError } from './errors.js'
+import { assertIdMatches, patchOperations } from './patch-message.js'
 import type { GroupService } from './group-service.js'
 import type { RequestContext } from './user-service.js'
 
 const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse'
 const SEARCH_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:SearchRequest'
-const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
 /**
  * Operations one group PATCH may carry. Entra puts many members in one operation's value, Okta sends one remove
  * per member plus one add: a few hundred at most in practice; the cap bounds the work a body within the limit asks.
@@ -58,16 +58,6 @@ export function wantsUserGroups (p: Projection): boolean {
   const names = (list: string[] | undefined): boolean => (list ?? []).some((a) => /^(?:urn:ietf:params:scim:schemas:core:2\.0:user:)?groups(?:\.|$)/i.test(a))
   if (p.attributes !== undefined && p.attributes.length > 0) return names(p.attributes)
   return !names(p.excludedAttributes)
-}
-
-/** RFC 7644 §3.5.1: a body's read-only id is ignored, but one naming another group means a confused client. */
-function assertIdMatches (value: unknown, pathId: string): void {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return
-  const key = Object.keys(value).find((k) => k.toLowerCase() === 'id')
-  const id = key === undefined ? undefined : (value as Record<string, unknown>)[key]
-  if (typeof id === 'string' && id !== '' && id.slice(0, 15) !== pathId.slice(0, 15)) {
-    throw new ScimError(400, 'mutability', `The body's id '${id.slice(0, 40)}' is not the id in the URL (${pathId}); id is read-only`)
-  }
 }
 
 export default async function groupRoutes (app: FastifyInstance, opts: GroupRoutesOptions): Promise<void> {
@@ -157,19 +147,9 @@ export default async function groupRoutes (app: FastifyInstance, opts: GroupRout
   })
 
   app.patch<{ Params: { id: string }, Body: unknown, Querystring: ListParams }>('/Groups/:id', { schema }, async (req, reply) => {
-    const body = normalizeGroupPatchBody(req.body, { stripPrefix: stripPrefix(req) }) as { schemas?: unknown, Operations?: unknown }
-    if (body === undefined || body === null || typeof body !== 'object') throw new ScimError(400, 'invalidSyntax', 'Request body must be a SCIM PatchOp message')
-    if (!Array.isArray(body.schemas) || !body.schemas.includes(PATCH_OP)) throw new ScimError(400, 'invalidSyntax', `A PATCH request needs schemas [${PATCH_OP}]`)
-    if (!Array.isArray(body.Operations) || body.Operations.length === 0) throw new ScimError(400, 'invalidValue', 'A PATCH request needs at least one operation')
-    if (body.Operations.length > MAX_GROUP_PATCH_OPERATIONS) throw new ScimError(413, undefined, `A PATCH request may carry at most ${MAX_GROUP_PATCH_OPERATIONS} operations; this one has ${body.Operations.length}`)
-    for (const op of body.Operations as unknown[]) {
-      if (op === null || typeof op !== 'object' || typeof (op as { op?: unknown }).op !== 'string') throw new ScimError(400, 'invalidSyntax', 'Each PATCH operation needs an op')
-      const path = (op as { path?: unknown }).path
-      if (path !== undefined && typeof path !== 'string') throw new ScimError(400, 'invalidPath', 'A PATCH path must be a string')
-      if (path === undefined) assertIdMatches((op as { value?: unknown }).value, req.params.id)
-    }
+    const operations = patchOperations(normalizeGroupPatchBody(req.body, { stripPrefix: stripPrefix(req) }), req.params.id, MAX_GROUP_PATCH_OPERATIONS)
     const p = projectionOf(req.query)
-    const group = await groups.patch(req.params.id, body.Operations as Array<{ op: string, path?: string, value?: unknown }>, ctxOf(req), { members: wantsMembers(p, false) })
+    const group = await groups.patch(req.params.id, operations, ctxOf(req), { members: wantsMembers(p, false) })
     return send(req, reply, 200, group, p)
   })
 

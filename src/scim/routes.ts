@@ -8,6 +8,7 @@ import { sendScimError } from '../http/errors.js'
 import { project, projectionOf, toInt, type Projection } from './attributes.js'
 import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, normalizeFilter, normalizePatchBody, normalizeUserBody } from './compat.js'
 import { ScimError } from './errors.js'
+import { assertIdMatches, patchOperations } from './patch-message.js'
 import { createUserMapping, type ScimUser } from '../mapping/user.js'
 import groupRoutes, { wantsUserGroups } from './group-routes.js'
 import { createGroupService, type GroupService } from './group-service.js'
@@ -16,7 +17,6 @@ import type { RequestContext, UserService } from './user-service.js'
 export const SCIM_PREFIX = '/scim/v2'
 const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse'
 const SEARCH_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:SearchRequest'
-const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
 
 /** Page size when the client names none, and the most one page may hold (advertised as filter.maxResults). */
 export const DEFAULT_COUNT = 100
@@ -113,24 +113,6 @@ function searchParams (body: Record<string, unknown>): ListParams {
     out[name] = v
   }
   return out
-}
-
-/** Salesforce ids name the same record in their 15- and 18-character forms. */
-function sameId (a: string, b: string): boolean {
-  return a === b || (a.length >= 15 && b.length >= 15 && a.slice(0, 15) === b.slice(0, 15))
-}
-
-/**
- * RFC 7644 §3.5.1 says a PUT's read-only `id` is ignored; one that names another resource, though, means the
- * client is confused about which user it is changing, and ignoring it would overwrite the user in the URL.
- */
-function assertIdMatches (value: unknown, pathId: string): void {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return
-  const key = Object.keys(value).find((k) => k.toLowerCase() === 'id')
-  const id = key === undefined ? undefined : (value as Record<string, unknown>)[key]
-  if (typeof id === 'string' && id !== '' && !sameId(id, pathId)) {
-    throw new ScimError(400, 'mutability', `The body's id '${id.slice(0, 40)}' is not the id in the URL (${pathId}); id is read-only`)
-  }
 }
 
 const KNOWN_SCHEMAS = [CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA].map((s) => s.toLowerCase())
@@ -291,19 +273,9 @@ export default async function scimRoutes (app: FastifyInstance, opts: ScimRoutes
   })
 
   app.patch<{ Params: { id: string }, Body: unknown, Querystring: ListParams }>('/Users/:id', { schema }, async (req, reply) => {
-    const body = normalizePatchBody(req.body) as { schemas?: unknown, Operations?: unknown }
-    if (body === undefined || body === null || typeof body !== 'object') throw new ScimError(400, 'invalidSyntax', 'Request body must be a SCIM PatchOp message')
-    if (!Array.isArray(body.schemas) || !body.schemas.includes(PATCH_OP)) throw new ScimError(400, 'invalidSyntax', `A PATCH request needs schemas [${PATCH_OP}]`)
-    if (!Array.isArray(body.Operations) || body.Operations.length === 0) throw new ScimError(400, 'invalidValue', 'A PATCH request needs at least one operation')
-    if (body.Operations.length > MAX_PATCH_OPERATIONS) throw new ScimError(413, undefined, `A PATCH request may carry at most ${MAX_PATCH_OPERATIONS} operations; this one has ${body.Operations.length}`)
-    for (const op of body.Operations as unknown[]) {
-      if (op === null || typeof op !== 'object' || typeof (op as { op?: unknown }).op !== 'string') throw new ScimError(400, 'invalidSyntax', 'Each PATCH operation needs an op')
-      const path = (op as { path?: unknown }).path
-      if (path !== undefined && typeof path !== 'string') throw new ScimError(400, 'invalidPath', 'A PATCH path must be a string')
-      if (path === undefined) assertIdMatches((op as { value?: unknown }).value, req.params.id)
-    }
+    const operations = patchOperations(normalizePatchBody(req.body), req.params.id, MAX_PATCH_OPERATIONS)
     await checkIfMatch(req)
-    const user = await users.patch(req.params.id, body as { Operations: Array<{ op: string, path?: string, value?: unknown }> }, ctxOf(req))
+    const user = await users.patch(req.params.id, { Operations: operations }, ctxOf(req))
     return sendResource(req, reply, 200, user, projectionOf(req.query))
   })
 
