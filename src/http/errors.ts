@@ -1,7 +1,8 @@
 // One error handler, two audiences: the log gets the error with its request context, the client gets a SCIM
 // error body with the right status and scimType, and never a stack trace or an internal message.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ScimError, scimErrorBody, SCIM_CONTENT_TYPE, type ScimType } from '../scim/errors.js'
+import { SCIM_CONTENT_TYPE, SCIM_TYPES, type ScimType } from '../protocol/constants.js'
+import { asScimError, ScimError, scimErrorBody } from '../scim/errors.js'
 
 interface ScimmyLikeError { status?: unknown, scimType?: unknown, message: string, name?: string }
 
@@ -11,10 +12,10 @@ const QUERY_DEFECTS = new Set(['MALFORMED_QUERY', 'INVALID_QUERY_FILTER_OPERATOR
 /** The messages of SCIMMY's input-coercion TypeErrors (scimmy/dist/lib/types/attribute.js, schemas). */
 const SCIMMY_INPUT_ERROR = /^(?:(?:Complex |Required )?[Aa]ttribute '|Missing values for required schema extension )/
 
-const SCIM_TYPES = new Set<string>(['invalidFilter', 'tooMany', 'uniqueness', 'mutability', 'invalidSyntax', 'invalidPath', 'noTarget', 'invalidValue', 'invalidVers', 'sensitive'])
-
 /** What the client sees for an error: status, scimType and a detail that is safe to show. */
-export function describeError (err: unknown): { status: number, scimType?: ScimType, detail: string, retryAfter?: number } {
+export function describeError (raw: unknown): { status: number, scimType?: ScimType, detail: string, retryAfter?: number } {
+  // A MappingError or SalesforceError that reached the handler becomes the ScimError the client is owed.
+  const err = asScimError(raw)
   if (err instanceof ScimError) {
     // Salesforce refused a query scimforce built: our defect, not the client's, and its message quotes the query.
     if (err.salesforceCode !== undefined && QUERY_DEFECTS.has(err.salesforceCode)) return { status: 500, detail: 'Internal server error' }

@@ -2,11 +2,10 @@
 // public group), the way back from a record to its displayName, member lists and PATCH operations as membership
 // changes, profile/role winners, and the SCIM Group a record becomes. No I/O.
 import type { GroupMapping, GroupsConfig, GroupTargetKind, ScimClientConfig } from '../config/types.js'
+import { CORE_GROUP_SCHEMA } from '../protocol/constants.js'
 import { normalizeSalesforceId } from '../salesforce/soql.js'
-import { ScimError } from '../scim/errors.js'
+import { MappingError } from './errors.js'
 import type { Membership } from '../store/store.js'
-
-export const CORE_GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group'
 
 /** 'group' is the default target, a public group; the others are mapped by configuration. */
 export type GroupKind = 'group' | GroupTargetKind
@@ -180,11 +179,11 @@ export function parseMember (raw: unknown): MemberRef {
   const display = isRecord(raw) ? findKey(raw, 'display') : undefined
   if (typeof value === 'string' && value.trim() !== '') {
     const id = normalizeSalesforceId(value.trim())
-    if (id === undefined) throw new ScimError(400, 'invalidValue', `Member value '${value}' is not a Salesforce Id (members are users, by their SCIM id)`)
+    if (id === undefined) throw new MappingError('invalidValue', `Member value '${value}' is not a Salesforce Id (members are users, by their SCIM id)`)
     return { id }
   }
   if (typeof display === 'string' && display.trim() !== '') return { userName: display.trim() }
-  throw new ScimError(400, 'invalidValue', 'Each member needs a value (the user\'s SCIM id) or, at least, a display (the userName)')
+  throw new MappingError('invalidValue', 'Each member needs a value (the user\'s SCIM id) or, at least, a display (the userName)')
 }
 
 export function parseMembers (raw: unknown): MemberRef[] {
@@ -218,7 +217,7 @@ function membersInFilter (filter: string): MemberRef[] {
   const parts = filter.split(/\s+or\s+/i)
   return parts.map((p) => {
     const m = /^\s*\(?\s*value\s+eq\s+"((?:[^"\\]|\\.)*)"\s*\)?\s*$/i.exec(p)
-    if (m === null) throw new ScimError(400, 'invalidFilter', `Unsupported member filter '${filter}': use members[value eq "<id>"]`)
+    if (m === null) throw new MappingError('invalidFilter', `Unsupported member filter '${filter}': use members[value eq "<id>"]`)
     return parseMember(JSON.parse(`"${m[1] as string}"`) as string)
   })
 }
@@ -227,11 +226,11 @@ function applyAttributes (change: GroupChange, value: Record<string, unknown>, o
   for (const [key, v] of Object.entries(value)) {
     switch (key.toLowerCase()) {
       case 'displayname':
-        if (typeof v !== 'string' || v.trim() === '') throw new ScimError(400, 'invalidValue', 'displayName must be a non-empty string')
+        if (typeof v !== 'string' || v.trim() === '') throw new MappingError('invalidValue', 'displayName must be a non-empty string')
         change.displayName = v
         break
       case 'externalid':
-        if (v !== null && typeof v !== 'string') throw new ScimError(400, 'invalidValue', 'externalId must be a string')
+        if (v !== null && typeof v !== 'string') throw new MappingError('invalidValue', 'externalId must be a string')
         change.externalId = v === '' ? null : v
         break
       case 'members':
@@ -246,7 +245,7 @@ function applyAttributes (change: GroupChange, value: Record<string, unknown>, o
       case 'id': case 'schemas': case 'meta':
         break
       default:
-        throw new ScimError(400, 'invalidPath', `Unknown Group attribute '${key}'`)
+        throw new MappingError('invalidPath', `Unknown Group attribute '${key}'`)
     }
   }
 }
@@ -260,23 +259,23 @@ export function planGroupPatch (operations: readonly PatchOperation[]): GroupCha
   const change: GroupChange = { ops: [] }
   for (const operation of operations) {
     const op = String(operation.op).toLowerCase()
-    if (op !== 'add' && op !== 'remove' && op !== 'replace') throw new ScimError(400, 'invalidSyntax', `Unknown PATCH op '${operation.op}'`)
+    if (op !== 'add' && op !== 'remove' && op !== 'replace') throw new MappingError('invalidSyntax', `Unknown PATCH op '${operation.op}'`)
     const { path, value } = operation
     if (path === undefined || path === null || path === '') {
-      if (op === 'remove') throw new ScimError(400, 'noTarget', 'A remove operation needs a path')
-      if (!isRecord(value)) throw new ScimError(400, 'invalidValue', `A ${op} operation without a path needs an object value`)
+      if (op === 'remove') throw new MappingError('noTarget', 'A remove operation needs a path')
+      if (!isRecord(value)) throw new MappingError('invalidValue', `A ${op} operation without a path needs an object value`)
       applyAttributes(change, value, op)
       continue
     }
     const m = ATTR_PATH.exec(path.trim())
-    if (m === null) throw new ScimError(400, 'invalidPath', `Invalid path '${path}'`)
+    if (m === null) throw new MappingError('invalidPath', `Invalid path '${path}'`)
     const attr = (m[1] as string).toLowerCase()
     const filter = m[2]
     const sub = m[3]?.toLowerCase()
     if (attr === 'members') {
-      if (sub !== undefined && sub !== 'value') throw new ScimError(400, 'invalidPath', `Unsupported path '${path}': members can be added, removed or replaced as a whole`)
+      if (sub !== undefined && sub !== 'value') throw new MappingError('invalidPath', `Unsupported path '${path}': members can be added, removed or replaced as a whole`)
       if (filter !== undefined) {
-        if (op !== 'remove') throw new ScimError(400, 'invalidPath', `'${op}' with a member filter is not supported: add or replace members with a value list`)
+        if (op !== 'remove') throw new MappingError('invalidPath', `'${op}' with a member filter is not supported: add or replace members with a value list`)
         for (const ref of membersInFilter(filter)) change.ops.push({ ref, add: false })
         continue
       }
@@ -291,21 +290,21 @@ export function planGroupPatch (operations: readonly PatchOperation[]): GroupCha
         change.base = parseMembers(value)
         change.ops = []
       } else {
-        if (value === undefined) throw new ScimError(400, 'invalidValue', 'An add operation needs a value')
+        if (value === undefined) throw new MappingError('invalidValue', 'An add operation needs a value')
         for (const ref of parseMembers(value)) change.ops.push({ ref, add: true })
       }
       continue
     }
-    if (filter !== undefined || sub !== undefined) throw new ScimError(400, 'invalidPath', `Invalid path '${path}'`)
+    if (filter !== undefined || sub !== undefined) throw new MappingError('invalidPath', `Invalid path '${path}'`)
     if (attr === 'displayname') {
-      if (op === 'remove') throw new ScimError(400, 'mutability', 'displayName is required and cannot be removed')
+      if (op === 'remove') throw new MappingError('mutability', 'displayName is required and cannot be removed')
       applyAttributes(change, { displayName: value }, op)
     } else if (attr === 'externalid') {
       applyAttributes(change, { externalId: op === 'remove' ? null : value }, 'replace')
     } else if (attr === 'id' || attr === 'meta') {
-      throw new ScimError(400, 'mutability', `Attribute '${attr}' is read-only`)
+      throw new MappingError('mutability', `Attribute '${attr}' is read-only`)
     } else {
-      throw new ScimError(400, 'invalidPath', `Unknown Group attribute '${m[1] as string}'`)
+      throw new MappingError('invalidPath', `Unknown Group attribute '${m[1] as string}'`)
     }
   }
   return change

@@ -1,9 +1,10 @@
 // Translates SCIM PATCH operations straight into Salesforce field changes, so that the common PATCH needs no
 // read of the current user (one Salesforce call instead of two). Operations that depend on the current values
 // (a remove by value filter, say) are reported as needing the slow path, which applies them with SCIMMY.
-import { ScimError } from '../scim/errors.js'
+import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA } from '../protocol/constants.js'
+import { MappingError } from './errors.js'
 import {
-  CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, slotsFromList, toLanguageKey,
+  slotsFromList, toLanguageKey,
   type FieldChanges, type FieldMapping, type MultiSlot, type ScimValue, type UserMapping,
 } from './user.js'
 
@@ -72,18 +73,18 @@ export function parsePath (raw: string): ParsedPath {
   } else if (lower.startsWith(CORE_USER_SCHEMA.toLowerCase() + ':')) {
     path = path.slice(CORE_USER_SCHEMA.length + 1)
   } else if (lower.startsWith('urn:')) {
-    throw new ScimError(400, 'invalidPath', `Unknown schema in path '${raw}'`)
+    throw new MappingError('invalidPath', `Unknown schema in path '${raw}'`)
   }
   const m = PATH_RE.exec(path)
-  if (m === null) throw new ScimError(400, 'invalidPath', `Invalid path '${raw}'`)
+  if (m === null) throw new MappingError('invalidPath', `Invalid path '${raw}'`)
   const attr = (m[1] as string).toLowerCase()
   const known = schema === 'core' ? CORE_ATTRS : ENTERPRISE_ATTRS
-  if (READ_ONLY.has(attr) && schema === 'core') throw new ScimError(400, 'mutability', `Attribute '${m[1] as string}' is read-only`)
-  if (!(attr in known)) throw new ScimError(400, 'invalidPath', `Unknown attribute '${m[1] as string}' in path '${raw}'`)
+  if (READ_ONLY.has(attr) && schema === 'core') throw new MappingError('mutability', `Attribute '${m[1] as string}' is read-only`)
+  if (!(attr in known)) throw new MappingError('invalidPath', `Unknown attribute '${m[1] as string}' in path '${raw}'`)
   const sub = m[3]?.toLowerCase()
   const subs = known[attr]
   if (sub !== undefined && (subs === null || subs === undefined || !subs.includes(sub))) {
-    throw new ScimError(400, 'invalidPath', `Unknown sub-attribute '${m[3] as string}' in path '${raw}'`)
+    throw new MappingError('invalidPath', `Unknown sub-attribute '${m[3] as string}' in path '${raw}'`)
   }
   const parsed: ParsedPath = { schema, attr }
   if (m[2] !== undefined) parsed.filter = m[2]
@@ -104,12 +105,12 @@ export function planPatch (mapping: UserMapping, operations: PatchOperation[]): 
   for (const operation of operations) {
     const op = operation.op.toLowerCase()
     if (op !== 'add' && op !== 'replace' && op !== 'remove') {
-      throw new ScimError(400, 'invalidSyntax', `Unknown PATCH op '${operation.op}'`)
+      throw new MappingError('invalidSyntax', `Unknown PATCH op '${operation.op}'`)
     }
     if (operation.path === undefined || operation.path === '') {
-      if (op === 'remove') throw new ScimError(400, 'noTarget', 'A remove operation needs a path')
+      if (op === 'remove') throw new MappingError('noTarget', 'A remove operation needs a path')
       if (typeof operation.value !== 'object' || operation.value === null || Array.isArray(operation.value)) {
-        throw new ScimError(400, 'invalidValue', `A ${op} operation without a path needs an object value`)
+        throw new MappingError('invalidValue', `A ${op} operation without a path needs an object value`)
       }
       for (const [key, value] of Object.entries(operation.value)) {
         if (key.toLowerCase() === 'schemas') continue
@@ -119,7 +120,7 @@ export function planPatch (mapping: UserMapping, operations: PatchOperation[]): 
       continue
     }
     if (op !== 'remove' && operation.value === undefined) {
-      throw new ScimError(400, 'invalidValue', `A ${op} operation needs a value`)
+      throw new MappingError('invalidValue', `A ${op} operation needs a value`)
     }
     const r = applyOne(mapping, op, operation.path, operation.value, changes, false)
     if (r !== undefined) return r
@@ -130,7 +131,7 @@ export function planPatch (mapping: UserMapping, operations: PatchOperation[]): 
 function applyOne (mapping: UserMapping, op: 'add' | 'replace' | 'remove', rawPath: string, value: unknown, changes: FieldChanges, fromObject: boolean): PatchPlan | undefined {
   // A path-less value may carry a whole extension object under its URN.
   if (fromObject && rawPath.toLowerCase() === ENTERPRISE_USER_SCHEMA.toLowerCase()) {
-    if (typeof value !== 'object' || value === null) throw new ScimError(400, 'invalidValue', 'The enterprise extension must be an object')
+    if (typeof value !== 'object' || value === null) throw new MappingError('invalidValue', 'The enterprise extension must be an object')
     for (const [k, v] of Object.entries(value)) {
       const r = applyOne(mapping, op, `${ENTERPRISE_USER_SCHEMA}:${k}`, v, changes, true)
       if (r !== undefined) return r
@@ -154,7 +155,7 @@ function applyOne (mapping: UserMapping, op: 'add' | 'replace' | 'remove', rawPa
       return applyOne(mapping, op, `${ENTERPRISE_USER_SCHEMA}:manager.value`, value, changes, false)
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new ScimError(400, 'invalidValue', `Attribute '${rawPath}' expects an object value`)
+      throw new MappingError('invalidValue', `Attribute '${rawPath}' expects an object value`)
     }
     for (const [k, v] of Object.entries(value)) {
       const prefix = p.schema === 'enterprise' ? `${ENTERPRISE_USER_SCHEMA}:${p.attr}` : p.attr
@@ -167,7 +168,7 @@ function applyOne (mapping: UserMapping, op: 'add' | 'replace' | 'remove', rawPa
   if (f === undefined) return undefined // a valid SCIM attribute Salesforce has no field for: nothing to store
   if (f.readOnly === true) return undefined // computed by Salesforce (displayName, name.formatted, userType)
   if (op === 'remove') {
-    if (f.required === true) throw new ScimError(400, 'mutability', `Attribute '${rawPath}' is required by Salesforce and cannot be removed`)
+    if (f.required === true) throw new MappingError('mutability', `Attribute '${rawPath}' is required by Salesforce and cannot be removed`)
     setChange(mapping, changes, f, null)
     return undefined
   }
@@ -187,7 +188,7 @@ function applyMulti (mapping: UserMapping, op: 'add' | 'replace' | 'remove', p: 
     if (target.length === 0) {
       // RFC 7644 §3.5.2: a filter that matches nothing is noTarget for replace; for remove it changes nothing.
       if (op === 'remove') return undefined
-      throw new ScimError(400, 'noTarget', `No ${attr} entry matches '${p.filter}' (Salesforce keeps ${slots.map((s) => s.type).join(', ')})`)
+      throw new MappingError('noTarget', `No ${attr} entry matches '${p.filter}' (Salesforce keeps ${slots.map((s) => s.type).join(', ')})`)
     }
   }
   if (op === 'remove') {
@@ -205,7 +206,7 @@ function applyMulti (mapping: UserMapping, op: 'add' | 'replace' | 'remove', p: 
     for (const s of target) {
       const entry = Object.entries(s.fields).find(([sub]) => sub.toLowerCase() === p.sub)
       if (entry === undefined) continue
-      if (value !== null && typeof value !== 'string') throw new ScimError(400, 'invalidValue', `Attribute '${rawPath}' expects a string`)
+      if (value !== null && typeof value !== 'string') throw new MappingError('invalidValue', `Attribute '${rawPath}' expects a string`)
       changes[entry[1]] = value
     }
     return undefined
@@ -214,14 +215,14 @@ function applyMulti (mapping: UserMapping, op: 'add' | 'replace' | 'remove', p: 
     ? [{ ...(typeof value === 'object' && value !== null && !Array.isArray(value) ? value : { value }), type: target[0]?.type }]
     : Array.isArray(value) ? value : [value]
   for (const e of list) {
-    if (typeof e !== 'object' || e === null) throw new ScimError(400, 'invalidValue', `Attribute '${rawPath}' expects complex values`)
+    if (typeof e !== 'object' || e === null) throw new MappingError('invalidValue', `Attribute '${rawPath}' expects complex values`)
   }
   if (op === 'replace' && p.filter === undefined) {
     for (const s of slots) for (const field of Object.values(s.fields)) changes[field] = null
   }
   Object.assign(changes, slotsFromList(mapping, attr, list))
   if (attr === 'emails' && changes.Email === null) {
-    throw new ScimError(400, 'invalidValue', 'Salesforce requires an email address; the request leaves the user without one')
+    throw new MappingError('invalidValue', 'Salesforce requires an email address; the request leaves the user without one')
   }
   return undefined
 }
@@ -238,18 +239,18 @@ function findField (mapping: UserMapping, p: ParsedPath): FieldMapping | undefin
 
 function checkValue (f: FieldMapping, rawPath: string, value: unknown): ScimValue {
   if (value === null) {
-    if (f.required === true) throw new ScimError(400, 'invalidValue', `Attribute '${rawPath}' is required by Salesforce and cannot be null`)
+    if (f.required === true) throw new MappingError('invalidValue', `Attribute '${rawPath}' is required by Salesforce and cannot be null`)
     return null
   }
   if (f.kind === 'boolean') {
-    if (typeof value !== 'boolean') throw new ScimError(400, 'invalidValue', `Attribute '${rawPath}' expects a boolean`)
+    if (typeof value !== 'boolean') throw new MappingError('invalidValue', `Attribute '${rawPath}' expects a boolean`)
     return value
   }
   if (typeof value === 'object' && f.kind === 'reference' && !Array.isArray(value)) {
     const v = (value as Record<string, unknown>).value
     if (typeof v === 'string') return v
   }
-  if (typeof value !== 'string') throw new ScimError(400, 'invalidValue', `Attribute '${rawPath}' expects a string`)
+  if (typeof value !== 'string') throw new MappingError('invalidValue', `Attribute '${rawPath}' expects a string`)
   return value
 }
 

@@ -1,8 +1,6 @@
 // Pure SCIM User ⇄ Salesforce User mapping: one table drives create, replace, patch, read-back and filters.
 import type { ExtraAttributeMapping, UserDefaults } from '../config/types.js'
-
-export const CORE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User'
-export const ENTERPRISE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
+import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA } from '../protocol/constants.js'
 
 export type ScimValue = string | boolean | number | null
 export type SalesforceRecord = Record<string, unknown>

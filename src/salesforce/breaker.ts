@@ -21,7 +21,7 @@ export interface BreakerOptions {
  * a second. Half the calls failing over 10 s (20 calls at least, so one bad second at low traffic does not count)
  * catches a flapping Salesforce that answers just often enough to keep resetting the streak. Open for 5 s, then
  * 10, 20, 30: a probe costs one call, and 30 s matches the Retry-After scimforce sends with every 503
- * (errors.ts RETRY_AFTER_UNAVAILABLE), so an IdP that comes back when told finds the breaker ready to probe.
+ * (src/scim/errors.ts RETRY_AFTER_UNAVAILABLE), so an IdP that comes back when told finds the breaker ready to probe.
  */
 export const DEFAULT_BREAKER: BreakerOptions = {
   consecutiveFailures: 5,

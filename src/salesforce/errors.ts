@@ -1,6 +1,5 @@
-// Every way a Salesforce call can fail, as one typed error, and the SCIM error each one becomes
-// (the table in DESIGN.md). An outage, a timeout or a spent limit is never a 404 and never a success.
-import { ScimError } from '../scim/errors.js'
+// Every way a Salesforce call can fail, as one typed error with the kind of failure it is (the table in
+// DESIGN.md). The SCIM layer (src/scim/errors.ts) decides what the client sees for each kind.
 
 export type FailureKind =
   | 'validation' // the request was wrong: 400 for the IdP
@@ -89,36 +88,4 @@ export function fromItems (items: SalesforceErrorItem[] | Array<{ statusCode?: s
   const first = (items[0] ?? { errorCode: `ERROR_HTTP_${httpStatus ?? 500}`, message: 'Salesforce error' }) as { errorCode?: string, statusCode?: string, message: string, fields?: string[] }
   const code = first.errorCode ?? first.statusCode ?? 'UNKNOWN'
   return new SalesforceError(code, first.message, kindOf(code, httpStatus), { fields: first.fields ?? [], ...(httpStatus !== undefined ? { httpStatus } : {}) })
-}
-
-/** How long an IdP should wait after a 503 or 429 (seconds). */
-export const RETRY_AFTER_UNAVAILABLE = 30
-export const RETRY_AFTER_LIMIT = 600
-
-/** The SCIM error an IdP sees for a Salesforce failure. */
-export function toScimError (err: SalesforceError): ScimError {
-  const detail = `${err.message.replace(/<br>/g, ' ').trim()} (Salesforce ${err.code}${err.fields.length > 0 ? ` on ${err.fields.join(', ')}` : ''})`
-  const opts = { salesforceCode: err.code, cause: err }
-  switch (err.kind) {
-    case 'conflict':
-      return new ScimError(409, 'uniqueness', detail, opts)
-    case 'notFound':
-      return new ScimError(404, undefined, 'Resource not found', opts)
-    case 'limit':
-      return new ScimError(429, undefined, 'Salesforce API request limit exceeded; retry later (Salesforce REQUEST_LIMIT_EXCEEDED)', { ...opts, retryAfter: RETRY_AFTER_LIMIT })
-    case 'auth':
-      // The IdP cannot fix this and must not see the reason in detail (it may name the integration user).
-      return new ScimError(503, undefined, 'Salesforce session unavailable; scimforce cannot authenticate to Salesforce', { ...opts, retryAfter: RETRY_AFTER_UNAVAILABLE })
-    case 'transient':
-    case 'unknownOutcome':
-      return new ScimError(503, undefined, `Salesforce is unavailable; retry later (${err.code})`, { ...opts, retryAfter: RETRY_AFTER_UNAVAILABLE })
-    case 'validation':
-      if (err.code === 'LICENSE_LIMIT_EXCEEDED') {
-        return new ScimError(409, undefined, `${detail}: free a license in Salesforce or map the user to a profile with free licenses`, opts)
-      }
-      if (err.code === 'INVALID_CROSS_REFERENCE_KEY') {
-        return new ScimError(400, 'invalidValue', `${detail}: a referenced record (profile, role or manager) does not exist in Salesforce`, opts)
-      }
-      return new ScimError(400, 'invalidValue', detail, opts)
-  }
 }

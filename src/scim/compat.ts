@@ -3,11 +3,8 @@
 // recognise passes through untouched, for validation to refuse. Sources: reference/wso2.md §0, reference/scim.md §2.
 
 import { stripUserStorePrefix } from '../mapping/group.js'
+import { CORE_GROUP_SCHEMA, CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, PATCH_OP_SCHEMA } from '../protocol/constants.js'
 import { parseFilter } from './filter.js'
-
-export const CORE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User'
-export const ENTERPRISE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
-export const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
 
 const ENTERPRISE = ENTERPRISE_USER_SCHEMA.toLowerCase()
 const ENTERPRISE_MANAGER = `${ENTERPRISE}:manager`
@@ -221,8 +218,6 @@ export function normalizePatchBody (body: unknown): unknown {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Groups
-
-export const CORE_GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group'
 
 /** WSO2 IS's user-store prefix on group names (`PRIMARY/sales`, wso2.md §1.4): see stripUserStorePrefix. */
 function stripDomain (name: unknown): unknown {

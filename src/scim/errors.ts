@@ -1,12 +1,15 @@
-// SCIM error type and body builder (RFC 7644 §3.12). Built by hand because SCIMMY's ErrorResponse throws for
-// statuses it does not know (429, 503) and for `400 tooMany` (reference/scim.md §1.5).
+// SCIM error type and body builder (RFC 7644 §3.12), and the one place where the lower layers' typed errors
+// (MappingError, SalesforceError) become what the client sees. Built by hand because SCIMMY's ErrorResponse
+// throws for statuses it does not know (429, 503) and for `400 tooMany` (reference/scim.md §1.5).
+import { MappingError } from '../mapping/errors.js'
+import { ERROR_SCHEMA as SCIM_ERROR_SCHEMA, SCIM_CONTENT_TYPE, type ScimType } from '../protocol/constants.js'
+import { SalesforceError } from '../salesforce/errors.js'
 
-export const SCIM_ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error'
-export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8'
+export { SCIM_ERROR_SCHEMA, SCIM_CONTENT_TYPE, type ScimType }
 
-export type ScimType =
-  | 'invalidFilter' | 'tooMany' | 'uniqueness' | 'mutability' | 'invalidSyntax'
-  | 'invalidPath' | 'noTarget' | 'invalidValue' | 'invalidVers' | 'sensitive'
+/** How long an IdP should wait after a 503 or 429 (seconds). */
+export const RETRY_AFTER_UNAVAILABLE = 30
+export const RETRY_AFTER_LIMIT = 600
 
 export interface ScimErrorBody {
   schemas: [typeof SCIM_ERROR_SCHEMA]
@@ -43,4 +46,39 @@ export function scimErrorBody (status: number, scimType?: ScimType, detail?: str
   if (scimType !== undefined) body.scimType = scimType
   if (detail !== undefined && detail !== '') body.detail = detail
   return body
+}
+
+/** The SCIM error an IdP sees for a Salesforce failure. */
+export function toScimError (err: SalesforceError): ScimError {
+  const detail = `${err.message.replace(/<br>/g, ' ').trim()} (Salesforce ${err.code}${err.fields.length > 0 ? ` on ${err.fields.join(', ')}` : ''})`
+  const opts = { salesforceCode: err.code, cause: err }
+  switch (err.kind) {
+    case 'conflict':
+      return new ScimError(409, 'uniqueness', detail, opts)
+    case 'notFound':
+      return new ScimError(404, undefined, 'Resource not found', opts)
+    case 'limit':
+      return new ScimError(429, undefined, 'Salesforce API request limit exceeded; retry later (Salesforce REQUEST_LIMIT_EXCEEDED)', { ...opts, retryAfter: RETRY_AFTER_LIMIT })
+    case 'auth':
+      // The IdP cannot fix this and must not see the reason in detail (it may name the integration user).
+      return new ScimError(503, undefined, 'Salesforce session unavailable; scimforce cannot authenticate to Salesforce', { ...opts, retryAfter: RETRY_AFTER_UNAVAILABLE })
+    case 'transient':
+    case 'unknownOutcome':
+      return new ScimError(503, undefined, `Salesforce is unavailable; retry later (${err.code})`, { ...opts, retryAfter: RETRY_AFTER_UNAVAILABLE })
+    case 'validation':
+      if (err.code === 'LICENSE_LIMIT_EXCEEDED') {
+        return new ScimError(409, undefined, `${detail}: free a license in Salesforce or map the user to a profile with free licenses`, opts)
+      }
+      if (err.code === 'INVALID_CROSS_REFERENCE_KEY') {
+        return new ScimError(400, 'invalidValue', `${detail}: a referenced record (profile, role or manager) does not exist in Salesforce`, opts)
+      }
+      return new ScimError(400, 'invalidValue', detail, opts)
+  }
+}
+
+/** A lower layer's typed error as the ScimError the client sees; anything else is returned unchanged. */
+export function asScimError (err: unknown): unknown {
+  if (err instanceof SalesforceError) return toScimError(err)
+  if (err instanceof MappingError) return new ScimError(400, err.problem, err.message, { cause: err })
+  return err
 }

@@ -1,6 +1,6 @@
 // The filter allow-list for public groups (SOQL on Group). externalId and members are not Group fields: the group
 // lister answers them from the store and from membership queries before this schema is consulted.
-import { CORE_GROUP_SCHEMA } from '../mapping/group.js'
+import { CORE_GROUP_SCHEMA } from '../protocol/constants.js'
 import type { FilterSchema } from './filter.js'
 
 export const groupFilterSchema: FilterSchema = {

@@ -28,11 +28,11 @@ import {
   MAX_COLLECTION_RECORDS, MAX_IDS_PER_QUERY, RecordWriteError, applyWrites, chunk, progressOf, queryRequest, readAll, recordsOf,
   type RecordWrite, type SingleWrite,
 } from '../salesforce/batch.js'
-import { SalesforceError, toScimError } from '../salesforce/errors.js'
+import { SalesforceError } from '../salesforce/errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from '../salesforce/gateway.js'
 import { and, eq, inList, normalizeSalesforceId, select, soql, type Soql } from '../salesforce/soql.js'
 import type { Membership, Store } from '../store/store.js'
-import { ScimError } from './errors.js'
+import { asScimError, ScimError, toScimError } from './errors.js'
 import { createGroupLister, type GroupListQuery } from './group-list.js'
 import { sameTarget, targetLookup } from './group-targets.js'
 import type { ListPage } from './user-list.js'
@@ -745,9 +745,4 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
   }
 
   return { get, list, create, replace, patch, delete: remove, membersOf, userGroups }
-}
-
-/** A Salesforce failure as the SCIM error the IdP sees; anything else unchanged. */
-export function asScimError (err: unknown): unknown {
-  return err instanceof SalesforceError ? toScimError(err) : err
 }

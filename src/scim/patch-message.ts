@@ -1,8 +1,7 @@
 // The PatchOp envelope (RFC 7644 §3.5.2) checked the same way for Users and Groups, before any operation runs.
 import type { PatchOperation } from '../mapping/patch.js'
+import { PATCH_OP_SCHEMA } from '../protocol/constants.js'
 import { ScimError } from './errors.js'
-
-export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
 
 /** Salesforce ids: 15 case-sensitive characters, or those plus a 3-character checksum. */
 export function sameId (a: string, b: string): boolean {
@@ -26,7 +25,7 @@ export function assertIdMatches (value: unknown, pathId: string): void {
 export function patchOperations (body: unknown, pathId: string, maxOperations: number): PatchOperation[] {
   if (body === undefined || body === null || typeof body !== 'object') throw new ScimError(400, 'invalidSyntax', 'Request body must be a SCIM PatchOp message')
   const { schemas, Operations } = body as { schemas?: unknown, Operations?: unknown }
-  if (!Array.isArray(schemas) || !schemas.includes(PATCH_OP)) throw new ScimError(400, 'invalidSyntax', `A PATCH request needs schemas [${PATCH_OP}]`)
+  if (!Array.isArray(schemas) || !schemas.includes(PATCH_OP_SCHEMA)) throw new ScimError(400, 'invalidSyntax', `A PATCH request needs schemas [${PATCH_OP_SCHEMA}]`)
   if (!Array.isArray(Operations) || Operations.length === 0) throw new ScimError(400, 'invalidValue', 'A PATCH request needs at least one operation')
   if (Operations.length > maxOperations) throw new ScimError(413, undefined, `A PATCH request may carry at most ${maxOperations} operations; this one has ${Operations.length}`)
   for (const op of Operations as unknown[]) {

@@ -6,7 +6,8 @@ import type { Config, ScimClientConfig } from '../config/types.js'
 import authPlugin from '../http/auth.js'
 import { sendScimError } from '../http/errors.js'
 import { project, projectionOf, toInt, type Projection } from './attributes.js'
-import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, normalizeFilter, normalizePatchBody, normalizeUserBody } from './compat.js'
+import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, LIST_RESPONSE_SCHEMA as LIST_RESPONSE, SCIM_PREFIX, SEARCH_REQUEST_SCHEMA as SEARCH_REQUEST } from '../protocol/constants.js'
+import { normalizeFilter, normalizePatchBody, normalizeUserBody } from './compat.js'
 import { ScimError } from './errors.js'
 import { assertIdMatches, patchOperations } from './patch-message.js'
 import { createUserMapping, type ScimUser } from '../mapping/user.js'
@@ -14,9 +15,7 @@ import groupRoutes, { wantsUserGroups } from './group-routes.js'
 import { createGroupService, type GroupService } from './group-service.js'
 import type { RequestContext, UserService } from './user-service.js'
 
-export const SCIM_PREFIX = '/scim/v2'
-const LIST_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:ListResponse'
-const SEARCH_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:SearchRequest'
+export { SCIM_PREFIX }
 
 /** Page size when the client names none, and the most one page may hold (advertised as filter.maxResults). */
 export const DEFAULT_COUNT = 100

@@ -4,7 +4,7 @@
 import SCIMMY from 'scimmy'
 import type { UsersConfig } from '../config/types.js'
 import type { Logger } from '../salesforce/connection.js'
-import { SalesforceError, toScimError } from '../salesforce/errors.js'
+import { SalesforceError } from '../salesforce/errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from '../salesforce/gateway.js'
 import type { Store } from '../store/store.js'
 import {
@@ -12,7 +12,7 @@ import {
   type FieldChanges, type ScimUser, type UserMapping,
 } from '../mapping/user.js'
 import { planPatch, type PatchOperation } from '../mapping/patch.js'
-import { ScimError } from './errors.js'
+import { ScimError, toScimError } from './errors.js'
 import { createUserLister, selectUserLogin, selectUsersWhere, soqlEquals, type ListQuery, type ListPage } from './user-list.js'
 
 export interface RequestContext {

@@ -6,7 +6,7 @@ import {
   deriveDeveloperName, desiredMembership, displayNameOf, electWinner, kindOfId, mentionedMembers, parseMember, planGroupPatch, planGroupPut,
   resolveDisplayName, stripUserStorePrefix, stripsUserStorePrefix,
 } from '../../src/mapping/group.js'
-import { ScimError } from '../../src/scim/errors.js'
+import { asScimError, ScimError } from '../../src/scim/errors.js'
 
 const ADA = '005Hu00000000GBIAY'
 const GRACE = '005Hu00000000GAIAY'
@@ -28,7 +28,9 @@ function scimError (fn: () => unknown): ScimError {
   try {
     fn()
   } catch (err) {
-    if (err instanceof ScimError) return err
+    // The mapping layer throws its own MappingError; what the client sees is the ScimError it becomes.
+    const scim = asScimError(err)
+    if (scim instanceof ScimError) return scim
     throw err
   }
   throw new Error('expected a ScimError')

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { parsePath, planPatch } from '../../src/mapping/patch.js'
-import { createUserMapping, ENTERPRISE_USER_SCHEMA } from '../../src/mapping/user.js'
-import { ScimError } from '../../src/scim/errors.js'
+import { createUserMapping } from '../../src/mapping/user.js'
+import { ENTERPRISE_USER_SCHEMA } from '../../src/protocol/constants.js'
+import { asScimError, ScimError } from '../../src/scim/errors.js'
 
 const mapping = createUserMapping({
   defaults: { ProfileId: '00e000000000001AAA', EmailEncodingKey: 'UTF-8', LanguageLocaleKey: 'en_US', LocaleSidKey: 'en_US', TimeZoneSidKey: 'America/Los_Angeles', UserPermissionsCallCenterAutoLogin: false, UserPermissionsMarketingUser: false, UserPermissionsOfflineUser: false },
@@ -16,7 +17,7 @@ function direct (ops: Array<{ op: string, path?: string, value?: unknown }>): Re
 }
 
 function scimError (fn: () => unknown): ScimError {
-  try { fn() } catch (err) { if (err instanceof ScimError) return err; throw err }
+  try { fn() } catch (err) { const scim = asScimError(err); if (scim instanceof ScimError) return scim; throw err }
   throw new Error('expected a ScimError')
 }
 

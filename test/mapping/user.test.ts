@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import {
-  buildCreateRecord, clearableFields, createUserMapping, deriveAlias, deriveNickname, ENTERPRISE_USER_SCHEMA,
+  buildCreateRecord, clearableFields, createUserMapping, deriveAlias, deriveNickname,
   scimToFields, toIsoDate, toScimUser, versionOf,
 } from '../../src/mapping/user.js'
+import { ENTERPRISE_USER_SCHEMA } from '../../src/protocol/constants.js'
 import type { UserDefaults } from '../../src/config/types.js'
 
 const defaults: UserDefaults = {

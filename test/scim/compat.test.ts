@@ -2,10 +2,8 @@
 // (reference/wso2.md §0, reference/scim.md §2), and that SCIMMY accepts what comes out.
 import SCIMMY from 'scimmy'
 import { describe, expect, it } from 'vitest'
-import {
-  CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, PATCH_OP_SCHEMA,
-  normalizeFilter, normalizePatchBody, normalizeUserBody
-} from '../../src/scim/compat.js'
+import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, PATCH_OP_SCHEMA } from '../../src/protocol/constants.js'
+import { normalizeFilter, normalizePatchBody, normalizeUserBody } from '../../src/scim/compat.js'
 
 const ENT = ENTERPRISE_USER_SCHEMA
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createUserMapping, ENTERPRISE_USER_SCHEMA } from '../../src/mapping/user.js'
+import { createUserMapping } from '../../src/mapping/user.js'
+import { ENTERPRISE_USER_SCHEMA } from '../../src/protocol/constants.js'
 import { translateFilter } from '../../src/scim/filter.js'
 import { userFilterSchema } from '../../src/scim/user-filter-schema.js'
 
