@@ -4,7 +4,7 @@
 
 import { stripUserStorePrefix } from '../mapping/group.js'
 import { CORE_GROUP_SCHEMA, CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, PATCH_OP_SCHEMA } from '../protocol/constants.js'
-import { parseFilter } from './filter.js'
+import { parseFilter, type FilterNode } from '../protocol/filter.js'
 
 const ENTERPRISE = ENTERPRISE_USER_SCHEMA.toLowerCase()
 const ENTERPRISE_MANAGER = `${ENTERPRISE}:manager`
@@ -39,6 +39,15 @@ const LITERAL = /^(?:true|false|null)$/i
 const LOGICAL_CONTINUATION = new RegExp(
   String.raw`^(?:"(?:[^"\\]|\\.)*"|\S+)\s+(?:and|or)\s+(?:\(\s*|not\b\s*)*[A-Za-z][\w$.:-]*(?:\[|\s+(?:${OPERATORS})\s|\s+pr(?:[\s)]|$))`, 'i'
 )
+
+/**
+ * The request's filter, normalised for IdP quirks and parsed (RFC 7644 §3.4.2.2) once per request: every later step
+ * (SOQL translation, member lookups, in-memory matching) works on this AST. An absent or empty filter is none.
+ */
+export function parseRequestFilter (raw: string | undefined): FilterNode | undefined {
+  if (raw === undefined || raw === '') return undefined
+  return parseFilter(normalizeFilter(raw))
+}
 
 /**
  * Quotes the value of a single comparison when the client left it unquoted, e.g. WSO2 IS's

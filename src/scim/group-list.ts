@@ -8,14 +8,15 @@ import type { CompositeSubrequest, Gateway, SfRecord } from '../salesforce/gatew
 import { MAX_SOQL_OFFSET, and, eq, like, LIKE_ANY, normalizeSalesforceId, not, notInList, select, soql, type SoqlFragment } from '../salesforce/soql.js'
 import { queryAll, queryRequest, readAll, recordsOf } from '../salesforce/batch.js'
 import type { Store } from '../store/store.js'
-import { FilterError, filterToSoql, parseDateTime, parseFilter, type AttrPath, type CompareNode, type FilterNode } from './filter.js'
+import { FilterError, filterToSoql, parseDateTime, type AttrPath, type CompareNode, type FilterNode } from './filter.js'
 import { groupFilterSchema } from './group-filter-schema.js'
 import type { Target } from './group-service.js'
 import { mappedTargetsQuery, sameTarget, targetLookup } from './group-targets.js'
 import type { ListPage } from './user-list.js'
 
 export interface GroupListQuery {
-  filter?: string
+  /** Parsed once by the route (compat.ts parseRequestFilter). */
+  filter?: FilterNode
   /** 1-based, already clamped to ≥ 1. */
   startIndex: number
   /** Already clamped to 0…maxResults. */
@@ -50,9 +51,7 @@ export function createGroupLister (deps: GroupListerDeps): { list: (q: GroupList
 
   async function list (q: GroupListQuery, log: Logger): Promise<ListPage<Target>> {
     let ast: FilterNode | undefined
-    if (q.filter !== undefined && q.filter.trim() !== '') {
-      ast = await rewrite(parseFilter(q.filter), q, log)
-    }
+    if (q.filter !== undefined) ast = await rewrite(q.filter, q, log)
     // Validates every attribute against the allow-list, also when no public group is consulted.
     const filterSoql = ast === undefined ? undefined : filterToSoql(ast, groupFilterSchema)
 

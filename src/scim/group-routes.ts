@@ -5,7 +5,7 @@ import SCIMMY from 'scimmy'
 import type { ScimClientConfig } from '../config/types.js'
 import { stripsUserStorePrefix, type ScimGroup } from '../mapping/group.js'
 import { project, projectionOf, toInt, type Projection } from './attributes.js'
-import { normalizeFilter, normalizeGroupBody, normalizeGroupPatchBody } from './compat.js'
+import { normalizeGroupBody, normalizeGroupPatchBody, parseRequestFilter } from './compat.js'
 import { ScimError } from './errors.js'
 import { assertIdMatches, patchOperations } from './patch-message.js'
 import type { GroupService } from './group-service.js'
@@ -97,8 +97,10 @@ export default async function groupRoutes (app: FastifyInstance, opts: GroupRout
       throw new ScimError(400, 'invalidValue', 'sortBy is not supported for Groups')
     }
     const p = projectionOf(params)
+    // A blank Groups filter has always meant no filter (some IdPs send `filter=` with spaces).
+    const filter = params.filter?.trim() === '' ? undefined : parseRequestFilter(params.filter)
     const page = await groups.list({
-      ...(params.filter !== undefined ? { filter: normalizeFilter(params.filter) } : {}),
+      ...(filter !== undefined ? { filter } : {}),
       startIndex,
       count,
       stripPrefix: stripPrefix(req),

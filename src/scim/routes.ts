@@ -7,7 +7,7 @@ import authPlugin from '../http/auth.js'
 import { sendScimError } from '../http/errors.js'
 import { project, projectionOf, toInt, type Projection } from './attributes.js'
 import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, LIST_RESPONSE_SCHEMA as LIST_RESPONSE, SCIM_PREFIX, SEARCH_REQUEST_SCHEMA as SEARCH_REQUEST } from '../protocol/constants.js'
-import { normalizeFilter, normalizePatchBody, normalizeUserBody } from './compat.js'
+import { normalizePatchBody, normalizeUserBody, parseRequestFilter } from './compat.js'
 import { ScimError } from './errors.js'
 import { assertIdMatches, patchOperations } from './patch-message.js'
 import { createUserMapping, type ScimUser } from '../mapping/user.js'
@@ -215,7 +215,7 @@ export default async function scimRoutes (app: FastifyInstance, opts: ScimRoutes
     if (sortOrder !== undefined && sortOrder !== 'ascending' && sortOrder !== 'descending') {
       throw new ScimError(400, 'invalidValue', "sortOrder must be 'ascending' or 'descending'")
     }
-    const filter = params.filter === undefined ? undefined : normalizeFilter(params.filter)
+    const filter = parseRequestFilter(params.filter)
     const page = await users.list({
       ...(filter !== undefined ? { filter } : {}),
       ...(params.sortBy !== undefined ? { sortBy: params.sortBy } : {}),

@@ -6,11 +6,12 @@ import { and, or, select, soql, type Soql, type SoqlFragment } from '../salesfor
 import type { Store } from '../store/store.js'
 import type { UserMapping } from '../mapping/user.js'
 import { ScimError } from './errors.js'
-import { translateFilter } from './filter.js'
+import { filterToSoql, type FilterNode } from './filter.js'
 import { userFilterSchema } from './user-filter-schema.js'
 
 export interface ListQuery {
-  filter?: string
+  /** Parsed once by the route (compat.ts parseRequestFilter). */
+  filter?: FilterNode
   sortBy?: string
   sortOrder?: 'ascending' | 'descending'
   /** 1-based, already clamped to ≥ 1. */
@@ -69,7 +70,7 @@ export function createUserLister (deps: { gateway: Gateway, mapping: UserMapping
 
   async function list (q: ListQuery, log: Logger): Promise<ListPage<SfRecord>> {
     const parts: SoqlFragment[] = [USER_SCOPE]
-    if (q.filter !== undefined && q.filter !== '') parts.push(translateFilter(q.filter, schema))
+    if (q.filter !== undefined) parts.push(filterToSoql(q.filter, schema))
     const tombstones = store.tombstoneIds()
     const inline = tombstones.length <= MAX_INLINE_TOMBSTONES
     if (tombstones.length > 0 && inline) parts.push(or(soql`IsActive = true`, soql`Id NOT IN ${tombstones}`))
