@@ -97,7 +97,7 @@ const USER_FIELDS = ['Id', 'Username', 'IsActive', 'ProfileId', 'UserRoleId']
 const MEMBER_FIELDS = ['Id', 'Username']
 
 /** Only records a SCIM group can stand for: regular public groups and permission sets, not the hidden ones (§5). */
-export function kindScope (kind: GroupObjectKind): SoqlFragment[] {
+function kindScope (kind: GroupObjectKind): SoqlFragment[] {
   return kind === 'group' || kind === 'permissionSet' ? [eq('Type', 'Regular')] : []
 }
 
