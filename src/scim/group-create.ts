@@ -9,9 +9,9 @@ import { noSuchUser } from '../mapping/group-plan.js'
 import { MAX_COLLECTION_RECORDS, RecordWriteError } from '../salesforce/batch.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { SfRecord } from '../salesforce/gateway.js'
-import { ScimError, asScimError } from './errors.js'
+import { ScimError } from './errors.js'
 import { emptyState, type GroupChanges } from './group-change.js'
-import { notFound, type GroupContext, type Target } from './group-types.js'
+import { guard, notFound, type GroupContext, type Target } from './group-types.js'
 import type { RequestContext } from './user-service.js'
 
 /** Salesforce's DeveloperName clash code [assumption, reference/salesforce.md §5: not documented; DUPLICATE_VALUE also seen]. */
@@ -22,10 +22,6 @@ const NAME_ATTEMPTS = 3
 export function createGroupCreator (gc: GroupContext, changes: GroupChanges, render: (target: Target, members: ScimGroup['members']) => ScimGroup) {
   const { sf, store, config } = gc
   const { display, readForChange, apply, membersAfter, explainWriteError, parseId, asTarget } = changes
-
-  function guard<T> (p: Promise<T>): Promise<T> {
-    return p.catch((err: unknown) => { throw asScimError(err) })
-  }
 
   async function linkExisting (target: Target, change: GroupChange, ctx: RequestContext): Promise<ScimGroup> {
     const { state } = await readForChange(target, mentionedMembers(change), true, ctx)

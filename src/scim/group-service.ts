@@ -33,7 +33,7 @@ import { asScimError } from './errors.js'
 import { createGroupChanges } from './group-change.js'
 import { createGroupCreator } from './group-create.js'
 import { createGroupLister, type GroupListQuery } from './group-list.js'
-import { notFound, type GroupContext, type GroupReadOptions, type Target, type UserGroupsRead } from './group-types.js'
+import { guard, notFound, type GroupContext, type GroupReadOptions, type Target, type UserGroupsRead } from './group-types.js'
 import type { ListPage } from './user-list.js'
 import type { RequestContext } from './user-service.js'
 
@@ -71,10 +71,6 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
   const gc: GroupContext = { sf, store, config, users: deps.users, userMapping: deps.userMapping }
   const changes = createGroupChanges(gc)
   const { parseId, load, membersFrom, membersAfter, readForChange, apply } = changes
-
-  function guard<T> (p: Promise<T>): Promise<T> {
-    return p.catch((err: unknown) => { throw asScimError(err) })
-  }
 
   function render (target: Target, members: ScimMember[] | undefined): ScimGroup {
     return toScimGroup(target.record, target.displayName, { externalId: store.groupExternalId(target.id), members })

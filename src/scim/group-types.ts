@@ -7,7 +7,7 @@ import type { UserMapping } from '../mapping/user.js'
 import type { CompositeSubrequest } from '../salesforce/gateway.js'
 import type { GroupsGateway } from '../salesforce/groups.js'
 import type { Store } from '../store/store.js'
-import { ScimError } from './errors.js'
+import { asScimError, ScimError } from './errors.js'
 
 /** A SCIM group as found in Salesforce. */
 export type Target = GroupTarget
@@ -34,4 +34,9 @@ export interface GroupContext {
 
 export function notFound (id: string): ScimError {
   return new ScimError(404, undefined, `Resource ${id} not found`)
+}
+
+/** Lets a promise fail only with what a SCIM handler may throw (ScimError, or what asScimError leaves alone). */
+export function guard<T> (p: Promise<T>): Promise<T> {
+  return p.catch((err: unknown) => { throw asScimError(err) })
 }
