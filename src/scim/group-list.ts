@@ -1,17 +1,17 @@
 // SCIM list and filter requests for Groups: public groups paged in SOQL, then the mapped targets (few, named by
-// configuration) filtered in memory; a page and its total in one `/composite` call. externalId (kept in the
+// configuration) filtered in memory; a page and its total in one composite call. externalId (kept in the
 // store) and members.value (a membership lookup) are answered first and enter the filter as sets of ids.
 import type { GroupsConfig } from '../config/types.js'
-import { DEFAULT_GROUPS_CONFIG, GROUP_KINDS, TARGETS, claimedNames, displayNameOf, resolveDisplayName, stripUserStorePrefix, type GroupKind } from '../mapping/group.js'
+import { DEFAULT_GROUPS_CONFIG, GROUP_KINDS, TARGETS, claimedNames, displayNameOf, mappedTargetsOf, resolveDisplayName, stripUserStorePrefix, type GroupKind } from '../mapping/group.js'
+import { sameTarget, targetKey } from '../mapping/group-target.js'
 import type { Logger } from '../salesforce/connection.js'
-import type { CompositeSubrequest, Gateway, SfRecord } from '../salesforce/gateway.js'
-import { MAX_SOQL_OFFSET, and, eq, like, LIKE_ANY, normalizeSalesforceId, not, notInList, select, soql, type SoqlFragment } from '../salesforce/soql.js'
-import { queryAll, queryRequest, readAll, recordsOf } from '../salesforce/batch.js'
+import type { SfRecord } from '../salesforce/gateway.js'
+import type { GroupsGateway } from '../salesforce/groups.js'
+import { normalizeSalesforceId } from '../salesforce/soql.js'
 import type { Store } from '../store/store.js'
 import { FilterError, filterToSoql, parseDateTime, type AttrPath, type CompareNode, type FilterNode } from './filter.js'
 import { groupFilterSchema } from './group-filter-schema.js'
-import type { Target } from './group-service.js'
-import { mappedTargetsQuery, sameTarget, targetLookup } from './group-targets.js'
+import type { Target } from './group-types.js'
 import type { ListPage } from './user-list.js'
 
 export interface GroupListQuery {
@@ -26,7 +26,8 @@ export interface GroupListQuery {
 }
 
 export interface GroupListerDeps {
-  gateway: Gateway
+  /** The Groups gateway (src/salesforce/groups.ts): the list's queries are its. */
+  sf: GroupsGateway
   store: Store
   groups?: GroupsConfig | undefined
   /** The ids of the groups a user is a member of (for `members.value eq "…"`). */
@@ -36,18 +37,8 @@ export interface GroupListerDeps {
 const MAPPED_KINDS = GROUP_KINDS.filter((k): k is Exclude<GroupKind, 'group'> => k !== 'group')
 
 export function createGroupLister (deps: GroupListerDeps): { list: (q: GroupListQuery, log: Logger) => Promise<ListPage<Target>> } {
-  const { gateway, store } = deps
+  const { sf, store } = deps
   const config = deps.groups ?? DEFAULT_GROUPS_CONFIG
-
-  /** Public groups whose name a mapping claims are not SCIM groups; nor are those the IdP deleted (tombstones). */
-  function publicScope (): SoqlFragment {
-    const { names, patterns } = claimedNames(config)
-    const parts: SoqlFragment[] = [eq('Type', 'Regular'), notInList('Name', names)]
-    for (const [before, after] of patterns) parts.push(not(like('Name', before, LIKE_ANY, after)))
-    const tombstones = store.groupTombstoneIds().filter((id) => id.startsWith(TARGETS.group.prefix))
-    if (tombstones.length > 0) parts.push(notInList('Id', tombstones))
-    return and(...parts)
-  }
 
   async function list (q: GroupListQuery, log: Logger): Promise<ListPage<Target>> {
     let ast: FilterNode | undefined
@@ -62,49 +53,38 @@ export function createGroupLister (deps: GroupListerDeps): { list: (q: GroupList
     const mappedKinds = resolution === undefined ? MAPPED_KINDS : MAPPED_KINDS.filter((k) => k === resolution.kind)
 
     const offset = q.startIndex - 1
-    const requests: CompositeSubrequest[] = []
-    const where = wantPublic ? and(publicScope(), ...(filterSoql !== undefined ? [filterSoql] : [])) : undefined
-    if (where !== undefined) {
-      requests.push(queryRequest('count', select({ fields: [soql`COUNT()`], from: 'Group', where })))
-      if (q.count > 0 && offset <= MAX_SOQL_OFFSET) {
-        requests.push(queryRequest('page', select({ fields: TARGETS.group.fields, from: 'Group', where, orderBy: [{ field: 'Id' }], limit: q.count, ...(offset > 0 ? { offset } : {}) })))
-      }
-    }
-    for (const kind of mappedKinds) {
-      const query = resolution !== undefined && resolution.kind === kind ? targetLookup(kind, resolution.target) : mappedTargetsQuery(config, kind)
-      if (query !== undefined) requests.push(queryRequest(`k_${kind}`, query))
-    }
-    const bodies = requests.length === 0 ? new Map<string, unknown>() : await readAll(gateway, requests, log)
+    const found = await sf.list({
+      ...(wantPublic
+        ? {
+            publicGroups: {
+              filter: filterSoql,
+              // Public groups whose name a mapping claims are not SCIM groups; nor are those the IdP deleted.
+              claimed: claimedNames(config),
+              tombstones: store.groupTombstoneIds().filter((id) => id.startsWith(TARGETS.group.prefix)),
+              offset,
+              count: q.count,
+            },
+          }
+        : {}),
+      mapped: mappedKinds.map((kind) => resolution !== undefined && resolution.kind === kind
+        ? { kind, key: targetKey(kind, resolution.target) }
+        : { kind, all: mappedTargetsOf(config, kind) }),
+    }, log)
 
     const mapped: Target[] = []
     for (const kind of mappedKinds) {
-      for (const record of recordsOf(bodies.get(`k_${kind}`))) {
+      for (const record of found.mapped.get(kind) ?? []) {
         const target = asCandidate(kind, record)
         if (target !== undefined && (ast === undefined || matches(ast, target))) mapped.push(target)
       }
     }
     mapped.sort((a, b) => MAPPED_KINDS.indexOf(a.kind as Exclude<GroupKind, 'group'>) - MAPPED_KINDS.indexOf(b.kind as Exclude<GroupKind, 'group'>) || (a.id < b.id ? -1 : 1))
 
-    const publicTotal = where === undefined ? 0 : (bodies.get('count') as { totalSize?: number } | undefined)?.totalSize ?? 0
-    let page: Target[] = []
-    if (where !== undefined && q.count > 0 && offset < publicTotal) {
-      const records = offset <= MAX_SOQL_OFFSET
-        ? recordsOf(bodies.get('page'))
-        : await scan(where, offset, q.count, log)
-      page = records.map((r) => asCandidate('group', r)).filter((t): t is Target => t !== undefined)
-    }
+    const publicTotal = found.publicTotal
+    let page = found.publicPage.map((r) => asCandidate('group', r)).filter((t): t is Target => t !== undefined)
     const from = Math.max(0, offset - publicTotal)
     if (q.count > page.length) page = page.concat(mapped.slice(from, from + q.count - page.length))
     return { total: publicTotal + mapped.length, startIndex: q.startIndex, resources: page }
-  }
-
-  /** Past OFFSET 2,000: walk the ordered ids (one call per 2,000) and fetch the page's records. Rare for groups. */
-  async function scan (where: SoqlFragment, offset: number, count: number, log: Logger): Promise<SfRecord[]> {
-    log.info({ offset }, 'group list needs an id scan')
-    const ids = (await queryAll(gateway, select({ fields: ['Id'], from: 'Group', where, orderBy: [{ field: 'Id' }] }), log))
-      .slice(offset, offset + count).map((r) => String(r.Id))
-    if (ids.length === 0) return []
-    return await queryAll(gateway, select({ fields: TARGETS.group.fields, from: 'Group', where: soql`Id IN ${ids}`, orderBy: [{ field: 'Id' }] }), log)
   }
 
   function asCandidate (kind: GroupKind, record: SfRecord): Target | undefined {

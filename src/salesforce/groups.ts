@@ -1,0 +1,350 @@
+// The Groups domain gateway: every Salesforce URL, SOQL query and composite layout of the SCIM Groups path (Group,
+// GroupMember, PermissionSet, PermissionSetAssignment, PermissionSetGroup, Profile, UserRole and the User fields
+// profile/role groups write). It returns records, or throws SalesforceError; what they mean for SCIM is the
+// caller's. Reads of one operation travel in as few `/composite` calls as batch.ts can pack them into.
+import type { GroupTargetKind } from '../config/types.js'
+import { MAX_IDS_PER_QUERY, RecordWriteError, applyWrites, chunk, queryAll, queryRequest, readAll, recordsOf, type RecordWrite, type SingleWrite, type WriteProgress } from './batch.js'
+import type { Logger } from './connection.js'
+import type { CompositeSubrequest, Gateway, SfRecord } from './gateway.js'
+import { and, eq, inList, like, LIKE_ANY, MAX_SOQL_OFFSET, not, notInList, or, select, soql, type Soql, type SoqlFragment } from './soql.js'
+
+/** 'group' is a public group; the others are the records configuration maps groups to. */
+export type GroupObjectKind = 'group' | GroupTargetKind
+
+/** The Salesforce object behind a kind: its name, the field it is named by, and the fields read with it. */
+export interface GroupObject { sobject: string, nameField: string, fields: readonly string[] }
+
+export type GroupObjects = Readonly<Record<GroupObjectKind, GroupObject>>
+
+/** How a mapping names its record: by Id, or by its name (API name, or Name for profiles). */
+export type TargetKey = { id: string } | { name: string }
+
+/** Kinds whose membership is a row (GroupMember, PermissionSetAssignment) rather than a User field. */
+export type RowKind = 'group' | 'permissionSet' | 'permissionSetGroup'
+
+/** What one read asks for; everything in it travels in one call where the composite limits allow. */
+export interface GroupRead {
+  /** The target record by id (a missing one fails the read with NOT_FOUND). */
+  target?: { kind: GroupObjectKind, id: string }
+  /** Users by Username. */
+  userNames?: readonly string[]
+  /** Users by id (ids that are not user ids are skipped). */
+  userIds?: readonly string[]
+  /** Membership rows of a target: of these users, or all of them when `userIds` is undefined. */
+  rows?: { kind: RowKind, targetId: string, userIds?: readonly string[] | undefined }
+  /** The members of these targets (for profiles and roles: the users the store says claim it). */
+  members?: ReadonlyArray<{ kind: GroupObjectKind, id: string, claimed?: readonly string[] }>
+  /** Which of these ids are public groups. */
+  publicGroupIds?: readonly string[]
+}
+
+export interface GroupReadResult {
+  target?: SfRecord | undefined
+  /** Users found by Username. */
+  byName: SfRecord[]
+  /** Users found by id. */
+  users: SfRecord[]
+  /** Membership row id by member id. */
+  rows: Map<string, string>
+  /** Per `members` entry, in order: member users, then (public groups) member groups. */
+  members: Array<{ users: SfRecord[], groups: SfRecord[] }>
+  publicGroups: SfRecord[]
+}
+
+/** One membership change; `userId` also names it in errors and in the progress of a multi-step write. */
+export type MembershipWrite =
+  | { op: 'addMember', userId: string }
+  | { op: 'removeRow', userId: string, rowId: string }
+  | { op: 'setUserField', userId: string, field: 'ProfileId' | 'UserRoleId', value: string | null }
+
+/** Which of a user's memberships to read (kinds that configuration uses). */
+export interface UserGroupKinds { group: boolean, permissionSet: boolean, permissionSetGroup: boolean }
+
+/** A page of public groups and every candidate of the mapped kinds asked for. */
+export interface GroupListRead {
+  /** Undefined when no public group can match. */
+  publicGroups?: {
+    /** The filter, as SOQL on Group. */
+    filter?: SoqlFragment | undefined
+    /** Names (and name patterns) a mapping claims: such public groups are not SCIM groups. */
+    claimed: { names: readonly string[], patterns: ReadonlyArray<[string, string]> }
+    /** Public group ids the IdP deleted. */
+    tombstones: readonly string[]
+    offset: number
+    count: number
+  }
+  mapped: ReadonlyArray<{ kind: GroupTargetKind, key?: TargetKey | undefined, all?: MappedTargets | undefined }>
+}
+
+/** What mappings of one kind name: exact names, Ids, and name patterns (the text before and after `*`). */
+export interface MappedTargets { names: readonly string[], ids: readonly string[], patterns: ReadonlyArray<[string, string]> }
+
+export interface GroupListResult {
+  publicTotal: number
+  publicPage: SfRecord[]
+  mapped: Map<GroupTargetKind, SfRecord[]>
+}
+
+export interface GroupsGatewayDeps {
+  gateway: Gateway
+  /** The objects behind each kind (mapping/group.ts TARGETS). */
+  objects: GroupObjects
+}
+
+export type GroupsGateway = ReturnType<typeof createGroupsGateway>
+
+const USER_FIELDS = ['Id', 'Username', 'IsActive', 'ProfileId', 'UserRoleId']
+const MEMBER_FIELDS = ['Id', 'Username']
+
+/** Only records a SCIM group can stand for: regular public groups and permission sets, not the hidden ones (§5). */
+function kindScope (kind: GroupObjectKind): SoqlFragment[] {
+  return kind === 'group' || kind === 'permissionSet' ? [eq('Type', 'Regular')] : []
+}
+
+export function createGroupsGateway (deps: GroupsGatewayDeps) {
+  const { gateway, objects } = deps
+
+  const targetGet = (kind: GroupObjectKind, id: string): CompositeSubrequest =>
+    ({ method: 'GET', url: `/sobjects/${objects[kind].sobject}/${id}?fields=${objects[kind].fields.join(',')}`, referenceId: 'target' })
+
+  /** The record a mapping names, as a query (two rows at most: one is expected). */
+  function lookupQuery (kind: GroupTargetKind, key: TargetKey): Soql {
+    const t = objects[kind]
+    const where = 'id' in key ? eq('Id', key.id) : eq(t.nameField, key.name)
+    return select({ fields: t.fields, from: t.sobject, where: and(where, ...kindScope(kind)), limit: 2 })
+  }
+
+  /** Every record of a kind that some mapping may name (exact names and Ids, and the name patterns as LIKE). */
+  function mappedQuery (kind: GroupTargetKind, m: MappedTargets): Soql | undefined {
+    const t = objects[kind]
+    const conds: SoqlFragment[] = []
+    if (m.names.length > 0) conds.push(inList(t.nameField, m.names))
+    if (m.ids.length > 0) conds.push(inList('Id', m.ids))
+    for (const [before, after] of m.patterns) conds.push(like(t.nameField, before, LIKE_ANY, after))
+    if (conds.length === 0) return undefined
+    return select({ fields: t.fields, from: t.sobject, where: and(or(...conds), ...kindScope(kind)), orderBy: [{ field: 'Id' }] })
+  }
+
+  /** Rows (GroupMember / PermissionSetAssignment) of a target. A permission set group's assignments carry PermissionSetGroupId (their PermissionSetId is the group's hidden aggregate, §5). */
+  function rowQuery (kind: RowKind, targetId: string, ids: readonly string[] | undefined): Soql {
+    const userCol = kind === 'group' ? 'UserOrGroupId' : 'AssigneeId'
+    const targetCond = kind === 'group' ? eq('GroupId', targetId) : kind === 'permissionSet' ? eq('PermissionSetId', targetId) : eq('PermissionSetGroupId', targetId)
+    const from = kind === 'group' ? 'GroupMember' : 'PermissionSetAssignment'
+    return select({ fields: ['Id', userCol], from, where: ids === undefined ? targetCond : and(targetCond, inList(userCol, ids)) })
+  }
+
+  /** Queries naming the users (and, for public groups, the nested groups) that are members of a target. */
+  function memberQueries (kind: GroupObjectKind, id: string, claimed: readonly string[], prefix: string): CompositeSubrequest[] {
+    const order = [{ field: 'Id' }]
+    switch (kind) {
+      case 'group':
+        // Semi-joins: one query answers the member list with userNames, however many members [assumption: SOQL
+        // semi-joins accept GroupMember's polymorphic UserOrGroupId, a common idiom; not in reference/salesforce.md].
+        return [
+          queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: soql`Id IN (SELECT UserOrGroupId FROM GroupMember WHERE GroupId = ${id})`, orderBy: order })),
+          queryRequest(`${prefix}g`, select({ fields: ['Id', 'Name'], from: 'Group', where: soql`Id IN (SELECT UserOrGroupId FROM GroupMember WHERE GroupId = ${id})`, orderBy: order })),
+        ]
+      case 'permissionSet':
+        return [queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: soql`Id IN (SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSetId = ${id})`, orderBy: order }))]
+      case 'permissionSetGroup':
+        return [queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: soql`Id IN (SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSetGroupId = ${id})`, orderBy: order }))]
+      default:
+        // Profile and role groups: the members are the IdP's claims (the User field holds only the winner).
+        return chunk(claimed, MAX_IDS_PER_QUERY).map((ids, i) =>
+          queryRequest(`${prefix}u${i}`, select({ fields: MEMBER_FIELDS, from: 'User', where: inList('Id', ids), orderBy: order })))
+    }
+  }
+
+  /** The subrequests of a read, in a fixed order: target, names, users, rows, members, groups. */
+  function readRequests (r: GroupRead): CompositeSubrequest[] {
+    const out: CompositeSubrequest[] = []
+    if (r.target !== undefined) out.push(targetGet(r.target.kind, r.target.id))
+    chunk(r.userNames ?? [], MAX_IDS_PER_QUERY).forEach((part, i) =>
+      out.push(queryRequest(`names${i}`, select({ fields: USER_FIELDS, from: 'User', where: inList('Username', part) }))))
+    chunk((r.userIds ?? []).filter((id) => id.startsWith('005')), MAX_IDS_PER_QUERY).forEach((part, i) =>
+      out.push(queryRequest(`users${i}`, select({ fields: USER_FIELDS, from: 'User', where: inList('Id', part) }))))
+    if (r.rows !== undefined) {
+      const { kind, targetId, userIds } = r.rows
+      if (userIds === undefined) out.push(queryRequest('rows', rowQuery(kind, targetId, undefined)))
+      else chunk(userIds, MAX_IDS_PER_QUERY).forEach((part, i) => out.push(queryRequest(`rows${i}`, rowQuery(kind, targetId, part))))
+    }
+    r.members?.forEach((m, i) => out.push(...memberQueries(m.kind, m.id, m.claimed ?? [], `m${i}_`)))
+    chunk(r.publicGroupIds ?? [], MAX_IDS_PER_QUERY).forEach((part, i) =>
+      out.push(queryRequest(`groups${i}`, select({ fields: ['Id'], from: 'Group', where: and(inList('Id', part), eq('Type', 'Regular')) }))))
+    return out
+  }
+
+  /** One read (see GroupRead); nothing is sent when it asks for nothing. */
+  async function read (r: GroupRead, log: Logger): Promise<GroupReadResult> {
+    const requests = readRequests(r)
+    const bodies = requests.length === 0 ? new Map<string, unknown>() : await readAll(gateway, requests, log)
+    const out: GroupReadResult = { byName: [], users: [], rows: new Map(), members: (r.members ?? []).map(() => ({ users: [], groups: [] })), publicGroups: [] }
+    const userCol = r.rows?.kind === 'group' ? 'UserOrGroupId' : 'AssigneeId'
+    for (const [ref, body] of bodies) {
+      if (ref === 'target') {
+        out.target = (body ?? undefined) as SfRecord | undefined
+      } else if (ref.startsWith('names')) {
+        out.byName.push(...recordsOf(body))
+      } else if (ref.startsWith('users')) {
+        out.users.push(...recordsOf(body))
+      } else if (ref.startsWith('rows')) {
+        for (const rec of recordsOf(body)) out.rows.set(String(rec[userCol]), String(rec.Id))
+      } else if (ref.startsWith('groups')) {
+        out.publicGroups.push(...recordsOf(body))
+      } else {
+        const m = /^m(\d+)_(.+)$/.exec(ref)
+        const slot = m === null ? undefined : out.members[Number(m[1])]
+        if (slot !== undefined) (m?.[2] === 'g' ? slot.groups : slot.users).push(...recordsOf(body))
+      }
+    }
+    return out
+  }
+
+  /** The records mappings name (one call for all of them), and whether the default profile exists when asked. */
+  async function lookupTargets (lookups: ReadonlyArray<{ kind: GroupTargetKind, key: TargetKey }>, log: Logger, profileId?: string): Promise<{ records: SfRecord[][], profileFound: boolean }> {
+    const requests = lookups.map((l, i) => queryRequest(`t${i}`, lookupQuery(l.kind, l.key)))
+    if (profileId !== undefined) requests.push(queryRequest('defaultProfile', select({ fields: ['Id'], from: 'Profile', where: eq('Id', profileId), limit: 1 })))
+    const bodies = requests.length === 0 ? new Map<string, unknown>() : await readAll(gateway, requests, log)
+    return { records: lookups.map((_l, i) => recordsOf(bodies.get(`t${i}`))), profileFound: recordsOf(bodies.get('defaultProfile')).length > 0 }
+  }
+
+  /**
+   * Membership changes of one target, and a rename of a public group first, in all-or-none composites (one call
+   * each; batch.ts applyWrites). Record writes keep their order: consecutive ones of a kind share collections.
+   */
+  async function writeMembership (target: { kind: GroupObjectKind, id: string }, rename: string | undefined, writes: readonly MembershipWrite[], log: Logger): Promise<WriteProgress> {
+    const singles: SingleWrite[] = rename === undefined ? [] : [{ method: 'PATCH', url: `/sobjects/Group/${target.id}`, body: { Name: rename }, label: 'rename' }]
+    const records = writes.map((w): RecordWrite => {
+      if (w.op === 'removeRow') return { op: 'delete', id: w.rowId, label: w.userId }
+      if (w.op === 'setUserField') return { op: 'update', sobject: 'User', id: w.userId, fields: { [w.field]: w.value }, label: w.userId }
+      const fields = target.kind === 'group'
+        ? { GroupId: target.id, UserOrGroupId: w.userId }
+        : target.kind === 'permissionSet' ? { AssigneeId: w.userId, PermissionSetId: target.id } : { AssigneeId: w.userId, PermissionSetGroupId: target.id }
+      return { op: 'create', sobject: target.kind === 'group' ? 'GroupMember' : 'PermissionSetAssignment', fields, label: w.userId }
+    })
+    return await applyWrites(gateway, singles, records, log, () => {})
+  }
+
+  /**
+   * Creates a public group with its first members (labels: the member ids) and reads it back, in one composite;
+   * `onCommitted` gets the new record as soon as Salesforce committed it.
+   */
+  async function createPublicGroup (name: string, developerName: string, memberIds: readonly string[], log: Logger, onCommitted: (record: SfRecord) => void): Promise<void> {
+    const singles: SingleWrite[] = [
+      { method: 'POST', url: '/sobjects/Group', body: { Name: name, DeveloperName: developerName, Type: 'Regular' }, label: 'group' },
+      { method: 'GET', url: `/sobjects/Group/@{w0.id}?fields=${objects.group.fields.join(',')}`, label: 'readBack' },
+    ]
+    const writes: RecordWrite[] = memberIds.map((id) => ({ op: 'create', sobject: 'GroupMember', fields: { GroupId: '@{w0.id}', UserOrGroupId: id }, label: id }))
+    await applyWrites(gateway, singles, writes, log, (_labels, results) => { onCommitted(results.get('w1') as SfRecord) })
+  }
+
+  /**
+   * Adds users to a public group in one call: the composite reads the group and which of them are in it already,
+   * then inserts them all (Salesforce answers a duplicate GroupMember with the existing row, §5). A refused record
+   * throws RecordWriteError labelled with its user id; allOrNone undoes the rest.
+   */
+  async function addToPublicGroup (groupId: string, userIds: readonly string[], log: Logger): Promise<{ record: SfRecord | undefined, existing: string[] }> {
+    const results = await gateway.composite([
+      targetGet('group', groupId),
+      queryRequest('rows', rowQuery('group', groupId, userIds)),
+      { method: 'POST', url: '/composite/sobjects', referenceId: 'c0', body: { allOrNone: true, records: userIds.map((u) => ({ attributes: { type: 'GroupMember' }, GroupId: groupId, UserOrGroupId: u })) } },
+    ], { allOrNone: true, safeToRetry: false }, log)
+    const collection = results[2]?.body
+    if (Array.isArray(collection) && collection.some((r: { success?: boolean }) => r?.success === false)) {
+      const i = collection.findIndex((r: { success?: boolean, errors?: Array<{ statusCode?: string }> }) => r?.success === false && r.errors?.[0]?.statusCode !== 'ALL_OR_NONE_OPERATION_ROLLED_BACK')
+      const bad = collection[i < 0 ? 0 : i] as { errors?: Array<{ statusCode?: string, message?: string, fields?: string[] }> }
+      const e = bad.errors?.[0]
+      throw new RecordWriteError(e?.statusCode ?? 'UNKNOWN', e?.message ?? 'record refused', userIds[i < 0 ? 0 : i] ?? '', e?.fields ?? [])
+    }
+    return {
+      record: (results[0]?.body ?? undefined) as SfRecord | undefined,
+      existing: recordsOf(results[1]?.body).map((r) => String(r.UserOrGroupId)),
+    }
+  }
+
+  /** The public group with this DeveloperName (unique per group type, §5: one at most). */
+  async function findPublicGroup (developerName: string, log: Logger): Promise<SfRecord | undefined> {
+    const res = await gateway.query(select({ fields: objects.group.fields, from: 'Group', where: and(eq('DeveloperName', developerName), eq('Type', 'Regular')), limit: 1 }), log)
+    return res.records[0]
+  }
+
+  async function deletePublicGroup (groupId: string, log: Logger): Promise<void> {
+    await gateway.composite([{ method: 'DELETE', url: `/sobjects/Group/${groupId}`, referenceId: 'del' }], { allOrNone: true, safeToRetry: true }, log)
+  }
+
+  /**
+   * The reads that find a user's direct memberships, to travel in the composite that reads the user, and how
+   * their answers become records by kind (public groups, then permission sets, then permission set groups).
+   */
+  function userGroupsRead (userId: string, kinds: UserGroupKinds): { requests: CompositeSubrequest[], records: (bodies: ReadonlyMap<string, unknown>) => Array<{ kind: RowKind, record: SfRecord }> } {
+    const order = [{ field: 'Id' }]
+    const requests: CompositeSubrequest[] = []
+    if (kinds.group) {
+      requests.push(queryRequest('ug_group', select({ fields: objects.group.fields, from: 'Group', where: and(eq('Type', 'Regular'), soql`Id IN (SELECT GroupId FROM GroupMember WHERE UserOrGroupId = ${userId})`), orderBy: order })))
+    }
+    if (kinds.permissionSet) {
+      requests.push(queryRequest('ug_permissionSet', select({ fields: objects.permissionSet.fields, from: 'PermissionSet', where: and(eq('Type', 'Regular'), soql`Id IN (SELECT PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = ${userId})`), orderBy: order })))
+    }
+    if (kinds.permissionSetGroup) {
+      requests.push(queryRequest('ug_permissionSetGroup', select({ fields: objects.permissionSetGroup.fields, from: 'PermissionSetGroup', where: soql`Id IN (SELECT PermissionSetGroupId FROM PermissionSetAssignment WHERE AssigneeId = ${userId})`, orderBy: order })))
+    }
+    return {
+      requests,
+      records: (bodies) => (['group', 'permissionSet', 'permissionSetGroup'] as const)
+        .flatMap((kind) => recordsOf(bodies.get(`ug_${kind}`)).map((record) => ({ kind, record }))),
+    }
+  }
+
+  /** userGroupsRead on its own (one call; none when no kind is asked for). */
+  async function readUserGroups (userId: string, kinds: UserGroupKinds, log: Logger): Promise<Array<{ kind: RowKind, record: SfRecord }>> {
+    const r = userGroupsRead(userId, kinds)
+    return r.records(r.requests.length === 0 ? new Map() : await readAll(gateway, r.requests, log))
+  }
+
+  /**
+   * A page of public groups and its total, and the mapped candidates, in one call. Past OFFSET 2,000 the page
+   * comes from an id scan.
+   */
+  async function list (q: GroupListRead, log: Logger): Promise<GroupListResult> {
+    const p = q.publicGroups
+    const requests: CompositeSubrequest[] = []
+    const where = p === undefined ? undefined : and(publicScope(p.claimed, p.tombstones), ...(p.filter !== undefined ? [p.filter] : []))
+    if (where !== undefined && p !== undefined) {
+      requests.push(queryRequest('count', select({ fields: [soql`COUNT()`], from: 'Group', where })))
+      if (p.count > 0 && p.offset <= MAX_SOQL_OFFSET) {
+        requests.push(queryRequest('page', select({ fields: objects.group.fields, from: 'Group', where, orderBy: [{ field: 'Id' }], limit: p.count, ...(p.offset > 0 ? { offset: p.offset } : {}) })))
+      }
+    }
+    for (const m of q.mapped) {
+      const query = m.key !== undefined ? lookupQuery(m.kind, m.key) : m.all !== undefined ? mappedQuery(m.kind, m.all) : undefined
+      if (query !== undefined) requests.push(queryRequest(`k_${m.kind}`, query))
+    }
+    const bodies = requests.length === 0 ? new Map<string, unknown>() : await readAll(gateway, requests, log)
+    const mapped = new Map(q.mapped.map(({ kind }) => [kind, recordsOf(bodies.get(`k_${kind}`))]))
+    const publicTotal = where === undefined ? 0 : (bodies.get('count') as { totalSize?: number } | undefined)?.totalSize ?? 0
+    let publicPage: SfRecord[] = []
+    if (where !== undefined && p !== undefined && p.count > 0 && p.offset < publicTotal) {
+      publicPage = p.offset <= MAX_SOQL_OFFSET ? recordsOf(bodies.get('page')) : await scan(where, p.offset, p.count, log)
+    }
+    return { publicTotal, publicPage, mapped }
+  }
+
+  /** Past OFFSET 2,000: walk the ordered ids (one call per 2,000) and fetch the page's records. Rare for groups. */
+  async function scan (where: SoqlFragment, offset: number, count: number, log: Logger): Promise<SfRecord[]> {
+    log.info({ offset }, 'group list needs an id scan')
+    const ids = (await queryAll(gateway, select({ fields: ['Id'], from: 'Group', where, orderBy: [{ field: 'Id' }] }), log))
+      .slice(offset, offset + count).map((r) => String(r.Id))
+    if (ids.length === 0) return []
+    return await queryAll(gateway, select({ fields: objects.group.fields, from: 'Group', where: soql`Id IN ${ids}`, orderBy: [{ field: 'Id' }] }), log)
+  }
+
+  return { read, lookupTargets, writeMembership, createPublicGroup, addToPublicGroup, findPublicGroup, deletePublicGroup, userGroupsRead, readUserGroups, list }
+}
+
+/** Public groups whose name a mapping claims are not SCIM groups; nor are those the IdP deleted (tombstones). */
+function publicScope (claimed: NonNullable<GroupListRead['publicGroups']>['claimed'], tombstones: readonly string[]): SoqlFragment {
+  const parts: SoqlFragment[] = [eq('Type', 'Regular'), notInList('Name', claimed.names)]
+  for (const [before, after] of claimed.patterns) parts.push(not(like('Name', before, LIKE_ANY, after)))
+  if (tombstones.length > 0) parts.push(notInList('Id', tombstones))
+  return and(...parts)
+}

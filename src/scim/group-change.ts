@@ -1,0 +1,185 @@
+// Reading what a group change needs and executing the plan mapping/group-plan.ts makes of it: store effects are
+// recorded before each Salesforce write and undone only when Salesforce surely did not apply it, and errors are
+// worded for the admin (which member, how far a multi-step change got).
+import { TARGETS, displayNameOf, isSingleValued, kindOfId, type GroupChange, type GroupKind, type MemberRef, type ScimMember } from '../mapping/group.js'
+import { sameTarget } from '../mapping/group-target.js'
+import { planGroupChange, type ChangeState, type StoreEffect } from '../mapping/group-plan.js'
+import { RecordWriteError, progressOf } from '../salesforce/batch.js'
+import { SalesforceError } from '../salesforce/errors.js'
+import type { SfRecord } from '../salesforce/gateway.js'
+import type { GroupRead, GroupReadResult } from '../salesforce/groups.js'
+import { normalizeSalesforceId } from '../salesforce/soql.js'
+import { ScimError, toScimError } from './errors.js'
+import { notFound, type GroupContext, type Target } from './group-types.js'
+import type { RequestContext } from './user-service.js'
+
+/** The state a change was planned on (the users read, with their records). */
+export interface State extends ChangeState {
+  rows: Map<string, string>
+  users: Map<string, SfRecord>
+  names: Map<string, string>
+}
+
+export const emptyState = (): State => ({ rows: new Map(), users: new Map(), names: new Map() })
+
+export function createGroupChanges (gc: GroupContext) {
+  const { sf, store, config, userMapping } = gc
+  const fallbackProfileId = normalizeSalesforceId(gc.users.defaults.ProfileId) ?? gc.users.defaults.ProfileId
+
+  const display = (rec: SfRecord): string => userMapping.fromUsername(String(rec.Username ?? ''))
+
+  /** The SCIM group an id names: 404 unless a record of a SCIM kind exists and maps back to itself. */
+  function parseId (raw: string): { id: string, kind: GroupKind } {
+    const id = normalizeSalesforceId(raw)
+    const kind = id === undefined ? undefined : kindOfId(id)
+    if (id === undefined || kind === undefined || store.isGroupTombstoned(id)) throw notFound(raw)
+    return { id, kind }
+  }
+
+  function asTarget (kind: GroupKind, record: SfRecord | undefined, raw: string): Target {
+    if (record === undefined || record === null) throw notFound(raw)
+    const displayName = displayNameOf(config, kind, record)
+    if (displayName === undefined || !sameTarget(config, displayName, kind, record)) throw notFound(raw)
+    return { kind, id: String(record.Id), record, displayName }
+  }
+
+  /** Reads the target together with `extra` reads, in one call. */
+  async function load (raw: string, extra: GroupRead, ctx: RequestContext): Promise<{ target: Target, read: GroupReadResult }> {
+    const { id, kind } = parseId(raw)
+    let read: GroupReadResult
+    try {
+      read = await sf.read({ ...extra, target: { kind, id } }, ctx.log)
+    } catch (err) {
+      if (err instanceof SalesforceError && (err.kind === 'notFound' || err.code === 'MALFORMED_ID')) throw notFound(raw)
+      throw err
+    }
+    return { target: asTarget(kind, read.target, raw), read }
+  }
+
+  /** The members read for a target: users (a SCIM-deleted one is gone for the IdP, RFC 7644 §3.6), then groups. */
+  function membersFrom (read: { users: SfRecord[], groups: SfRecord[] } | undefined): ScimMember[] {
+    return [
+      ...(read?.users ?? []).filter((r) => !store.isTombstoned(String(r.Id))).map((r): ScimMember => ({ value: String(r.Id), display: display(r), type: 'User' })),
+      ...(read?.groups ?? []).map((r): ScimMember => ({ value: String(r.Id), display: String(r.Name ?? ''), type: 'Group' })),
+    ]
+  }
+
+  /** The members a full state read found, with userNames, for PUT and POST answers (no further read). */
+  function membersAfter (result: Set<string>, state: State): ScimMember[] {
+    return [...result].sort().flatMap((id): ScimMember[] => {
+      if (id.startsWith('00G')) return [{ value: id, type: 'Group' }]
+      if (store.isTombstoned(id)) return []
+      const u = state.users.get(id)
+      return [{ value: id, ...(u !== undefined ? { display: display(u) } : {}), type: 'User' }]
+    })
+  }
+
+  /**
+   * Reads the target and what the change touches, in one call (two when members come by userName only: the
+   * names are resolved first). `full`: every current member (PUT, replace, or a POST that links an existing
+   * target); otherwise only the members the request names are looked at.
+   */
+  async function readForChange (raw: string | Target, refs: MemberRef[], full: boolean, ctx: RequestContext): Promise<{ target: Target, state: State }> {
+    const names = [...new Set(refs.filter((r) => r.id === undefined).map((r) => (r.userName ?? '').toLowerCase()))]
+    const state = emptyState()
+    const collect = (records: readonly SfRecord[], byName: boolean): void => {
+      for (const r of records) {
+        const id = String(r.Id)
+        state.users.set(id, r)
+        if (byName) state.names.set(display(r).toLowerCase(), id)
+      }
+    }
+    let target = typeof raw === 'string' ? undefined : raw
+    if (names.length > 0) {
+      const byName: GroupRead = { userNames: names.map((n) => userMapping.toUsername(n)) }
+      if (target === undefined) {
+        const loaded = await load(raw as string, byName, ctx)
+        target = loaded.target
+        collect(loaded.read.byName, true)
+      } else {
+        collect((await sf.read(byName, ctx.log)).byName, true)
+      }
+    }
+    const ids = [...new Set(refs.map((r) => r.id ?? state.names.get((r.userName ?? '').toLowerCase())).filter((id): id is string => id !== undefined))]
+    const kind = target?.kind ?? parseId(raw as string).kind
+    const targetId = target?.id ?? parseId(raw as string).id
+    const extraUsers = isSingleValued(kind) && full ? store.membersOf(targetId) : []
+    const request: GroupRead = {
+      userIds: [...new Set([...ids, ...extraUsers])].filter((id) => !state.users.has(id)),
+      ...(!isSingleValued(kind) ? { rows: { kind, targetId, userIds: full ? undefined : ids } } : {}),
+    }
+    let read: GroupReadResult
+    if (target === undefined) {
+      const loaded = await load(raw as string, request, ctx)
+      target = loaded.target
+      read = loaded.read
+    } else {
+      read = await sf.read(request, ctx.log)
+    }
+    collect(read.users, false)
+    for (const [userId, row] of read.rows) state.rows.set(userId, row)
+    return { target, state }
+  }
+
+  function applyEffects (effects: readonly StoreEffect[], client: string): void {
+    for (const e of effects) {
+      switch (e.type) {
+        case 'addMembership': store.addMemberships([e.membership], client); break
+        case 'removeMembership': store.removeMemberships(e.targetId, [e.userId]); break
+        case 'setManagedField': store.setManagedField(e.userId, e.field, e.value); break
+        case 'clearManagedField': store.clearManagedField(e.userId, e.field); break
+        case 'setGroupExternalId': store.setGroupExternalId(e.groupId, e.externalId); break
+      }
+    }
+  }
+
+  /**
+   * Plans the change (mapping/group-plan.ts), then executes it: each write's store effects first, the writes,
+   * then the effects that need no write. Returns the resulting member set when the state read was full.
+   */
+  async function apply (target: Target, change: GroupChange, state: State, full: boolean, ctx: RequestContext): Promise<Set<string> | undefined> {
+    const plan = planGroupChange({ config, fallbackProfileId, target, change, state, full, marks: store })
+    for (const { userId, row } of plan.kept) ctx.log.info({ group: target.id, userId, row }, `left a ${TARGETS[target.kind].label} membership scimforce did not make`)
+    target.displayName = plan.displayName
+    if (plan.writes.length > 0 || plan.rename !== undefined) {
+      const byLabel = new Map(plan.writes.map((w) => [w.write.userId, w]))
+      store.transaction(() => { for (const w of plan.writes) applyEffects(w.effects, ctx.client) })
+      await sf.writeMembership(target, plan.rename, plan.writes.map((w) => w.write), ctx.log).catch((err: unknown) => {
+        const progress = progressOf(err)
+        const undo = progress === undefined
+          ? [...byLabel.keys()]
+          : [...(progress.outcomeUnknown === true ? [] : progress.failed ?? []), ...progress.unsent ?? []]
+        store.transaction(() => { for (const label of undo) applyEffects(byLabel.get(label)?.undo ?? [], ctx.client) })
+        throw explainWriteError(err, target)
+      })
+    }
+    store.transaction(() => { applyEffects(plan.after, ctx.client) })
+    if (plan.rename !== undefined) target.record = { ...target.record, Name: target.displayName }
+    if (!full) return undefined
+    // Claims (profile, role) are in the store; the plan knows the rows.
+    return isSingleValued(target.kind) ? new Set(store.membersOf(target.id)) : plan.members
+  }
+
+  /** Names the member a record error is about, and says how far a multi-step change got. */
+  function explainWriteError (err: unknown, target: Target): unknown {
+    if (!(err instanceof SalesforceError)) return err
+    const progress = progressOf(err)
+    let scim = toScimError(err)
+    const extra = (): { retryAfter?: number, salesforceCode?: string, cause: unknown } =>
+      ({ ...(scim.retryAfter !== undefined ? { retryAfter: scim.retryAfter } : {}), ...(scim.salesforceCode !== undefined ? { salesforceCode: scim.salesforceCode } : {}), cause: err })
+    if (err instanceof RecordWriteError && err.label !== '' && err.label !== 'rename') {
+      const what = err.code === 'INVALID_CROSS_REFERENCE_KEY' || err.code === 'MALFORMED_ID' ? 'does not exist in Salesforce' : 'was refused'
+      scim = new ScimError(scim.status, scim.scimType, `Member ${err.label} of '${target.displayName}' ${what}: ${scim.message}`, extra())
+    }
+    if (progress !== undefined && progress.done > 0) {
+      // Each composite is all-or-none; the ones before the failure stay. Every step is recomputed from the state
+      // it finds, so sending the same request again completes the change.
+      return new ScimError(scim.status, scim.scimType, `${scim.message} — ${progress.done} of ${progress.total} parts of this change were applied in Salesforce before the failure; sending the same request again completes it`, extra())
+    }
+    return scim
+  }
+
+  return { display, parseId, asTarget, load, membersFrom, membersAfter, readForChange, apply, explainWriteError }
+}
+
+export type GroupChanges = ReturnType<typeof createGroupChanges>

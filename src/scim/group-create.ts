@@ -1,0 +1,165 @@
+// Making groups and adding to them: POST of a new public group (created with its first members in one call), of
+// a mapped or existing record (linked, never re-created), and the one-call path for members added to a public
+// group scimforce made.
+import {
+  TARGETS, deriveDeveloperName, displayNameOf, mentionedMembers, parseMembers, resolveDisplayName, type GroupChange, type ScimGroup,
+} from '../mapping/group.js'
+import { sameTarget, targetKey } from '../mapping/group-target.js'
+import { noSuchUser } from '../mapping/group-plan.js'
+import { MAX_COLLECTION_RECORDS, RecordWriteError } from '../salesforce/batch.js'
+import { SalesforceError } from '../salesforce/errors.js'
+import type { SfRecord } from '../salesforce/gateway.js'
+import { ScimError } from './errors.js'
+import { emptyState, type GroupChanges } from './group-change.js'
+import { guard, notFound, type GroupContext, type Target } from './group-types.js'
+import type { RequestContext } from './user-service.js'
+
+/** Salesforce's DeveloperName clash code [assumption, reference/salesforce.md §5: not documented; DUPLICATE_VALUE also seen]. */
+const DUPLICATE_NAME = new Set(['DUPLICATE_DEVELOPER_NAME', 'DUPLICATE_VALUE'])
+/** Derived DeveloperNames tried before giving up (the base, then two suffixed ones). */
+const NAME_ATTEMPTS = 3
+
+export function createGroupCreator (gc: GroupContext, changes: GroupChanges, render: (target: Target, members: ScimGroup['members']) => ScimGroup) {
+  const { sf, store, config } = gc
+  const { display, readForChange, apply, membersAfter, explainWriteError, parseId, asTarget } = changes
+
+  async function linkExisting (target: Target, change: GroupChange, ctx: RequestContext): Promise<ScimGroup> {
+    const { state } = await readForChange(target, mentionedMembers(change), true, ctx)
+    // Linking adds the members the POST names; it never takes away what the target already has.
+    const adding: GroupChange = { ops: (change.base ?? []).map((ref) => ({ ref, add: true })), ...(change.externalId !== undefined ? { externalId: change.externalId } : {}) }
+    const result = await apply(target, adding, state, true, ctx)
+    store.removeGroupTombstone(target.id)
+    return render(target, membersAfter(result ?? new Set(), state))
+  }
+
+  async function create (body: Record<string, unknown>, ctx: RequestContext): Promise<ScimGroup> {
+    const displayName = String(body.displayName ?? '')
+    const members = parseMembers(body.members)
+    const externalId = typeof body.externalId === 'string' && body.externalId !== '' ? body.externalId : undefined
+    const change: GroupChange = { base: members, ops: [], ...(externalId !== undefined ? { externalId } : {}) }
+    const r = resolveDisplayName(config, displayName)
+    if (r.kind === 'none') {
+      throw new ScimError(400, 'invalidValue', `No group mapping names '${displayName}', and groups.defaultTarget is none: add a mapping for it to scimforce's configuration`)
+    }
+    if (r.kind !== 'group') {
+      const found = (await guard(sf.lookupTargets([{ kind: r.kind, key: targetKey(r.kind, r.target) }], ctx.log))).records[0]?.[0]
+      if (found === undefined) {
+        throw new ScimError(400, 'invalidValue', `'${displayName}' maps to the ${TARGETS[r.kind].label} '${r.target}', which does not exist in Salesforce (or cannot be assigned): create it, or fix groups.mappings[${r.index}]`)
+      }
+      // One record, one SCIM group: under the name the record answers to, not under a second one that also maps to it.
+      const shown = displayNameOf(config, r.kind, found)
+      if (shown === undefined || !sameTarget(config, shown, r.kind, found) || shown.toLowerCase() !== displayName.toLowerCase()) {
+        throw new ScimError(409, 'uniqueness', `'${displayName}' maps to the ${TARGETS[r.kind].label} ${String(found.Id)}, which is already the SCIM group '${shown ?? '?'}'`)
+      }
+      return await guard(linkExisting({ kind: r.kind, id: String(found.Id), record: found, displayName: shown }, change, ctx))
+    }
+    return await guard(createPublicGroup(displayName, change, ctx))
+  }
+
+  async function createPublicGroup (displayName: string, change: GroupChange, ctx: RequestContext): Promise<ScimGroup> {
+    const members = change.base ?? []
+    // Members are checked before anything is written (one read, only when the POST names members): an unknown
+    // member is a 400 that leaves Salesforce untouched, rather than a create that has to be rolled back.
+    const names = [...new Set(members.filter((m) => m.id === undefined).map((m) => (m.userName ?? '').toLowerCase()))]
+    const given = [...new Set(members.flatMap((m) => m.id !== undefined ? [m.id] : []))]
+    const found = new Set<string>()
+    const nameOf = new Map<string, string>()
+    if (members.length > 0) {
+      const read = await sf.read({ userNames: names.map((n) => gc.userMapping.toUsername(n)), userIds: given, publicGroupIds: given.filter((id) => id.startsWith('00G')) }, ctx.log)
+      for (const r of read.byName) {
+        found.add(String(r.Id))
+        nameOf.set(display(r).toLowerCase(), String(r.Id))
+      }
+      for (const r of [...read.users, ...read.publicGroups]) found.add(String(r.Id))
+    }
+    const missing = [
+      ...names.filter((n) => !nameOf.has(n)),
+      ...given.filter((id) => !found.has(id) || store.isTombstoned(id)),
+    ]
+    if (missing.length > 0) throw noSuchUser(missing)
+    const bad = given.filter((id) => !id.startsWith('005') && !id.startsWith('00G'))
+    if (bad.length > 0) throw new ScimError(400, 'invalidValue', `Members of a public group are users or public groups; not ${bad.slice(0, 5).join(', ')}`)
+    const ids = [...new Set([...given, ...names.map((n) => nameOf.get(n) as string)])]
+
+    // The first composite creates the group with as many members as fit beside it (4 collections of 200); the
+    // rest, if any, follow as an ordinary add to the group's real id.
+    const first = ids.slice(0, 4 * MAX_COLLECTION_RECORDS)
+    for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
+      const developerName = deriveDeveloperName(displayName, attempt)
+      let record: SfRecord | undefined
+      try {
+        await sf.createPublicGroup(displayName, developerName, first, ctx.log, (created) => {
+          record = created
+          const id = String(created.Id)
+          store.transaction(() => {
+            store.markGroupCreated(id)
+            store.removeGroupTombstone(id)
+            store.addMemberships(first.map((userId) => ({ targetId: id, userId, kind: 'group', displayName })), ctx.client)
+            if (change.externalId !== undefined && change.externalId !== null) store.setGroupExternalId(id, change.externalId)
+          })
+        })
+      } catch (err) {
+        if (err instanceof SalesforceError && !(err instanceof RecordWriteError) && DUPLICATE_NAME.has(err.code)) {
+          const existing = await sf.findPublicGroup(developerName, ctx.log)
+          if (existing !== undefined && String(existing.Name).toLowerCase() === displayName.toLowerCase()) {
+            // The same group exists already: the IdP's retry of a create whose answer it lost, or a group made in
+            // Salesforce by hand under this name. Link it, as a POST of a mapped group does.
+            ctx.log.info({ group: existing.Id }, 'a public group of this name exists; linking it')
+            const shown = displayNameOf(config, 'group', existing)
+            if (shown === undefined) throw new ScimError(409, 'uniqueness', `A public group named '${displayName}' exists but cannot be a SCIM group`)
+            return await linkExisting({ kind: 'group', id: String(existing.Id), record: existing, displayName: shown }, change, ctx)
+          }
+          continue
+        }
+        throw err instanceof RecordWriteError ? explainWriteError(err, { kind: 'group', id: '', record: {}, displayName }) : err
+      }
+      const target: Target = { kind: 'group', id: String(record?.Id), record: record as SfRecord, displayName }
+      const rest = ids.slice(first.length)
+      if (rest.length > 0) {
+        const { state } = await readForChange(target, rest.map((id) => ({ id })), false, ctx)
+        await apply(target, { ops: rest.map((id) => ({ ref: { id }, add: true })) }, state, false, ctx)
+      }
+      return render(target, membersAfter(new Set(ids), emptyState()))
+    }
+    throw new ScimError(409, 'uniqueness', `Could not find a free DeveloperName for the public group '${displayName}'`)
+  }
+
+  /**
+   * The commonest change in one call: members added by id to a public group scimforce created. The query before
+   * the insert says which rows were there, so ownership stays exact; an unknown member fails the insert, and
+   * allOrNone undoes it. Returns undefined when the change has another shape (the general path then reads
+   * first, writes second).
+   */
+  async function addToOwnGroup (raw: string, change: GroupChange, ctx: RequestContext): Promise<Target | undefined> {
+    const { id, kind } = parseId(raw)
+    const ids = [...new Set(change.ops.map((o) => o.ref.id ?? ''))]
+    if (kind !== 'group' || !store.isGroupCreated(id) || change.base !== undefined || change.displayName !== undefined || change.externalId !== undefined ||
+      change.ops.some((o) => !o.add) || ids.some((u) => !u.startsWith('005') || store.isTombstoned(u)) || ids.length === 0 || ids.length > MAX_COLLECTION_RECORDS) {
+      return undefined
+    }
+    const intents = ids.map((userId) => ({ targetId: id, userId, kind: 'group' as const, displayName: '' }))
+    const ownedBefore = new Set(store.membersOf(id, ids))
+    // Marked before the write and taken back unless it may have happened, as in group-change.ts apply().
+    store.addMemberships(intents, ctx.client)
+    let added: { record: SfRecord | undefined, existing: string[] }
+    try {
+      added = await sf.addToPublicGroup(id, ids, ctx.log)
+    } catch (err) {
+      if (!(err instanceof SalesforceError && err.kind === 'unknownOutcome')) {
+        store.removeMemberships(id, ids.filter((u) => !ownedBefore.has(u)))
+      }
+      if (err instanceof SalesforceError && (err.kind === 'notFound' || err.code === 'MALFORMED_ID')) throw notFound(raw)
+      throw explainWriteError(err, { kind: 'group', id, record: {}, displayName: id })
+    }
+    const target = asTarget('group', added.record, raw)
+    // Rows that were there before the insert are someone else's unless scimforce had marked them already.
+    const existed = added.existing.filter((u) => !ownedBefore.has(u))
+    store.transaction(() => {
+      store.removeMemberships(id, existed)
+      store.addMemberships(ids.filter((u) => !existed.includes(u)).map((userId) => ({ targetId: id, userId, kind: 'group' as const, displayName: target.displayName })), ctx.client)
+    })
+    return target
+  }
+
+  return { create, addToOwnGroup }
+}

@@ -1,0 +1,42 @@
+// What the Groups modules of the SCIM layer share: the target a SCIM group stands for, read options, the
+// dependencies every piece receives, and the 404 of a group. Its own module so that none of them imports another
+// in a circle.
+import type { GroupsConfig, UsersConfig } from '../config/types.js'
+import type { GroupTarget } from '../mapping/group-target.js'
+import type { UserMapping } from '../mapping/user.js'
+import type { CompositeSubrequest } from '../salesforce/gateway.js'
+import type { GroupsGateway } from '../salesforce/groups.js'
+import type { Store } from '../store/store.js'
+import { asScimError, ScimError } from './errors.js'
+
+/** A SCIM group as found in Salesforce. */
+export type Target = GroupTarget
+
+export interface GroupReadOptions {
+  /** Read and return the member list (GET by id: yes unless excluded; PATCH answers: only when asked). */
+  members: boolean
+}
+
+export interface UserGroupsRead {
+  requests: CompositeSubrequest[]
+  /** The user's `groups` (RFC 7643 §4.1.2: direct memberships only; Salesforce nesting is not followed). */
+  build: (bodies: ReadonlyMap<string, unknown>) => Array<{ value: string, display: string, $ref: string, type: 'direct' }>
+}
+
+/** What every part of the Groups service works with. */
+export interface GroupContext {
+  sf: GroupsGateway
+  store: Store
+  config: GroupsConfig
+  users: UsersConfig
+  userMapping: UserMapping
+}
+
+export function notFound (id: string): ScimError {
+  return new ScimError(404, undefined, `Resource ${id} not found`)
+}
+
+/** Lets a promise fail only with what a SCIM handler may throw (ScimError, or what asScimError leaves alone). */
+export function guard<T> (p: Promise<T>): Promise<T> {
+  return p.catch((err: unknown) => { throw asScimError(err) })
+}
