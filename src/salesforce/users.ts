@@ -4,7 +4,7 @@
 import type { Logger } from './connection.js'
 import { fromItems, SalesforceError, type SalesforceErrorItem } from './errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from './gateway.js'
-import { and, or, select, soql, type Soql, type SoqlFragment } from './soql.js'
+import { and, MAX_SOQL_OFFSET, or, select, soql, type Soql, type SoqlFragment } from './soql.js'
 
 /** Field values to write on a User; null clears a field. */
 export type UserChanges = Record<string, string | number | boolean | null>
@@ -65,8 +65,8 @@ export interface UserGateway {
   readByIds (ids: readonly string[], log: Logger): Promise<SfRecord[]>
 }
 
-/** Salesforce refuses OFFSET above 2000 (salesforce.md §3). */
-export const MAX_OFFSET = 2000
+/** Salesforce refuses OFFSET above 2000 (salesforce.md §3): past it a list pages by keyset or by a scan. */
+export const MAX_OFFSET = MAX_SOQL_OFFSET
 
 /**
  * Tombstoned ids are excluded inside the SOQL while the list stays short enough that the query URL stays under
@@ -84,7 +84,7 @@ const USER_SCOPE: SoqlFragment = soql`UserType IN ${['Standard', 'CsnOnly']}`
 /** Salesforce ids are 15 or 18 alphanumerics; anything else must not reach a URL. */
 const SALESFORCE_ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/
 
-/** What Salesforce answers for an id it does not know (salesforce.md §2). */
+/** What Salesforce answers for an id it does not know (salesforce.md §2.5). */
 function notFound (): SalesforceError {
   return new SalesforceError('NOT_FOUND', 'The requested resource does not exist', 'notFound', { httpStatus: 404 })
 }
