@@ -9,6 +9,8 @@ import { and, MAX_SOQL_OFFSET, or, select, soql, type Soql, type SoqlFragment } 
 /** Field values to write on a User; null clears a field. */
 export type UserChanges = Record<string, string | number | boolean | null>
 
+export type DeleteMode = 'deactivate' | 'freeze' | 'rename'
+
 export interface UserOrder { field: string, dir: 'ASC' | 'DESC' }
 
 /** What a list asks for; the gateway turns it into one SOQL condition. */
@@ -35,8 +37,6 @@ export interface UserGateway {
   readonly fields: readonly string[]
   /** One user by id; undefined when Salesforce has none. */
   retrieve (id: string, log: Logger): Promise<SfRecord | undefined>
-  /** Only the Username (the rename delete mode needs it before it writes). */
-  retrieveUsername (id: string, log: Logger): Promise<string | undefined>
   /**
    * The user and other reads (e.g. its group memberships) in one `/composite`, one API call; `bodies` holds every
    * subrequest's answer by referenceId, the user's under 'user'. A failed subrequest throws.
@@ -49,10 +49,10 @@ export interface UserGateway {
   /** PATCH the user and read it back: one API call. No changes is a plain read (NOT_FOUND when there is none). */
   updateAndRead (id: string, changes: UserChanges, log: Logger): Promise<SfRecord>
   /**
-   * IsActive=false (plus `changes`, e.g. a new Username) and the read-back, in one all-or-none call; with
-   * `freeze`, the user's UserLogin is frozen in the same transaction.
+   * IsActive=false and the read-back, in one all-or-none call. `freeze` also freezes the user's UserLogin in the
+   * same transaction; `rename` also frees the Username for reuse, which costs one more call to read it first.
    */
-  deactivateAndRead (id: string, opts: { freeze: boolean, changes?: UserChanges }, log: Logger): Promise<SfRecord>
+  deactivateAndRead (id: string, mode: DeleteMode, log: Logger): Promise<SfRecord>
   /** The condition a list runs under: the managed scope, the filter, the tombstone exclusion. */
   where (criteria: UserCriteria): SoqlFragment
   /** Users matching `where`. */
@@ -132,11 +132,6 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
     fields,
     retrieve,
 
-    async retrieveUsername (id, log) {
-      const rec = await gateway.retrieve('User', id, ['Username'], log)
-      return rec === undefined ? undefined : String(rec.Username)
-    },
-
     async retrieveWith (id, reads, log) {
       const res = checked(await gateway.composite([
         { method: 'GET', url: recordUrl(pathId(id)), referenceId: 'user' },
@@ -171,12 +166,18 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
       return recordOf(res, 'readBack')
     },
 
-    async deactivateAndRead (id, opts, log) {
+    async deactivateAndRead (id, mode, log) {
+      const changes: UserChanges = { IsActive: false }
+      if (mode === 'rename') {
+        const rec = await gateway.retrieve('User', id, ['Username'], log)
+        if (rec === undefined) throw notFound()
+        changes.Username = renamedUsername(String(rec.Username))
+      }
       const requests: CompositeSubrequest[] = [
-        { method: 'PATCH', url: `/sobjects/User/${pathId(id)}`, referenceId: 'deactivate', body: { IsActive: false, ...opts.changes } },
+        { method: 'PATCH', url: `/sobjects/User/${pathId(id)}`, referenceId: 'deactivate', body: changes },
         readBack(id),
       ]
-      if (opts.freeze) {
+      if (mode === 'freeze') {
         // UserLogin holds the freeze flag (salesforce.md §2.9); find the row and set it within the same transaction.
         const login = select({ fields: ['Id'], from: 'UserLogin', where: soql`UserId = ${id}`, limit: 1 })
         requests.push(
@@ -232,4 +233,13 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
 
 function countOf (where: SoqlFragment): Soql {
   return select({ fields: [soql`COUNT()`], from: 'User', where })
+}
+
+/**
+ * The rename delete mode frees the username for reuse (what WSO2's connector does): a prefix keeps it
+ * email-shaped and traceable, and it stays within Salesforce's 80 characters.
+ */
+export function renamedUsername (username: string, now = Date.now()): string {
+  const prefix = `deleted.${now.toString(36)}.`
+  return (prefix + username).slice(0, 80)
 }

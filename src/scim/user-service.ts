@@ -192,13 +192,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
 
   async function remove (id: string, ctx: RequestContext): Promise<void> {
     checkId(id)
-    const changes: FieldChanges = {}
-    if (config.deleteMode === 'rename') {
-      const username = await guard(users.retrieveUsername(id, ctx.log))
-      if (username === undefined) throw notFound(id)
-      changes.Username = renamedUsername(username)
-    }
-    const rec = await guard(users.deactivateAndRead(id, { freeze: config.deleteMode === 'freeze', changes }, ctx.log).catch(notFoundOn(id)))
+    const rec = await guard(users.deactivateAndRead(id, config.deleteMode, ctx.log).catch(notFoundOn(id)))
     store.addTombstone({ id: String(rec.Id), userName: mapping.fromUsername(String(rec.Username ?? '')), client: ctx.client })
   }
 
@@ -223,13 +217,4 @@ function notFoundOn (id: string): (err: unknown) => never {
     }
     throw err
   }
-}
-
-/**
- * The rename delete mode frees the username for reuse (what WSO2's connector does): a prefix keeps it
- * email-shaped and traceable, and it stays within Salesforce's 80 characters.
- */
-export function renamedUsername (username: string, now = Date.now()): string {
-  const prefix = `deleted.${now.toString(36)}.`
-  return (prefix + username).slice(0, 80)
 }

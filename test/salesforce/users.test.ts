@@ -6,7 +6,7 @@ import { createSalesforceSession } from '../../src/salesforce/connection.js'
 import { SalesforceError } from '../../src/salesforce/errors.js'
 import { createGateway, type Gateway } from '../../src/salesforce/gateway.js'
 import { eq } from '../../src/salesforce/soql.js'
-import { createUserGateway, type UserGateway } from '../../src/salesforce/users.js'
+import { createUserGateway, renamedUsername, type UserGateway } from '../../src/salesforce/users.js'
 import { quietLog as log } from '../reliability/fakes.js'
 
 const FIELDS = ['Id', 'Username', 'LastName', 'Title', 'IsActive']
@@ -112,32 +112,46 @@ describe('writes: each with its read-back in one API call', () => {
     expect(raw(id)?.Title ?? null).toBeNull()
   })
 
-  it('deactivateAndRead: IsActive=false and the read-back in one call; freeze and a new Username ride along', async () => {
+  it('deactivateAndRead: IsActive=false and the read-back in one call; freeze rides along in the same call', async () => {
     const plain = String((await users.createAndRead(newUser(), log)).Id)
-    const c = await cost(async () => await users.deactivateAndRead(plain, { freeze: false }, log))
+    const c = await cost(async () => await users.deactivateAndRead(plain, 'deactivate', log))
     expect(c).toMatchObject({ calls: 1, composites: 1, result: { Id: plain, IsActive: false } })
+    expect(emulator.org.find('UserLogin', (r) => r.UserId === plain)?.IsFrozen).toBe(false)
 
     const frozen = String((await users.createAndRead(newUser(), log)).Id)
-    const f = await cost(async () => await users.deactivateAndRead(frozen, { freeze: true, changes: { Username: `deleted.${frozen}@pickup.example` } }, log))
-    expect(f).toMatchObject({ calls: 1, composites: 1, result: { Id: frozen, IsActive: false, Username: `deleted.${frozen}@pickup.example` } })
+    const f = await cost(async () => await users.deactivateAndRead(frozen, 'freeze', log))
+    expect(f).toMatchObject({ calls: 1, composites: 1, result: { Id: frozen, IsActive: false } })
     expect(f.soql).toEqual([`SELECT Id FROM UserLogin WHERE UserId = '${frozen}' LIMIT 1`])
     expect(emulator.org.find('UserLogin', (r) => r.UserId === frozen)?.IsFrozen).toBe(true)
+  })
+
+  it('deactivateAndRead in rename mode reads the Username first (two calls) and frees it', async () => {
+    const rec = await users.createAndRead(newUser(), log)
+    const id = String(rec.Id)
+    const c = await cost(async () => await users.deactivateAndRead(id, 'rename', log))
+    expect(c).toMatchObject({ calls: 2, composites: 1, result: { Id: id, IsActive: false } })
+    expect(String(c.result.Username)).toMatch(new RegExp(`^deleted\\.[0-9a-z]+\\.${String(rec.Username).replace(/\./g, '\\.')}$`))
+    expect(await users.findByUsername(String(rec.Username), log)).toBeUndefined()
+    expect(await failure(users.deactivateAndRead('005000000000000AAA', 'rename', log))).toMatchObject({ code: 'NOT_FOUND' })
+  })
+
+  it('renamedUsername keeps the name email-shaped and within 80 characters', () => {
+    expect(renamedUsername('ann@pickup.example', 36 ** 3)).toBe('deleted.1000.ann@pickup.example')
+    expect(renamedUsername(`${'a'.repeat(70)}@pickup.example`)).toHaveLength(80)
   })
 })
 
 describe('reads', () => {
-  it('retrieve and retrieveUsername: one call each; undefined for an unknown id', async () => {
+  it('retrieve: one call; undefined for an unknown id', async () => {
     const rec = await users.createAndRead(newUser(), log)
     const id = String(rec.Id)
     expect(await cost(async () => await users.retrieve(id, log))).toMatchObject({ calls: 1, result: { Id: id, Username: rec.Username } })
-    expect(await cost(async () => await users.retrieveUsername(id, log))).toMatchObject({ calls: 1, result: rec.Username })
     expect(await users.retrieve('005000000000000AAA', log)).toBeUndefined()
-    expect(await users.retrieveUsername('005000000000000AAA', log)).toBeUndefined()
   })
 
   it('findByUsername: one query on the exact Username, active or not', async () => {
     const rec = await users.createAndRead(newUser(), log)
-    await users.deactivateAndRead(String(rec.Id), { freeze: false }, log)
+    await users.deactivateAndRead(String(rec.Id), 'deactivate', log)
     const username = String(rec.Username)
     const c = await cost(async () => await users.findByUsername(username, log))
     expect(c).toMatchObject({ calls: 1, result: { Id: rec.Id, IsActive: false } })
@@ -219,6 +233,6 @@ describe('composite results are checked', () => {
     const broken = createUserGateway(answering({ attributes: { type: 'User' } }), FIELDS)
     expect(await failure(broken.updateAndRead('005000000000000AAA', { Title: 'x' }, log))).toMatchObject({ code: 'MISSING_READ_BACK', kind: 'unknownOutcome' })
     expect(await failure(broken.createAndRead(newUser(), log))).toMatchObject({ code: 'MISSING_READ_BACK' })
-    expect(await failure(broken.deactivateAndRead('005000000000000AAA', { freeze: false }, log))).toMatchObject({ code: 'MISSING_READ_BACK' })
+    expect(await failure(broken.deactivateAndRead('005000000000000AAA', 'deactivate', log))).toMatchObject({ code: 'MISSING_READ_BACK' })
   })
 })
