@@ -1,13 +1,14 @@
 // SCIM list and filter requests for Users: filter, sortBy and startIndex become a list request to the Users
 // gateway (a page and its total in one API call), correct at every startIndex (beyond Salesforce's OFFSET limit
 // of 2000 too) and blind to SCIM-deleted users.
+import type { FilterNode } from '../protocol/filter.js'
 import type { Logger } from '../salesforce/connection.js'
 import type { SfRecord } from '../salesforce/gateway.js'
 import { MAX_INLINE_TOMBSTONES, MAX_OFFSET, type UserGateway, type UserOrder } from '../salesforce/users.js'
 import type { Store } from '../store/store.js'
 import type { UserMapping } from '../mapping/user.js'
 import { ScimError } from './errors.js'
-import { filterToSoql, type FilterNode } from './filter.js'
+import { filterToSoql } from './filter.js'
 import { userFilterSchema } from './user-filter-schema.js'
 
 export interface ListQuery {
