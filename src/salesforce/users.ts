@@ -1,6 +1,7 @@
 // Everything scimforce sends to Salesforce for a User: the record URLs, the SOQL and the `/composite` layouts
 // (a write and its read-back in one API call), with every composite result checked. Returns records or throws
 // a typed SalesforceError; what a record means for SCIM is decided above this layer.
+import type { UsersConfig } from '../config/types.js'
 import type { Logger } from './connection.js'
 import { fromItems, SalesforceError, type SalesforceErrorItem } from './errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from './gateway.js'
@@ -9,7 +10,7 @@ import { and, MAX_SOQL_OFFSET, or, select, soql, type Soql, type SoqlFragment } 
 /** Field values to write on a User; null clears a field. */
 export type UserChanges = Record<string, string | number | boolean | null>
 
-export type DeleteMode = 'deactivate' | 'freeze' | 'rename'
+export type DeleteMode = UsersConfig['deleteMode']
 
 export interface UserOrder { field: string, dir: 'ASC' | 'DESC' }
 
