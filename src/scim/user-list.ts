@@ -67,13 +67,13 @@ export function createUserLister (deps: { users: UserGateway, mapping: UserMappi
     if (q.count === 0) return { total: await users.count(where, log), startIndex: q.startIndex, resources: [] }
     const defaultOrder = orderBy.length === 1 && orderBy[0]?.field === 'Id' && orderBy[0].dir === 'ASC'
     const cursorKey = (at: number): string => `${where.text}\u0000${at}`
-    let afterId: string | undefined
+    let position: { offset: number, afterId?: string } = { offset }
     if (offset > MAX_OFFSET) {
       const cur = defaultOrder ? cursors.get(cursorKey(offset)) : undefined
       if (cur === undefined || Date.now() - cur.at >= CURSOR_TTL_MS) return await scan(where, orderBy, q, new Set(), log)
-      afterId = cur.lastId
+      position = { offset: 0, afterId: cur.lastId }
     }
-    const page = await users.listPage({ where, orderBy, offset: afterId === undefined ? offset : 0, ...(afterId !== undefined ? { afterId } : {}), limit: q.count }, log)
+    const page = await users.listPage({ where, orderBy, ...position, limit: q.count }, log)
     const records = page.records
     if (defaultOrder && records.length > 0) remember(cursorKey(offset + records.length), String(records[records.length - 1]?.Id))
     return { total: page.total, startIndex: q.startIndex, resources: records }
