@@ -1,11 +1,12 @@
-// SCIM User operations on top of the Salesforce gateway: create (with rehire), read, list, replace, patch and
-// delete. Each operation costs one Salesforce API call on its common path (a write and its read-back travel in
-// one `/composite` request, which Salesforce counts as one call).
+// SCIM User operations on top of the Users gateway (src/salesforce/users.ts): create (with rehire), read, list,
+// replace, patch and delete. Each operation costs one Salesforce API call on its common path (a write and its
+// read-back travel in one composite request, which Salesforce counts as one call).
 import SCIMMY from 'scimmy'
 import type { UsersConfig } from '../config/types.js'
 import type { Logger } from '../salesforce/connection.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from '../salesforce/gateway.js'
+import { createUserGateway } from '../salesforce/users.js'
 import type { Store } from '../store/store.js'
 import {
   buildCreateRecord, clearableFields, scimToFields, toScimUser,
@@ -13,7 +14,7 @@ import {
 } from '../mapping/user.js'
 import { planPatch, type PatchOperation } from '../mapping/patch.js'
 import { ScimError, toScimError } from './errors.js'
-import { createUserLister, selectUserLogin, selectUsersWhere, soqlEquals, type ListQuery, type ListPage } from './user-list.js'
+import { createUserLister, type ListQuery, type ListPage } from './user-list.js'
 
 export interface RequestContext {
   log: Logger
@@ -23,8 +24,8 @@ export interface RequestContext {
 
 export interface UserService {
   /**
-   * With `groups`, the user's group memberships are read in the same `/composite` as the user record: still one
-   * API call (the membership queries are subrequests of it).
+   * With `groups`, the user's group memberships are read in the same composite request as the user record: still
+   * one API call (the membership queries are subrequests of it).
    */
   get (id: string, ctx: RequestContext, opts?: { groups?: UserGroupsReader }): Promise<ScimUser>
   list (q: ListQuery, ctx: RequestContext): Promise<ListPage<ScimUser>>
@@ -59,38 +60,16 @@ function notFound (id: string): ScimError {
 }
 
 export function createUserService (deps: UserServiceDeps): UserService {
-  const { gateway, mapping, config, store } = deps
-  const fields = mapping.selectFields
-  const lister = createUserLister({ gateway, mapping, store })
-
-  const readBack = (ref: string): { method: 'GET', url: string, referenceId: string } =>
-    ({ method: 'GET', url: `/sobjects/User/${ref}?fields=${fields.join(',')}`, referenceId: 'readBack' })
-
-  /** PATCH the user and read it back, in one API call. An empty change is a plain read. */
-  async function write (id: string, changes: FieldChanges, ctx: RequestContext): Promise<SfRecord> {
-    if (Object.keys(changes).length === 0) {
-      const rec = await gateway.retrieve('User', id, fields, ctx.log)
-      if (rec === undefined) throw notFound(id)
-      return rec
-    }
-    const res = await gateway.composite([
-      { method: 'PATCH', url: `/sobjects/User/${id}`, referenceId: 'update', body: changes },
-      readBack(id),
-    ], { allOrNone: true, safeToRetry: true }, ctx.log)
-    return res[1]?.body as SfRecord
-  }
-
-  async function findByUsername (username: string, ctx: RequestContext): Promise<SfRecord | undefined> {
-    const res = await gateway.query(selectUsersWhere(fields, soqlEquals('Username', username), 2), ctx.log)
-    return res.records[0]
-  }
+  const { mapping, config, store } = deps
+  const users = createUserGateway(deps.gateway, mapping.selectFields)
+  const lister = createUserLister({ users, mapping, store })
 
   async function rehire (existing: SfRecord, user: Record<string, unknown>, ctx: RequestContext): Promise<ScimUser> {
     const id = String(existing.Id)
     const changes = scimToFields(mapping, user)
     changes.IsActive = user.active !== false
     delete changes.CommunityNickname
-    const rec = await write(id, changes, ctx)
+    const rec = await users.updateAndRead(id, changes, ctx.log)
     store.removeTombstone(id)
     ctx.log.info({ userId: id }, 'rehired an inactive Salesforce user')
     return toScimUser(mapping, rec)
@@ -113,7 +92,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
     let rec: SfRecord | undefined
     let groups: Array<Record<string, unknown>> | undefined
     const withGroups = reader !== undefined && reader.requests.length > 0
-      ? await gateway.composite([{ method: 'GET', url: `/sobjects/User/${id}?fields=${fields.join(',')}`, referenceId: 'user' }, ...reader.requests], { allOrNone: false, safeToRetry: true }, ctx.log)
+      ? await users.retrieveWith(id, reader.requests, ctx.log)
         .catch((err: unknown) => {
           // A membership query the org refuses must not cost the IdP its user: read the user alone (one more call).
           if (err instanceof SalesforceError && err.kind === 'validation') {
@@ -125,10 +104,10 @@ export function createUserService (deps: UserServiceDeps): UserService {
         .catch((err: unknown) => { throw err instanceof SalesforceError ? toScimError(err) : err })
       : undefined
     if (withGroups !== undefined && reader !== undefined) {
-      rec = withGroups[0]?.body as SfRecord | undefined
-      groups = reader.build(new Map(withGroups.map((r) => [r.referenceId, r.body])))
+      rec = withGroups.user
+      groups = reader.build(withGroups.bodies)
     } else {
-      rec = await guard(gateway.retrieve('User', id, fields, ctx.log))
+      rec = await guard(users.retrieve(id, ctx.log))
       // Groups that need no Salesforce read (profile and role claims) when there was nothing to ask.
       if (reader !== undefined && reader.requests.length === 0) groups = reader.build(new Map())
     }
@@ -146,17 +125,13 @@ export function createUserService (deps: UserServiceDeps): UserService {
     for (let attempt = 0; ; attempt++) {
       const record = buildCreateRecord(mapping, config.defaults, user, attempt)
       try {
-        const res = await gateway.composite([
-          { method: 'POST', url: '/sobjects/User', referenceId: 'newUser', body: record },
-          readBack('@{newUser.id}'),
-        ], { allOrNone: true, safeToRetry: false }, ctx.log)
-        return { user: toScimUser(mapping, res[1]?.body as SfRecord), rehired: false }
+        return { user: toScimUser(mapping, await users.createAndRead(record, ctx.log)), rehired: false }
       } catch (err) {
         if (!(err instanceof SalesforceError)) throw err
         if (err.code === 'DUPLICATE_COMM_NICKNAME' && attempt + 1 < NICKNAME_ATTEMPTS) continue
         const username = String(record.Username)
         if (err.code === 'DUPLICATE_USERNAME') {
-          const existing = await guard(findByUsername(username, ctx))
+          const existing = await guard(users.findByUsername(username, ctx.log))
           if (existing === undefined) {
             throw new ScimError(409, 'uniqueness', `userName ${String(user.userName)} is taken by a user in another Salesforce org (Salesforce usernames are unique across all orgs); use a different userName or a username suffix`, { salesforceCode: err.code })
           }
@@ -172,7 +147,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
         }
         if (err.kind === 'unknownOutcome') {
           // The POST may have reached Salesforce before the connection broke: look, never create twice.
-          const existing = await guard(findByUsername(username, ctx))
+          const existing = await guard(users.findByUsername(username, ctx.log))
           if (existing !== undefined && existing.IsActive === true && !store.isTombstoned(String(existing.Id))) {
             ctx.log.warn({ userId: existing.Id }, 'create outcome was unknown; the user exists, answering with it')
             return { user: toScimUser(mapping, existing), rehired: false }
@@ -190,18 +165,18 @@ export function createUserService (deps: UserServiceDeps): UserService {
     if (mode === 'replace') {
       for (const field of clearableFields(mapping)) if (!(field in changes)) changes[field] = null
     }
-    return toScimUser(mapping, await guard(write(id, changes, ctx).catch(notFoundOn(id))))
+    return toScimUser(mapping, await guard(users.updateAndRead(id, changes, ctx.log).catch(notFoundOn(id))))
   }
 
   async function patch (id: string, body: { Operations: PatchOperation[] }, ctx: RequestContext): Promise<ScimUser> {
     checkId(id)
     const plan = planPatch(mapping, body.Operations)
     if (plan.kind === 'direct') {
-      return toScimUser(mapping, await guard(write(id, plan.changes, ctx).catch(notFoundOn(id))))
+      return toScimUser(mapping, await guard(users.updateAndRead(id, plan.changes, ctx.log).catch(notFoundOn(id))))
     }
     // Slow path (two calls): the operations depend on current values, so read, apply with SCIMMY, diff, write.
     ctx.log.debug({ reason: plan.reason }, 'PATCH needs the current user')
-    const current = await guard(gateway.retrieve('User', id, fields, ctx.log))
+    const current = await guard(users.retrieve(id, ctx.log))
     if (current === undefined) throw notFound(id)
     const before = toScimUser(mapping, current)
     const patched = await new SCIMMY.Messages.PatchOp({ schemas: [SCIMMY.Messages.PatchOp.id], Operations: body.Operations as never })
@@ -212,31 +187,13 @@ export function createUserService (deps: UserServiceDeps): UserService {
     const changes: FieldChanges = {}
     for (const [k, v] of Object.entries(newFields)) if (oldFields[k] !== v) changes[k] = v
     for (const k of Object.keys(oldFields)) if (!(k in newFields) && clearableFields(mapping).includes(k)) changes[k] = null
-    return toScimUser(mapping, await guard(write(id, changes, ctx).catch(notFoundOn(id))))
+    return toScimUser(mapping, await guard(users.updateAndRead(id, changes, ctx.log).catch(notFoundOn(id))))
   }
 
   async function remove (id: string, ctx: RequestContext): Promise<void> {
     checkId(id)
-    const changes: FieldChanges = { IsActive: false }
-    const requests: Parameters<Gateway['composite']>[0] = [
-      { method: 'PATCH', url: `/sobjects/User/${id}`, referenceId: 'deactivate', body: changes },
-      readBack(id),
-    ]
-    if (config.deleteMode === 'freeze') {
-      // UserLogin holds the freeze flag (salesforce.md §2.9); find the row and set it within the same transaction.
-      requests.push(
-        { method: 'GET', url: `/query?q=${encodeURIComponent(selectUserLogin(id))}`, referenceId: 'login' },
-        { method: 'PATCH', url: '/sobjects/UserLogin/@{login.records[0].Id}', referenceId: 'freeze', body: { IsFrozen: true } }
-      )
-    }
-    if (config.deleteMode === 'rename') {
-      const rec = await guard(gateway.retrieve('User', id, ['Username'], ctx.log))
-      if (rec === undefined) throw notFound(id)
-      changes.Username = renamedUsername(String(rec.Username))
-    }
-    const res = await guard(gateway.composite(requests, { allOrNone: true, safeToRetry: true }, ctx.log).catch(notFoundOn(id)))
-    const rec = res[1]?.body as SfRecord
-    store.addTombstone({ id: String(rec.Id ?? id), userName: mapping.fromUsername(String(rec.Username ?? '')), client: ctx.client })
+    const rec = await guard(users.deactivateAndRead(id, config.deleteMode, ctx.log).catch(notFoundOn(id)))
+    store.addTombstone({ id: String(rec.Id), userName: mapping.fromUsername(String(rec.Username ?? '')), client: ctx.client })
   }
 
   return {
@@ -260,13 +217,4 @@ function notFoundOn (id: string): (err: unknown) => never {
     }
     throw err
   }
-}
-
-/**
- * The rename delete mode frees the username for reuse (what WSO2's connector does): a prefix keeps it
- * email-shaped and traceable, and it stays within Salesforce's 80 characters.
- */
-export function renamedUsername (username: string, now = Date.now()): string {
-  const prefix = `deleted.${now.toString(36)}.`
-  return (prefix + username).slice(0, 80)
 }

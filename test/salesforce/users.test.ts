@@ -1,0 +1,238 @@
+// The Users gateway against the emulated org: what each method sends (API calls counted by the emulator, the
+// SOQL it logs) and that a composite result that is not a success is an error, never a record.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createEmulator, type Emulator } from '../../src/emulator/index.js'
+import { createSalesforceSession } from '../../src/salesforce/connection.js'
+import { SalesforceError } from '../../src/salesforce/errors.js'
+import { createGateway, type Gateway } from '../../src/salesforce/gateway.js'
+import { eq } from '../../src/salesforce/soql.js'
+import { createUserGateway, renamedUsername, type UserGateway } from '../../src/salesforce/users.js'
+import { quietLog as log } from '../reliability/fakes.js'
+
+const FIELDS = ['Id', 'Username', 'LastName', 'Title', 'IsActive']
+
+let emulator: Emulator
+let gateway: Gateway
+let users: UserGateway
+
+beforeAll(async () => {
+  emulator = await createEmulator()
+  await emulator.listen()
+  const session = createSalesforceSession({
+    loginUrl: emulator.url,
+    authFlow: 'client_credentials',
+    clientId: 'scimforce-demo',
+    clientSecret: 'scimforce-demo-secret',
+    apiVersion: '62.0',
+    timeoutMs: 5000,
+  }, log)
+  gateway = createGateway(session, { attempts: 2, baseDelayMs: 5, budgetMs: 2000 })
+  users = createUserGateway(gateway, FIELDS)
+  await session.ensureAuthorized()
+})
+afterAll(async () => { await emulator.close() })
+
+let n = 0
+function newUser (lastName = 'Gateway'): Record<string, unknown> {
+  const name = `gw.${Date.now().toString(36)}.${n++}@pickup.example`
+  return {
+    Username: name,
+    LastName: lastName,
+    Email: name,
+    Alias: `gw${n}`,
+    CommunityNickname: `gw-${name}`,
+    ProfileId: emulator.seed.profiles['Standard User'],
+    TimeZoneSidKey: 'America/Los_Angeles',
+    LocaleSidKey: 'en_US',
+    EmailEncodingKey: 'UTF-8',
+    LanguageLocaleKey: 'en_US',
+  }
+}
+
+/** What fn cost in Salesforce API calls, and the SOQL it sent. */
+async function cost<T> (fn: () => Promise<T>): Promise<{ result: T, calls: number, composites: number, soql: string[] }> {
+  const before = emulator.counters.snapshot()
+  const result = await fn()
+  const after = emulator.counters.snapshot()
+  return {
+    result,
+    calls: after.apiCalls - before.apiCalls,
+    composites: (after.byEndpoint.composite ?? 0) - (before.byEndpoint.composite ?? 0),
+    soql: after.queries.slice(before.queries.length),
+  }
+}
+
+async function failure (p: Promise<unknown>): Promise<SalesforceError> {
+  try {
+    await p
+  } catch (err) {
+    expect(err).toBeInstanceOf(SalesforceError)
+    return err as SalesforceError
+  }
+  throw new Error('expected a SalesforceError')
+}
+
+const raw = (id: string): Record<string, unknown> | undefined => emulator.org.get('User', id)
+
+describe('writes: each with its read-back in one API call', () => {
+  it('createAndRead posts the user and reads it back in one composite', async () => {
+    const c = await cost(async () => await users.createAndRead(newUser(), log))
+    expect(c).toMatchObject({ calls: 1, composites: 1 })
+    expect(c.result.Id).toMatch(/^005/)
+    expect(Object.keys(c.result)).toEqual(expect.arrayContaining(FIELDS))
+    expect(raw(String(c.result.Id))?.LastName).toBe('Gateway')
+  })
+
+  it('updateAndRead patches and reads back in one call; no change is one plain read', async () => {
+    const { Id } = await users.createAndRead(newUser(), log)
+    const id = String(Id)
+    const write = await cost(async () => await users.updateAndRead(id, { Title: 'Driver' }, log))
+    expect(write).toMatchObject({ calls: 1, composites: 1, result: { Id: id, Title: 'Driver' } })
+    const read = await cost(async () => await users.updateAndRead(id, {}, log))
+    expect(read).toMatchObject({ calls: 1, composites: 0, result: { Id: id, Title: 'Driver' } })
+  })
+
+  it('updateAndRead of an id Salesforce does not know is NOT_FOUND, with changes or without', async () => {
+    const ghost = '005000000000000AAA'
+    expect(await failure(users.updateAndRead(ghost, { Title: 'x' }, log))).toMatchObject({ kind: 'notFound' })
+    expect(await failure(users.updateAndRead(ghost, {}, log))).toMatchObject({ code: 'NOT_FOUND', kind: 'notFound' })
+  })
+
+  it('refuses an id that is not a Salesforce id before it reaches a URL', async () => {
+    const c = await cost(async () => await failure(users.updateAndRead('005/../Account', { Title: 'x' }, log)))
+    expect(c).toMatchObject({ calls: 0, result: { code: 'MALFORMED_ID' } })
+  })
+
+  it('a write whose every subrequest was halted is an error, not a record (and nothing is written)', async () => {
+    const { Id } = await users.createAndRead(newUser(), log)
+    const id = String(Id)
+    // An unresolvable composite reference halts the whole request (salesforce.md §4.1 and §10).
+    const err = await failure(users.updateAndRead(id, { Title: '@{update.id}' }, log))
+    expect(err.code).toBe('PROCESSING_HALTED')
+    expect(raw(id)?.Title ?? null).toBeNull()
+  })
+
+  it('deactivateAndRead: IsActive=false and the read-back in one call; freeze rides along in the same call', async () => {
+    const plain = String((await users.createAndRead(newUser(), log)).Id)
+    const c = await cost(async () => await users.deactivateAndRead(plain, 'deactivate', log))
+    expect(c).toMatchObject({ calls: 1, composites: 1, result: { Id: plain, IsActive: false } })
+    expect(emulator.org.find('UserLogin', (r) => r.UserId === plain)?.IsFrozen).toBe(false)
+
+    const frozen = String((await users.createAndRead(newUser(), log)).Id)
+    const f = await cost(async () => await users.deactivateAndRead(frozen, 'freeze', log))
+    expect(f).toMatchObject({ calls: 1, composites: 1, result: { Id: frozen, IsActive: false } })
+    expect(f.soql).toEqual([`SELECT Id FROM UserLogin WHERE UserId = '${frozen}' LIMIT 1`])
+    expect(emulator.org.find('UserLogin', (r) => r.UserId === frozen)?.IsFrozen).toBe(true)
+  })
+
+  it('deactivateAndRead in rename mode reads the Username first (two calls) and frees it', async () => {
+    const rec = await users.createAndRead(newUser(), log)
+    const id = String(rec.Id)
+    const c = await cost(async () => await users.deactivateAndRead(id, 'rename', log))
+    expect(c).toMatchObject({ calls: 2, composites: 1, result: { Id: id, IsActive: false } })
+    expect(String(c.result.Username)).toMatch(new RegExp(`^deleted\\.[0-9a-z]+\\.${String(rec.Username).replace(/\./g, '\\.')}$`))
+    expect(await users.findByUsername(String(rec.Username), log)).toBeUndefined()
+    expect(await failure(users.deactivateAndRead('005000000000000AAA', 'rename', log))).toMatchObject({ code: 'NOT_FOUND' })
+  })
+
+  it('renamedUsername keeps the name email-shaped and within 80 characters', () => {
+    expect(renamedUsername('ann@pickup.example', 36 ** 3)).toBe('deleted.1000.ann@pickup.example')
+    expect(renamedUsername(`${'a'.repeat(70)}@pickup.example`)).toHaveLength(80)
+  })
+})
+
+describe('reads', () => {
+  it('retrieve: one call; undefined for an unknown id', async () => {
+    const rec = await users.createAndRead(newUser(), log)
+    const id = String(rec.Id)
+    expect(await cost(async () => await users.retrieve(id, log))).toMatchObject({ calls: 1, result: { Id: id, Username: rec.Username } })
+    expect(await users.retrieve('005000000000000AAA', log)).toBeUndefined()
+  })
+
+  it('findByUsername: one query on the exact Username, active or not', async () => {
+    const rec = await users.createAndRead(newUser(), log)
+    await users.deactivateAndRead(String(rec.Id), 'deactivate', log)
+    const username = String(rec.Username)
+    const c = await cost(async () => await users.findByUsername(username, log))
+    expect(c).toMatchObject({ calls: 1, result: { Id: rec.Id, IsActive: false } })
+    expect(c.soql).toEqual([`SELECT ${FIELDS.join(', ')} FROM User WHERE Username = '${username}' LIMIT 2`])
+    expect(await users.findByUsername(`nobody.${username}`, log)).toBeUndefined()
+  })
+
+  it('retrieveWith reads the user and other queries in one composite, every answer by referenceId', async () => {
+    const rec = await users.createAndRead(newUser(), log)
+    const id = String(rec.Id)
+    const reads = [{ method: 'GET' as const, url: `/query?q=${encodeURIComponent(`SELECT Id FROM GroupMember WHERE UserOrGroupId = '${id}'`)}`, referenceId: 'groups' }]
+    const c = await cost(async () => await users.retrieveWith(id, reads, log))
+    expect(c).toMatchObject({ calls: 1, composites: 1, result: { user: { Id: id } } })
+    expect(c.result.bodies.get('groups')).toMatchObject({ totalSize: 0, records: [] })
+    expect(await failure(users.retrieveWith('005000000000000AAA', reads, log))).toMatchObject({ kind: 'notFound' })
+  })
+})
+
+describe('lists', () => {
+  const marker = `List${Date.now().toString(36)}`
+  const ids: string[] = []
+
+  beforeAll(async () => {
+    for (let i = 0; i < 5; i++) ids.push(String((await users.createAndRead(newUser(marker), log)).Id))
+    ids.sort()
+  })
+
+  it('listPage: the total and one page in one API call, in the managed scope', async () => {
+    const where = users.where({ filter: eq('LastName', marker) })
+    const c = await cost(async () => await users.listPage({ where, orderBy: [{ field: 'Id', dir: 'ASC' }], offset: 1, limit: 2 }, log))
+    expect(c).toMatchObject({ calls: 1, composites: 1 })
+    expect(c.result.total).toBe(5)
+    expect(c.result.records.map((r) => r.Id)).toEqual(ids.slice(1, 3))
+    expect(c.soql).toEqual([
+      `SELECT COUNT() FROM User WHERE (UserType IN ('Standard', 'CsnOnly')) AND LastName = '${marker}'`,
+      `SELECT ${FIELDS.join(', ')} FROM User WHERE (UserType IN ('Standard', 'CsnOnly')) AND LastName = '${marker}' ORDER BY Id ASC LIMIT 2 OFFSET 1`,
+    ])
+  })
+
+  it('listPage after an id pages by keyset, the total unchanged', async () => {
+    const where = users.where({ filter: eq('LastName', marker) })
+    const page = await users.listPage({ where, orderBy: [{ field: 'Id', dir: 'ASC' }], offset: 0, afterId: ids[2] as string, limit: 10 }, log)
+    expect(page).toMatchObject({ total: 5 })
+    expect(page.records.map((r) => r.Id)).toEqual(ids.slice(3))
+  })
+
+  it('where hides tombstoned users while they are inactive; count is one query', async () => {
+    const [inactive, active] = ids as [string, string]
+    emulator.org.update('User', inactive, { IsActive: false })
+    const where = users.where({ filter: eq('LastName', marker), hideInactive: [inactive, active] })
+    const c = await cost(async () => await users.count(where, log))
+    expect(c).toMatchObject({ calls: 1, result: 4 })
+    emulator.org.update('User', inactive, { IsActive: true })
+  })
+
+  it('scanIds walks every matching id in order; readByIds returns records in the order asked', async () => {
+    const where = users.where({ filter: eq('LastName', marker) })
+    const seen: string[] = []
+    for await (const r of users.scanIds(where, [{ field: 'Id', dir: 'DESC' }], log)) seen.push(r.id)
+    expect(seen).toEqual([...ids].reverse())
+    const wanted = [ids[3], ids[0]] as string[]
+    const c = await cost(async () => await users.readByIds(wanted, log))
+    expect(c).toMatchObject({ calls: 1 })
+    expect(c.result.map((r) => r.Id)).toEqual(wanted)
+    expect(await cost(async () => await users.readByIds([], log))).toMatchObject({ calls: 0, result: [] })
+  })
+})
+
+describe('composite results are checked', () => {
+  /** A gateway whose composite answers 200 with a read-back that has no Id. */
+  function answering (body: unknown): Gateway {
+    return {
+      ...gateway,
+      composite: async (requests) => requests.map((r) => ({ referenceId: r.referenceId, httpStatusCode: r.method === 'GET' ? 200 : 204, httpHeaders: {}, body: r.method === 'GET' ? body : null })),
+    }
+  }
+
+  it('a read-back without an Id is an error of unknown outcome, never a record', async () => {
+    const broken = createUserGateway(answering({ attributes: { type: 'User' } }), FIELDS)
+    expect(await failure(broken.updateAndRead('005000000000000AAA', { Title: 'x' }, log))).toMatchObject({ code: 'MISSING_READ_BACK', kind: 'unknownOutcome' })
+    expect(await failure(broken.createAndRead(newUser(), log))).toMatchObject({ code: 'MISSING_READ_BACK' })
+    expect(await failure(broken.deactivateAndRead('005000000000000AAA', 'deactivate', log))).toMatchObject({ code: 'MISSING_READ_BACK' })
+  })
+})
