@@ -181,6 +181,7 @@ const SalesforceSchema = z.strictObject({
     (v) => typeof v === 'number' && Number.isInteger(v) ? `${v}.0` : typeof v === 'string' ? v.trim().replace(/^v/i, '') : v,
     z.string().regex(/^\d{2,3}\.0$/, { error: 'must be a Salesforce API version such as 62.0 (or v62.0)' })
   ).default('62.0'),
+  // The most one Salesforce call may take, retries included; one HTTP request gets half (salesforce/connection.ts).
   // jsforce's own default is 30 minutes; Entra gives up after 60 s. Under 100 ms is surely seconds meant as ms.
   timeoutMs: z.number().int().min(100).max(600_000).default(20_000)
 }).superRefine((sf, ctx) => {
