@@ -3,18 +3,9 @@ import {
   buildCreateRecord, clearableFields, createUserMapping, deriveAlias, deriveNickname, ENTERPRISE_USER_SCHEMA,
   scimToFields, toIsoDate, toScimUser, versionOf,
 } from '../../src/mapping/user.js'
-import type { UserDefaults } from '../../src/config/types.js'
+import { userDefaults } from '../fixtures/config.js'
 
-const defaults: UserDefaults = {
-  ProfileId: '00e000000000001AAA',
-  EmailEncodingKey: 'UTF-8',
-  LanguageLocaleKey: 'en_US',
-  LocaleSidKey: 'en_US',
-  TimeZoneSidKey: 'America/Los_Angeles',
-  UserPermissionsCallCenterAutoLogin: false,
-  UserPermissionsMarketingUser: false,
-  UserPermissionsOfflineUser: false,
-}
+const defaults = userDefaults()
 const mapping = createUserMapping({ defaults, usernameSuffix: '', extraMappings: [] })
 const suffixed = createUserMapping({ defaults, usernameSuffix: '.sandbox', extraMappings: [] })
 

@@ -7,6 +7,7 @@ import { createSalesforceSession, type SalesforceSession } from '../../src/sales
 import { classify, SalesforceError } from '../../src/salesforce/errors.js'
 import { createGateway, type Gateway } from '../../src/salesforce/gateway.js'
 import { select } from '../../src/salesforce/soql.js'
+import { salesforceConfig } from '../fixtures/config.js'
 import { quietLog } from '../reliability/fakes.js'
 
 let emulator: Emulator
@@ -20,14 +21,7 @@ beforeAll(async () => {
   emulator = await createEmulator()
   await emulator.listen()
   emulator.app.server.on('connection', () => { connections++ })
-  session = createSalesforceSession({
-    loginUrl: emulator.url,
-    authFlow: 'client_credentials',
-    clientId: 'scimforce-demo',
-    clientSecret: 'scimforce-demo-secret',
-    apiVersion: '62.0',
-    timeoutMs: 600, // 300 ms per HTTP request
-  }, quietLog)
+  session = createSalesforceSession(salesforceConfig(emulator.url, { timeoutMs: 600 }), quietLog) // 300 ms per HTTP request
   gateway = createGateway(session, { attempts: 1, baseDelayMs: 10, budgetMs: 5_000, breaker: { consecutiveFailures: 1000 } })
 })
 afterAll(async () => { await emulator.close() })
@@ -60,14 +54,7 @@ describe('timeouts', () => {
   })
 
   it('bounds the token request by the configured timeout too (it takes no per-call options in jsforce)', async () => {
-    const fresh = createSalesforceSession({
-      loginUrl: emulator.url,
-      authFlow: 'client_credentials',
-      clientId: 'scimforce-demo',
-      clientSecret: 'scimforce-demo-secret',
-      apiVersion: '62.0',
-      timeoutMs: 600,
-    }, quietLog)
+    const fresh = createSalesforceSession(salesforceConfig(emulator.url, { timeoutMs: 600 }), quietLog)
     emulator.faults.set({ latencyMs: 2_000 })
     const started = Date.now()
     const err = await fresh.ensureAuthorized().then(() => undefined, (e: unknown) => e)
