@@ -119,6 +119,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   const session = deps.session ?? createSalesforceSession(config.salesforce, app.log)
   const metrics = createMetrics(session)
   const gateway = createGateway(session, deps.retry, combineObservers(metrics.observer, deps.observer))
+  metrics.watchBreaker(gateway.breaker)
   const mapping = createUserMapping(config.users)
   const users = createUserService({ gateway, mapping, config: config.users, store })
   app.decorate('scimforce', { store, session, gateway, metrics })
