@@ -173,7 +173,10 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
   }
 
   /**
-   * Runs one Salesforce call under the retry policy and the breaker. A 'transient' failure means Salesforce wrote
+   * Runs one Salesforce call under the retry policy and the breaker. (Not cockatiel's retry + timeout policies:
+   * the deadline covers waits and token refreshes, a retry needs MIN_ATTEMPT_MS left, each attempt's timeout is
+   * handed to jsforce, whose 3.10.16 takes no AbortSignal, and what may be replayed depends on the error and the
+   * request - see breaker.ts for the rest.) A 'transient' failure means Salesforce wrote
    * nothing (a lock timeout, a 503, a rolled-back composite) so it is retried when `retry.transient`; an
    * 'unknownOutcome' (connection dropped, timeout) only when replaying is harmless (`retry.unknown`,
    * `retry.afterTimeout`). A spent daily limit, a validation error or a conflict is an answer, never retried.
