@@ -4,6 +4,7 @@
 // no auth, no SCIM: scimforce's overhead is its latency and throughput beside this one, measured in the same run.
 import { createServer } from 'node:http'
 import { createSalesforceSession } from '../src/salesforce/connection.js'
+import { salesforceConfig } from '../test/fixtures/config.js'
 import type { RecordedRequest } from './emulator-process.js'
 import { childArgs, serveCommands } from './ipc.js'
 
@@ -15,14 +16,7 @@ export interface FloorTemplate { requests: RecordedRequest[], id?: string, token
 const args = childArgs<FloorArgs>()
 const quiet = { debug () {}, info () {}, warn () {}, error () {} }
 // The same jsforce settings as scimforce (its own retries off, a timeout), so only the layers above differ.
-const session = createSalesforceSession({
-  loginUrl: args.salesforceUrl,
-  authFlow: 'client_credentials',
-  clientId: 'scimforce-demo',
-  clientSecret: 'scimforce-demo-secret',
-  apiVersion: '62.0',
-  timeoutMs: 20_000,
-}, quiet)
+const session = createSalesforceSession(salesforceConfig(args.salesforceUrl, { timeoutMs: 20_000 }), quiet)
 await session.ensureAuthorized()
 
 let templates: Record<string, FloorTemplate> = {}

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import pino from 'pino'
 import type { Config } from '../src/config/types.js'
 import { loggerOptions, startServer } from '../src/server.js'
+import { entraClient, scimforceConfig } from '../test/fixtures/config.js'
 import { childArgs, memory, serveCommands } from './ipc.js'
 
 export interface ScimforceArgs { salesforceUrl: string, profileId: string, token: string }
@@ -13,35 +14,15 @@ export interface ScimforceInfo { url: string }
 
 const args = childArgs<ScimforceArgs>()
 const dir = mkdtempSync(join(tmpdir(), 'scimforce-bench-'))
-const config: Config = {
-  server: { host: '127.0.0.1', port: 0, bodyLimit: 1024 * 1024, logLevel: 'info' },
-  clients: [{ name: 'entra', auth: { type: 'bearer', token: args.token }, putMode: 'replace' }],
-  salesforce: {
-    loginUrl: args.salesforceUrl,
-    authFlow: 'client_credentials',
-    clientId: 'scimforce-demo',
-    clientSecret: 'scimforce-demo-secret',
-    apiVersion: '62.0',
-    timeoutMs: 20_000,
-  },
-  users: {
-    defaults: {
-      ProfileId: args.profileId,
-      EmailEncodingKey: 'UTF-8',
-      LanguageLocaleKey: 'en_US',
-      LocaleSidKey: 'en_US',
-      TimeZoneSidKey: 'America/Los_Angeles',
-      UserPermissionsCallCenterAutoLogin: false,
-      UserPermissionsMarketingUser: false,
-      UserPermissionsOfflineUser: false,
-    },
-    usernameSuffix: '',
-    deleteMode: 'deactivate',
-    onActiveConflict: 'reject',
-    extraMappings: [],
-  },
+const config: Config = scimforceConfig({
+  loginUrl: args.salesforceUrl,
+  profileId: args.profileId,
+  clients: [entraClient(args.token)],
+  server: { logLevel: 'info' },
+  // The production default (src/config/schema.ts), not the tests' shorter one.
+  salesforce: { timeoutMs: 20_000 },
   store: { path: join(dir, 'store.db') },
-}
+})
 
 // Logging as in production (one line per request, secrets redacted), written to /dev/null: its cost is counted.
 const app = await startServer(config, { logger: loggerOptions(config, pino.destination({ dest: '/dev/null', sync: true })) })

@@ -119,6 +119,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   const session = deps.session ?? createSalesforceSession(config.salesforce, app.log)
   const metrics = createMetrics(session)
   const gateway = createGateway(session, deps.retry, combineObservers(metrics.observer, deps.observer))
+  metrics.watchBreaker(gateway.breaker)
   const mapping = createUserMapping(config.users)
   const users = createUserService({ gateway, mapping, config: config.users, store })
   app.decorate('scimforce', { store, session, gateway, metrics })
@@ -142,19 +143,22 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(metricsPlugin, { metrics, token: config.server.metricsToken, scimPrefix: SCIM_PREFIX })
 
   // SCIM bodies are JSON under either media type. An empty body is fine (WSO2 sends Content-Type:
-  // application/json on GET and DELETE without one); a body that is not JSON is a SCIM invalidSyntax error.
+  // application/json on GET and DELETE without one). The rest goes through Fastify's own JSON parser
+  // (secure-json-parse), which refuses `__proto__` and `constructor.prototype` keys: no SCIM attribute can be
+  // named so (RFC 7643 §2.1 ATTRNAME starts with a letter), and refusing them at the door means no later spread
+  // or merge can be tricked into prototype pollution. Bad JSON or a poisoned key is a SCIM invalidSyntax error.
+  const secureJson = app.getDefaultJsonParser('error', 'error')
   app.removeContentTypeParser(['application/json'])
-  app.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string' }, (_req, body, done) => {
+  app.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string' }, (req, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8')
     if (text.trim() === '') {
       done(null, undefined)
       return
     }
-    try {
-      done(null, JSON.parse(text))
-    } catch {
-      done(new ScimError(400, 'invalidSyntax', 'Request body is not valid JSON'), undefined)
-    }
+    secureJson(req, text, (err, value) => {
+      if (err === null) done(null, value)
+      else done(new ScimError(400, 'invalidSyntax', 'Request body is not valid JSON, or carries a __proto__ or constructor.prototype key'), undefined)
+    })
   })
 
   app.addHook('onSend', async (req, reply, payload) => {

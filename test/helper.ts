@@ -7,10 +7,9 @@ import { buildApp } from '../src/app.js'
 import type { Config } from '../src/config/types.js'
 import { createEmulator, type Emulator, type EmulatorOptions } from '../src/emulator/index.js'
 import { openStore, type Store } from '../src/store/store.js'
+import { BASIC_PASSWORD, BASIC_USER, BEARER, scimforceConfig } from './fixtures/config.js'
 
-export const BEARER = 'test-bearer-token-0123456789'
-export const BASIC_USER = 'wso2'
-export const BASIC_PASSWORD = 'test-basic-password-0123456789'
+export { BASIC_PASSWORD, BASIC_USER, BEARER } from './fixtures/config.js'
 export const SCIM = '/scim/v2'
 
 export interface Harness {
@@ -24,40 +23,9 @@ export interface Harness {
   close: () => Promise<void>
 }
 
+/** The test Config (fixtures/config.ts) against this emulated org, its 'Standard User' profile for new users. */
 export function testConfig (emulator: Emulator, overrides: Partial<Config['users']> = {}): Config {
-  return {
-    server: { host: '127.0.0.1', port: 0, bodyLimit: 1024 * 1024, logLevel: 'silent' },
-    clients: [
-      { name: 'entra', auth: { type: 'bearer', token: BEARER }, putMode: 'replace' },
-      { name: 'wso2', auth: { type: 'basic', username: BASIC_USER, password: BASIC_PASSWORD }, putMode: 'merge' },
-    ],
-    salesforce: {
-      loginUrl: emulator.url,
-      authFlow: 'client_credentials',
-      clientId: 'scimforce-demo',
-      clientSecret: 'scimforce-demo-secret',
-      apiVersion: '62.0',
-      timeoutMs: 5000,
-    },
-    users: {
-      defaults: {
-        ProfileId: String(emulator.seed.profiles['Standard User']),
-        EmailEncodingKey: 'UTF-8',
-        LanguageLocaleKey: 'en_US',
-        LocaleSidKey: 'en_US',
-        TimeZoneSidKey: 'America/Los_Angeles',
-        UserPermissionsCallCenterAutoLogin: false,
-        UserPermissionsMarketingUser: false,
-        UserPermissionsOfflineUser: false,
-      },
-      usernameSuffix: '',
-      deleteMode: 'deactivate',
-      onActiveConflict: 'reject',
-      extraMappings: [],
-      ...overrides,
-    },
-    store: { path: ':memory:' },
-  }
+  return scimforceConfig({ loginUrl: emulator.url, profileId: String(emulator.seed.profiles['Standard User']), users: overrides })
 }
 
 export async function startHarness (opts: { emulator?: EmulatorOptions, users?: Partial<Config['users']>, config?: (c: Config) => Config, store?: Store } = {}): Promise<Harness> {

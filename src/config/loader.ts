@@ -180,7 +180,7 @@ export function loadConfig (env: NodeJS.ProcessEnv, opts: LoadConfigOptions = {}
 
   const result = ConfigSchema.safeParse(raw, { error: configErrorMap })
   if (result.success && problems.length === 0) {
-    // Typed as Config, not as the schema's output: the two cannot drift apart unnoticed.
+    // Config is inferred from the schema (types.ts), so the parsed value is a Config as it stands.
     const config: Config = result.data
     return config
   }

@@ -1,5 +1,6 @@
-// The configuration schema (zod 4): every key's shape, default and cross-field rule. Where values come from
-// (file, environment, *_FILE) and how problems are worded for people is loader.ts's job.
+// The configuration schema (zod 4): every key's shape, default, cross-field rule and meaning; types.ts infers the
+// Config types from it. Where values come from (file, environment, *_FILE) and how problems are worded for people
+// is loader.ts's job.
 import { createPrivateKey } from 'node:crypto'
 import { z } from 'zod'
 
@@ -98,10 +99,12 @@ const ServerSchema = z.strictObject({
   // 0.0.0.0: scimforce runs in a container, where loopback is unreachable from outside.
   host: z.string().trim().min(1).default('0.0.0.0'),
   port: z.number().int().min(0).max(65535).default(8080),
+  /** Externally visible base URL used in Location and meta.location, e.g. https://scim.example.com. */
   publicUrl: httpUrl({ example: 'https://scim.example.com' }).optional(),
+  /** Largest accepted request body in bytes. */
   bodyLimit: z.number().int().min(1024).default(1024 * 1024),
   logLevel: z.enum(LOG_LEVELS).default('info'),
-  // The scraper's Bearer token for GET /metrics; without one, /metrics is not served at all.
+  /** The Bearer token a Prometheus scraper presents on GET /metrics; unset: /metrics is not served at all. */
   metricsToken: clientSecret().refine((t) => !/\s/.test(t), {
     error: 'must not contain spaces or line breaks (it travels in an HTTP header)'
   }).optional()
@@ -123,11 +126,18 @@ const BearerAuthSchema = z.strictObject({
 })
 
 const ClientSchema = z.strictObject({
+  /** Appears in logs, metrics and the journal, e.g. "wso2", "entra". */
   name: z.string().trim().min(1),
   auth: z.discriminatedUnion('type', [BasicAuthSchema, BearerAuthSchema]),
-  // replace is RFC 7644 §3.5.1; clients that send partial PUTs (WSO2 IS) must say merge explicitly.
+  /**
+   * merge: PUT updates only the attributes it carries (WSO2 IS sends partial PUTs);
+   * replace: RFC 7644 §3.5.1, attributes the body omits are cleared. Partial-PUT clients must say merge.
+   */
   putMode: z.enum(['merge', 'replace']).default('replace'),
-  // Unset means: on for Basic clients in merge mode (WSO2 IS sends `PRIMARY/sales`), off for the others.
+  /**
+   * Drop a WSO2-style user-store prefix (`PRIMARY/sales` → `sales`) from group displayNames in bodies and filters.
+   * Unset: on for Basic clients in merge mode (WSO2 IS), off for the others.
+   */
   stripUserStorePrefix: z.boolean().optional()
 })
 
@@ -165,22 +175,29 @@ const ClientsSchema = z.array(ClientSchema).superRefine((clients, ctx) => {
 }, { when: (payload) => Array.isArray(payload.value) })
 
 const SalesforceSchema = z.strictObject({
+  /** OAuth base: https://login.salesforce.com, https://test.salesforce.com or the org's My Domain URL. */
   loginUrl: httpUrl({ example: 'https://mycompany.my.salesforce.com', baseOnly: true }),
   authFlow: z.enum(['client_credentials', 'jwt', 'password']).default('client_credentials'),
   clientId: z.string().trim().min(1),
   // Optional here; which flow needs which is checked below, so the message can name the flow.
+  /** client_credentials and password flows. */
   clientSecret: secret().transform(emptyToUndefined).optional(),
+  /** password flow: the integration user's username; jwt flow: the `sub` claim. */
   username: z.string().trim().transform(emptyToUndefined).optional(),
+  /** password flow: password immediately followed by the security token. */
   password: secret().transform(emptyToUndefined).optional(),
+  /** jwt flow: the PEM private key (contents, not a path) that signs the assertion. */
   jwtPrivateKey: secret().transform(emptyToUndefined).refine((pem) => pem === undefined || isRsaPrivateKey(pem), {
     error: 'must be an RSA private key in PEM form (-----BEGIN PRIVATE KEY-----): Salesforce signs JWT bearer assertions with RS256 only'
   }).optional(),
+  /** jwt flow: the `aud` claim; defaults to loginUrl. */
   jwtAudience: httpUrl({ example: 'https://login.salesforce.com', baseOnly: true }).optional(),
-  // Accept "v62.0" (as in REST URLs) and a bare YAML number (62 or 62.0 both parse to 62).
+  /** e.g. "62.0" (no leading v). Accepts "v62.0" (as in REST URLs) and a bare YAML number (62 or 62.0 parse to 62). */
   apiVersion: z.preprocess(
     (v) => typeof v === 'number' && Number.isInteger(v) ? `${v}.0` : typeof v === 'string' ? v.trim().replace(/^v/i, '') : v,
     z.string().regex(/^\d{2,3}\.0$/, { error: 'must be a Salesforce API version such as 62.0 (or v62.0)' })
   ).default('62.0'),
+  /** The most one Salesforce call may take, retries included; one HTTP request gets half (salesforce/connection.ts). */
   // jsforce's own default is 30 minutes; Entra gives up after 60 s. Under 100 ms is surely seconds meant as ms.
   timeoutMs: z.number().int().min(100).max(600_000).default(20_000)
 }).superRefine((sf, ctx) => {
@@ -249,19 +266,27 @@ const UserDefaultsSchema = z.object(UserDefaultsShape)
   }, { when: (payload) => isRecord(payload.value) })
 
 const ExtraMappingSchema = z.strictObject({
+  /** SCIM path, e.g. "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter". */
   scim: z.string().trim().min(1, { error: 'must be a SCIM attribute path such as urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter' }),
+  /** Salesforce User field API name, e.g. "CostCenter__c". */
   salesforce: z.string().trim().regex(SALESFORCE_FIELD, { error: 'must be a Salesforce field API name such as CostCenter__c' })
 })
 
 const UsersSchema = z.strictObject({
+  /** Values every created Salesforce User gets unless the SCIM request maps a value of its own. */
   defaults: section(UserDefaultsSchema, {}),
+  /** Appended to every userName to form the Salesforce Username (sandboxes), stripped on the way back. */
   usernameSuffix: z.string().trim().refine((s) => !/\s/.test(s), { error: 'must not contain spaces' }).default(''),
+  /** What SCIM DELETE does besides IsActive=false. */
   deleteMode: z.enum(['deactivate', 'freeze', 'rename']).default('deactivate'),
+  /** A POST whose userName belongs to an active user the IdP does not know: 409 (reject) or take it over (adopt). */
   onActiveConflict: z.enum(['reject', 'adopt']).default('reject'),
+  /** Additional SCIM ⇄ Salesforce field pairs on top of the built-in mapping. */
   extraMappings: z.array(ExtraMappingSchema).default([])
 })
 
 const StoreSchema = z.strictObject({
+  /** SQLite file; ":memory:" keeps nothing across restarts (tests only). */
   path: z.string().trim().min(1).default('./data/scimforce.db')
 })
 
@@ -301,11 +326,26 @@ const GroupMappingSchema = z.strictObject({
   }
 }).transform((m) => {
   const kind = GROUP_TARGET_KINDS.find((k) => m[k] !== undefined) as keyof typeof GROUP_TARGET_PREFIX
-  return { displayName: m.displayName, kind, target: m[kind] as string, priority: m.priority ?? 0 }
+  return {
+    /** The SCIM displayName, matched case-insensitively: an exact name, or a pattern with one `*`. */
+    displayName: m.displayName,
+    /** What the SCIM group stands for in Salesforce. */
+    kind,
+    /**
+     * The existing Salesforce record: PermissionSet Name, PermissionSetGroup DeveloperName, Profile Name, UserRole
+     * DeveloperName, or its Id. With a pattern, `*` stands for the text the displayName's `*` matched.
+     */
+    target: m[kind] as string,
+    /** profile and role: when a user is in several such groups, the highest priority wins. */
+    priority: m.priority ?? 0
+  }
 })
 
 const GroupsSchema = z.strictObject({
-  // publicGroup: an unmapped SCIM group is a Salesforce public group (Group, Type Regular) with GroupMember rows.
+  /**
+   * A group no mapping names becomes a Salesforce public group (Group, Type Regular, with GroupMember rows:
+   * 'publicGroup'), or is refused ('none').
+   */
   defaultTarget: z.enum(['publicGroup', 'none']).default('publicGroup'),
   mappings: z.array(GroupMappingSchema).default([])
 }).superRefine((g, ctx) => {

@@ -94,7 +94,9 @@ export function createFailureThrottle (opts: Partial<ThrottleOptions> = {}, now:
   const o = { ...DEFAULT_THROTTLE, ...opts }
   if (!(o.maxFailures >= 1 && o.forgiveMs >= 1 && o.maxTracked >= 1)) throw new RangeError('throttle: maxFailures, forgiveMs and maxTracked must be positive')
   // `since`: when the failure now at the bottom of the bucket started leaking. Map iteration order is insertion
-  // order, and every touch re-inserts, so the least recently seen address comes first.
+  // order, and every failure re-inserts, so the least recently failing address comes first. (A plain Map, not
+  // lru-cache: the bound is two lines in fail(), a bucket empties by the leak arithmetic rather than a TTL, and a
+  // look-up must not refresh recency, which lru-cache's get() would.)
   const buckets = new Map<string, { level: number, since: number }>()
 
   function current (key: string, t: number): { level: number, since: number } | undefined {

@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { Breaker } from '../salesforce/breaker.js'
 import type { SalesforceSession } from '../salesforce/connection.js'
 import type { GatewayObserver } from '../salesforce/gateway.js'
 
@@ -26,6 +27,8 @@ export interface Metrics {
   /** Feeds the Salesforce call metrics; handed to the gateway. */
   readonly observer: GatewayObserver
   observeScimRequest (labels: ScimRequestLabels, seconds: number): void
+  /** The gateway's circuit breaker, read at each scrape (the gateway is built after the metrics it reports to). */
+  watchBreaker (breaker: Pick<Breaker, 'state'>): void
   /** The exposition text: this app's metrics followed by the process's. */
   render (): Promise<string>
   readonly contentType: string
@@ -123,6 +126,18 @@ export function createMetrics (session: SessionStats): Metrics {
     },
   })
 
+  let breaker: Pick<Breaker, 'state'> | undefined
+  // eslint-disable-next-line no-new -- registered by construction; read through the registry
+  new Gauge({
+    name: 'scimforce_salesforce_circuit_open',
+    help: '1 while the Salesforce circuit breaker holds calls back (open, or half-open with its one probe out), else 0',
+    registers,
+    collect () {
+      // Half-open counts as open: every call but the probe is still refused with a 503.
+      this.set(breaker !== undefined && breaker.state() !== 'closed' ? 1 : 0)
+    },
+  })
+
   const observer: GatewayObserver = {
     onCall (what, durationMs, errorCode) {
       // The gateway's contract: an observer never throws into a Salesforce call.
@@ -141,6 +156,9 @@ export function createMetrics (session: SessionStats): Metrics {
     observeScimRequest (labels, seconds) {
       scimRequests.inc({ ...labels })
       scimDuration.observe({ resource: labels.resource, method: labels.method }, seconds)
+    },
+    watchBreaker (b) {
+      breaker = b
     },
     async render () {
       return await Registry.merge([registry, processMetrics()]).metrics()

@@ -1,5 +1,10 @@
 // Circuit breaker for Salesforce calls: after an outage is evident it fails fast (503 + Retry-After) instead of
 // letting every SCIM request wait out its retries, probes with one real call, and closes again by itself.
+//
+// Hand-written rather than cockatiel's CircuitBreakerPolicy: cockatiel 4 requires Node >= 22 (we run 20), and
+// neither 3.x nor 4 has what this one is pinned to do (test/salesforce/gateway-breaker.test.ts): open on a streak
+// OR on a failure ratio over a minimum number of calls (cockatiel has one or the other, and counts requests per
+// second), take the clock from the caller, and report how long it stays open and how often it opened.
 
 export type BreakerState = 'closed' | 'open' | 'halfOpen'
 

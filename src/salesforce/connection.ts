@@ -1,8 +1,7 @@
 // Owns the one jsforce Connection: obtains a token with the configured OAuth flow, caches it, and refreshes it
 // (once, guarded) when Salesforce answers 401. Tokens never leave this module and are never logged.
 import { createPrivateKey, randomUUID } from 'node:crypto'
-import { Connection } from '@jsforce/jsforce-node'
-import { setDefaults } from '@jsforce/jsforce-node/lib/request.js'
+import { Connection, type ConnectionConfig, type HttpRequest, type HttpRequestOptions, type StreamPromise } from '@jsforce/jsforce-node'
 import { SignJWT } from 'jose'
 import type { SalesforceConfig } from '../config/types.js'
 
@@ -23,28 +22,74 @@ export interface SalesforceSession {
   readonly tokenRequests: number
   /** Last `Sforce-Limit-Info` seen. */
   limitInfo (): { used: number, limit: number } | undefined
-  /** The most one Salesforce HTTP call may take (config `salesforce.timeoutMs`); the gateway may cut it shorter. */
+  /**
+   * The most one Salesforce HTTP request may take: half of config `salesforce.timeoutMs` (SF_TIMEOUT_MS), which
+   * bounds a whole gateway call, so that a read that hangs can be asked once more within it (gateway.ts). The
+   * gateway cuts it shorter when less of its budget is left.
+   */
   readonly timeoutMs: number
 }
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 
 /**
- * jsforce keeps its HTTP options module-wide. Its own retries (GET/DELETE only, up to 5 with backoff from
- * 500 ms) would hide failures from our retry budget and double-count time, so they are switched off and the
- * gateway decides what is safe to retry. Its default timeout is 30 minutes; ours comes from config. The gateway
- * also passes a timeout with every call (cut to what is left of its budget); this default covers the rest: token
- * requests, the readiness probe, the doctor. In 3.10.16 the timeout aborts node-fetch through an AbortController
- * (request-helper `executeWithTimeout`) and surfaces as an `AbortError`, which errors.ts classifies as TIMEOUT;
- * test/salesforce/gateway-http.test.ts proves it fires against the emulator's latency fault.
+ * jsforce's HTTP options for every REST call scimforce makes, set per call through `Connection#request`'s public
+ * options (no module-wide defaults, so no deep import: the 3.10.16 pin is only about Node 20, salesforce.md §0).
+ * Its own retries (GET/DELETE only, up to 5 with backoff from 500 ms) would hide failures from our retry budget
+ * and double-count time, so they are off and the gateway decides what is safe to retry. Its default timeout is
+ * 30 minutes; ours comes from config, and the gateway passes a shorter one when less of its budget is left. In
+ * 3.10.16 the timeout aborts node-fetch through an AbortController (request-helper `executeWithTimeout`) and
+ * surfaces as an `AbortError`, which errors.ts classifies as TIMEOUT; test/salesforce/gateway-http.test.ts proves
+ * it fires against the emulator's latency fault. Redirects are not followed: the REST API does not redirect, and
+ * a redirect would be a misconfigured URL better reported than chased.
  *
- * Keep-alive: 3.10.16 hands node-fetch no agent (unless a proxy is configured, and this setDefaults drops the
- * proxy variables), so requests use Node's global agent, which keeps connections alive since Node 19 (engines:
- * >=20.19). The same test counts the emulator's TCP connections to prove that calls reuse them; no agent of our
- * own is needed. Newer jsforce (3.10.17+) moves to undici, which also keeps connections alive.
+ * Keep-alive: 3.10.16 hands node-fetch no agent unless a proxy is configured (jsforce reads HTTPS_PROXY /
+ * HTTP_PROXY itself), so requests use Node's global agent, which keeps connections alive since Node 19 (engines:
+ * >=20.19). The same test counts the emulator's TCP connections to prove that calls reuse them. Newer jsforce
+ * (3.10.17+) moves to undici, which also keeps connections alive.
  */
-function configureHttp (timeoutMs: number): void {
-  setDefaults({ timeout: timeoutMs, retry: { maxRetries: 0 } })
+function httpOptions (timeoutMs: number): HttpRequestOptions {
+  return { timeout: timeoutMs, retry: { maxRetries: 0 }, followRedirect: false }
+}
+
+/** A Connection whose every REST call (ours, and jsforce's own helpers built on `request`) carries httpOptions. */
+class ScimforceConnection extends Connection {
+  readonly #http: HttpRequestOptions
+
+  constructor (config: ConnectionConfig, http: HttpRequestOptions) {
+    super(config)
+    this.#http = http
+  }
+
+  override request<R = unknown> (request: string | HttpRequest, options: HttpRequestOptions = {}): StreamPromise<R> {
+    return super.request<R>(request, { ...this.#http, ...options })
+  }
+}
+
+/**
+ * jsforce's token request (OAuth2) takes no per-call options, so its time is bounded here: the caller stops
+ * waiting after timeoutMs, and the request itself ends when Salesforce answers or jsforce's own 30 minutes run out.
+ * The message is one errors.ts classifies as TIMEOUT, like an aborted REST call.
+ */
+async function withTimeout<T> (work: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(Object.assign(new Error(`Salesforce token request aborted due to timeout of ${timeoutMs} ms`), { name: 'AbortError' }))
+    }, timeoutMs)
+    timer.unref()
+  })
+  try {
+    return await Promise.race([work, timeout])
+  } finally {
+    clearTimeout(timer)
+    work.catch(() => {})
+  }
+}
+
+/** Half of SF_TIMEOUT_MS per HTTP request; see SalesforceSession.timeoutMs. */
+function requestTimeoutMs (cfg: Pick<SalesforceConfig, 'timeoutMs'>): number {
+  return Math.max(1, Math.floor(cfg.timeoutMs / 2))
 }
 
 /**
@@ -55,13 +100,13 @@ const MAX_REFRESHES_PER_WINDOW = 3
 const REFRESH_WINDOW_MS = 10_000
 
 export function createSalesforceSession (cfg: SalesforceConfig, log: Logger): SalesforceSession {
-  configureHttp(cfg.timeoutMs)
+  const timeoutMs = requestTimeoutMs(cfg)
   let tokenRequests = 0
   let authorizing: Promise<void> | undefined
   let authorized = false
   const refreshTimes: number[] = []
 
-  const conn: Connection = new Connection({
+  const conn: Connection = new ScimforceConnection({
     oauth2: { clientId: cfg.clientId, ...(cfg.clientSecret !== undefined ? { clientSecret: cfg.clientSecret } : {}), loginUrl: cfg.loginUrl },
     loginUrl: cfg.loginUrl,
     version: cfg.apiVersion,
@@ -76,20 +121,20 @@ export function createSalesforceSession (cfg: SalesforceConfig, log: Logger): Sa
       log.info({ flow: cfg.authFlow }, 'Salesforce session expired; obtaining a new token')
       requestToken(c).then(() => callback(null, c.accessToken ?? undefined), (err: unknown) => callback(err as Error))
     },
-  })
+  }, httpOptions(timeoutMs))
 
   async function requestToken (c: Connection): Promise<void> {
     tokenRequests++
     switch (cfg.authFlow) {
       case 'client_credentials':
-        await c.authorize({ grant_type: 'client_credentials' })
+        await withTimeout(c.authorize({ grant_type: 'client_credentials' }), timeoutMs)
         break
       case 'password':
         // conn.login() would install its own refresh delegate without our loop guard; authorize() keeps ours.
-        await c.authorize({ grant_type: 'password', username: cfg.username ?? '', password: cfg.password ?? '' })
+        await withTimeout(c.authorize({ grant_type: 'password', username: cfg.username ?? '', password: cfg.password ?? '' }), timeoutMs)
         break
       case 'jwt':
-        await c.authorize({ grant_type: JWT_BEARER, assertion: await signAssertion(cfg) })
+        await withTimeout(c.authorize({ grant_type: JWT_BEARER, assertion: await signAssertion(cfg) }), timeoutMs)
         break
     }
     authorized = true
@@ -97,7 +142,7 @@ export function createSalesforceSession (cfg: SalesforceConfig, log: Logger): Sa
 
   return {
     conn,
-    timeoutMs: cfg.timeoutMs,
+    timeoutMs,
     get tokenRequests () { return tokenRequests },
     async ensureAuthorized () {
       if (authorized) return

@@ -33,9 +33,11 @@ export interface RetryPolicy {
   maxDelayMs?: number
   /**
    * Hard deadline of one gateway call, every attempt, wait and token refresh included: a retry starts only if it
-   * has at least MIN_ATTEMPT_MS left, and each attempt's HTTP timeout is cut to what is left.
+   * has at least MIN_ATTEMPT_MS left, and each attempt's HTTP timeout is cut to what is left. Omitted: twice the
+   * session's request timeout, which is config `salesforce.timeoutMs` (SF_TIMEOUT_MS): one setting bounds a call,
+   * and a read whose first attempt hangs for a whole request timeout is still asked once more.
    */
-  budgetMs: number
+  budgetMs?: number
   /** Circuit breaker settings (breaker.ts); omitted: DEFAULT_BREAKER. */
   breaker?: Partial<BreakerOptions>
 }
@@ -43,11 +45,12 @@ export interface RetryPolicy {
 /**
  * Four attempts, waits of about 0.2, 0.4 and 0.8 s: that rides out an UNABLE_TO_LOCK_ROW or a brief 503 and, when
  * Salesforce keeps failing fast, answers 503 within about 2 s, before WSO2 IS's 5 s read timeout (reference/wso2.md §1.2–1.3)
- * makes it give up and re-send. The 10 s budget caps a call that is slow rather than failing: a SCIM request
- * makes at most two calls on its common paths (a create whose outcome is unknown, then the look-up), so the IdP
- * has its answer within about 20 s, well inside the 60 s Entra allows (reference/scim.md §2.1).
+ * makes it give up and re-send. The budget is SF_TIMEOUT_MS (20 s unless configured), one HTTP request at most
+ * half of it: it caps a call that is slow rather than failing. A SCIM request makes at most two calls on its common
+ * paths (a create whose outcome is unknown, after 10 s, then the look-up), so the IdP has its answer within about
+ * 30 s, well inside the 60 s Entra allows (reference/scim.md §2.1).
  */
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 200, maxDelayMs: 2_000, budgetMs: 10_000 }
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 200, maxDelayMs: 2_000 }
 
 /**
  * A retry is not started with less time than this left in the budget: a Salesforce call that is answered at all
@@ -138,6 +141,7 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
   const breaker = createBreaker(policy.breaker, () => clock.now())
   const maxDelayMs = policy.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs ?? policy.baseDelayMs
   const timeoutMs = session.timeoutMs
+  const budgetMs = policy.budgetMs ?? 2 * timeoutMs
 
   const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => { clock.setTimer(resolve, ms) })
 
@@ -169,13 +173,16 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
   }
 
   /**
-   * Runs one Salesforce call under the retry policy and the breaker. A 'transient' failure means Salesforce wrote
+   * Runs one Salesforce call under the retry policy and the breaker. (Not cockatiel's retry + timeout policies:
+   * the deadline covers waits and token refreshes, a retry needs MIN_ATTEMPT_MS left, each attempt's timeout is
+   * handed to jsforce, whose 3.10.16 takes no AbortSignal, and what may be replayed depends on the error and the
+   * request - see breaker.ts for the rest.) A 'transient' failure means Salesforce wrote
    * nothing (a lock timeout, a 503, a rolled-back composite) so it is retried when `retry.transient`; an
    * 'unknownOutcome' (connection dropped, timeout) only when replaying is harmless (`retry.unknown`,
    * `retry.afterTimeout`). A spent daily limit, a validation error or a conflict is an answer, never retried.
    */
   async function call<T> (what: string, retry: Replay, log: Logger, fn: (timeoutMs: number) => Promise<T>): Promise<T> {
-    const deadline = clock.now() + policy.budgetMs
+    const deadline = clock.now() + budgetMs
     let last: SalesforceError | undefined
     for (let n = 1; ; n++) {
       const permit = breaker.enter()

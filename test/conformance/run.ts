@@ -9,6 +9,7 @@ import { buildApp } from '../../src/app.js'
 import type { Config } from '../../src/config/types.js'
 import { createEmulator, type Emulator } from '../../src/emulator/index.js'
 import { openStore } from '../../src/store/store.js'
+import { entraClient, scimforceConfig } from '../fixtures/config.js'
 
 /** The collection, kept byte-for-byte (shared/conformance/README.md); only a filtered copy is run. */
 // shared/ sits beside the repository (on developer machines and in CI alike): ../shared from the repo root.
@@ -96,39 +97,16 @@ export interface Target {
 }
 
 function conformanceConfig (emulator: Emulator): Config {
-  return {
-    server: { host: '127.0.0.1', port: 0, bodyLimit: 1024 * 1024, logLevel: 'silent' },
+  return scimforceConfig({
+    loginUrl: emulator.url,
+    profileId: String(emulator.seed.profiles['Standard User']),
     // Entra is the client this suite stands for: Bearer, RFC replace semantics for PUT.
-    clients: [{ name: 'entra', auth: { type: 'bearer', token: TOKEN }, putMode: 'replace' }],
-    salesforce: {
-      loginUrl: emulator.url,
-      authFlow: 'client_credentials',
-      clientId: 'scimforce-demo',
-      clientSecret: 'scimforce-demo-secret',
-      apiVersion: '62.0',
-      timeoutMs: 5000,
-    },
-    users: {
-      defaults: {
-        ProfileId: String(emulator.seed.profiles['Standard User']),
-        EmailEncodingKey: 'UTF-8',
-        LanguageLocaleKey: 'en_US',
-        LocaleSidKey: 'en_US',
-        TimeZoneSidKey: 'America/Los_Angeles',
-        UserPermissionsCallCenterAutoLogin: false,
-        UserPermissionsMarketingUser: false,
-        UserPermissionsOfflineUser: false,
-      },
-      // Salesforce usernames must look like email addresses; the suite's userNames (UserName123, OMalley) do not.
-      // A deployment whose IdP sends such names configures exactly this: the suffix makes them Salesforce usernames
-      // and is stripped on the way back, so the IdP never sees it.
-      usernameSuffix: '@conformance.scimforce.example',
-      deleteMode: 'deactivate',
-      onActiveConflict: 'reject',
-      extraMappings: [],
-    },
-    store: { path: ':memory:' },
-  }
+    clients: [entraClient(TOKEN)],
+    // Salesforce usernames must look like email addresses; the suite's userNames (UserName123, OMalley) do not.
+    // A deployment whose IdP sends such names configures exactly this: the suffix makes them Salesforce usernames
+    // and is stripped on the way back, so the IdP never sees it.
+    users: { usernameSuffix: '@conformance.scimforce.example' },
+  })
 }
 
 /**

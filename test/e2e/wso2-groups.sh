@@ -6,38 +6,14 @@
 # Needs curl and jq. Exits non-zero at the first answer that is not what WSO2 IS needs.
 set -euo pipefail
 
-BASE="${SCIM_BASE:-http://127.0.0.1:8080/scim/v2}"
-AUTH="${SCIM_USER:-wso2}:${SCIM_PASSWORD:-scimforce-demo-password}"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TAG="${E2E_TAG:-$$}"
 GROUP="${E2E_GROUP:-sales-emea-$TAG}"
 RENAMED="$GROUP-renamed"
-OUT="$(mktemp)"
-trap 'rm -f "$OUT"' EXIT
 
-step() { printf '\n== %s\n' "$*"; }
-fail() { printf 'FAIL: %s\n' "$*" >&2; printf 'last body: %s\n' "$(cat "$OUT")" >&2; exit 1; }
-
-# WSO2's client: Basic auth, User-Agent wso2/scim2/client; POST/PUT/PATCH with application/scim+json,
-# GET and DELETE with Content-Type application/json and no body.
-call() { # method url [body] -> prints status, body in $OUT
-  local method="$1" url="$2" body="${3:-}"
-  local args=(-sS -o "$OUT" -w '%{http_code}' -X "$method" -u "$AUTH" -H 'User-Agent: wso2/scim2/client')
-  if [ -n "$body" ]; then
-    args+=(-H 'Accept: */*' -H 'Content-Type: application/scim+json' --data "$body")
-  else
-    args+=(-H 'Content-Type: application/json')
-  fi
-  curl "${args[@]}" "$url"
-}
-expect_status() { [ "$1" = "$2" ] || fail "expected HTTP $2, got $1"; }
-expect_json() { # jq-expression expected-value
-  local got; got="$(jq -r "$1" "$OUT")"
-  [ "$got" = "$2" ] || fail "expected $1 = '$2', got '$got'"
-}
-enc() { jq -rn --arg v "$1" '$v|@uri'; }
-# The connector never stores remote ids: it looks each one up before use (unquoted value, capitalised Eq).
 user_id() { # userName -> id (LOOKUP)
-  local status; status="$(call GET "$BASE/Users?filter=userName%20Eq%20$(enc "$1")&startIndex=1&count=1")"
+  local status; status="$(user_lookup "$1")"
   expect_status "$status" 200
   [ "$(jq -r .totalResults "$OUT")" = 1 ] || fail "no user $1"
   jq -r '.Resources[0].id' "$OUT"

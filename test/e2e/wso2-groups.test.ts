@@ -22,5 +22,5 @@ describe('WSO2 IS group sequence (curl)', () => {
     const users = h.emulator.org.query("SELECT Id FROM User WHERE Username LIKE '%.e2e@pickup.example'") as unknown as Array<{ Id: string }>
     expect(users).toHaveLength(3)
     expect(h.emulator.org.query(`SELECT Id FROM GroupMember WHERE UserOrGroupId IN ('${users.map((u) => u.Id).join("','")}')`)).toHaveLength(0)
-  })
+  }, 60_000) // as long as the script may run (execFile timeout): one curl process per request, slow on a busy machine
 })

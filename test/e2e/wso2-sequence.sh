@@ -5,37 +5,9 @@
 # Needs curl and jq. Exits non-zero at the first answer that is not what WSO2 IS needs.
 set -euo pipefail
 
-BASE="${SCIM_BASE:-http://127.0.0.1:8080/scim/v2}"
-AUTH="${SCIM_USER:-wso2}:${SCIM_PASSWORD:-scimforce-demo-password}"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 NAME="${E2E_USERNAME:-kim.lee.$$@pickup.example}"
-OUT="$(mktemp)"
-trap 'rm -f "$OUT"' EXIT
-
-step() { printf '\n== %s\n' "$*"; }
-fail() { printf 'FAIL: %s\n' "$*" >&2; printf 'last body: %s\n' "$(cat "$OUT")" >&2; exit 1; }
-
-# WSO2's client: Basic auth, User-Agent wso2/scim2/client, Accept */*; POST/PUT/PATCH with application/scim+json,
-# GET and DELETE with Content-Type application/json and no body.
-call() { # method url [body] -> prints status, body in $OUT
-  local method="$1" url="$2" body="${3:-}"
-  local args=(-sS -o "$OUT" -w '%{http_code}' -X "$method" -u "$AUTH" -H 'User-Agent: wso2/scim2/client')
-  if [ -n "$body" ]; then
-    args+=(-H 'Accept: */*' -H 'Content-Type: application/scim+json' --data "$body")
-  else
-    args+=(-H 'Content-Type: application/json')
-  fi
-  curl "${args[@]}" "$url"
-}
-expect_status() { [ "$1" = "$2" ] || fail "expected HTTP $2, got $1"; }
-expect_json() { # jq-expression expected-value
-  local got; got="$(jq -r "$1" "$OUT")"
-  [ "$got" = "$2" ] || fail "expected $1 = '$2', got '$got'"
-}
-# The connector re-discovers the remote id before every update or delete: unquoted value, capitalised Eq.
-lookup() {
-  local enc; enc="$(jq -rn --arg v "$1" '$v|@uri')"
-  call GET "$BASE/Users?filter=userName%20Eq%20${enc}&startIndex=1&count=1"
-}
 
 step "create (POST with empty schemas, string emails, password)"
 status="$(call POST "$BASE/Users" "{\"schemas\":[],\"userName\":\"$NAME\",\"password\":\"5f3c9a2e-1b7d-4c1e-9f0a-8d2b6e4c7a11\",\"name\":{\"givenName\":\"Kim\",\"familyName\":\"Lee\"},\"emails\":[\"$NAME\"],\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":{\"department\":\"Sales\"}}")"
@@ -48,7 +20,7 @@ ID="$(jq -r .id "$OUT")"
 echo "created $ID"
 
 step "lookup (userName Eq <raw>, startIndex=1&count=1)"
-status="$(lookup "$NAME")"
+status="$(user_lookup "$NAME")"
 expect_status "$status" 200
 expect_json .totalResults 1
 expect_json '.Resources[0].id' "$ID"
@@ -75,7 +47,7 @@ expect_json .active true
 expect_json .name.givenName Kimberly
 
 step "delete: lookup, then DELETE with Content-Type application/json and no body"
-status="$(lookup "$NAME")"
+status="$(user_lookup "$NAME")"
 expect_status "$status" 200
 expect_json '.Resources[0].id' "$ID"
 status="$(call DELETE "$BASE/Users/$ID")"
@@ -85,7 +57,7 @@ step "after delete: the id is gone, and the lookup finds nothing"
 status="$(call GET "$BASE/Users/$ID")"
 expect_status "$status" 404
 expect_json .status 404
-status="$(lookup "$NAME")"
+status="$(user_lookup "$NAME")"
 expect_status "$status" 200
 expect_json .totalResults 0
 
@@ -95,7 +67,7 @@ expect_status "$status" 201
 expect_json .id "$ID"
 expect_json .active true
 expect_json .name.givenName Kim
-status="$(lookup "$NAME")"
+status="$(user_lookup "$NAME")"
 expect_json .totalResults 1
 
 step "duplicate create of an active user: 409 uniqueness"

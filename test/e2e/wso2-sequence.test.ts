@@ -22,5 +22,5 @@ describe('WSO2 IS sequence (curl)', () => {
     expect(rows).toHaveLength(1)
     // The rehire POST carried no department or title, so what the PATCH-mode update set is still there.
     expect(rows[0]).toMatchObject({ IsActive: true, FirstName: 'Kim', LastName: 'Lee', Department: 'Field Sales', Title: 'Account Executive' })
-  })
+  }, 60_000) // as long as the script may run (execFile timeout): one curl process per request, slow on a busy machine
 })

@@ -127,6 +127,17 @@ describe('/metrics content', () => {
     expect(sample(await scrape(x), 'scimforce_salesforce_errors_total', { code: 'REQUEST_LIMIT_EXCEEDED' })).toBe(1)
   })
 
+  it('shows the circuit breaker\'s state: 0 while calls flow, 1 once Salesforce keeps failing and it opens', async () => {
+    const x = await harness()
+    expect((await x.http.get(`${SCIM}/Users`).set(auth)).status).toBe(200)
+    expect(sample(await scrape(x), 'scimforce_salesforce_circuit_open')).toBe(0)
+    x.emulator.faults.set({ rates: { serverUnavailable: 1 } })
+    // Three attempts per Salesforce call in the test harness: a couple of requests make five failures in a row.
+    for (let i = 0; i < 3; i++) expect((await x.http.get(`${SCIM}/Users`).set(auth)).status).toBe(503)
+    expect(x.app.scimforce.gateway.breaker.state()).toBe('open')
+    expect(sample(await scrape(x), 'scimforce_salesforce_circuit_open')).toBe(1)
+  })
+
   it('includes the process metrics, from a registry of its own rather than the global one', async () => {
     const x = await harness()
     const text = await scrape(x)

@@ -3,12 +3,9 @@ import { parsePath, planPatch } from '../../src/mapping/patch.js'
 import { createUserMapping } from '../../src/mapping/user.js'
 import { ENTERPRISE_USER_SCHEMA } from '../../src/protocol/constants.js'
 import { asScimError, ScimError } from '../../src/scim/errors.js'
+import { usersConfig } from '../fixtures/config.js'
 
-const mapping = createUserMapping({
-  defaults: { ProfileId: '00e000000000001AAA', EmailEncodingKey: 'UTF-8', LanguageLocaleKey: 'en_US', LocaleSidKey: 'en_US', TimeZoneSidKey: 'America/Los_Angeles', UserPermissionsCallCenterAutoLogin: false, UserPermissionsMarketingUser: false, UserPermissionsOfflineUser: false },
-  usernameSuffix: '',
-  extraMappings: [],
-})
+const mapping = createUserMapping(usersConfig())
 
 function direct (ops: Array<{ op: string, path?: string, value?: unknown }>): Record<string, unknown> {
   const plan = planPatch(mapping, ops)

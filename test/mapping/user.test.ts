@@ -4,18 +4,9 @@ import {
   scimToFields, toIsoDate, toScimUser, versionOf,
 } from '../../src/mapping/user.js'
 import { ENTERPRISE_USER_SCHEMA } from '../../src/protocol/constants.js'
-import type { UserDefaults } from '../../src/config/types.js'
+import { userDefaults } from '../fixtures/config.js'
 
-const defaults: UserDefaults = {
-  ProfileId: '00e000000000001AAA',
-  EmailEncodingKey: 'UTF-8',
-  LanguageLocaleKey: 'en_US',
-  LocaleSidKey: 'en_US',
-  TimeZoneSidKey: 'America/Los_Angeles',
-  UserPermissionsCallCenterAutoLogin: false,
-  UserPermissionsMarketingUser: false,
-  UserPermissionsOfflineUser: false,
-}
+const defaults = userDefaults()
 const mapping = createUserMapping({ defaults, usernameSuffix: '', extraMappings: [] })
 const suffixed = createUserMapping({ defaults, usernameSuffix: '.sandbox', extraMappings: [] })
 

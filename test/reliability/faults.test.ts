@@ -75,7 +75,7 @@ beforeAll(async () => {
   h = await startReliabilityHarness({
     seed: 0x5eed,
     retry: RETRY,
-    timeoutMs: 400,
+    timeoutMs: 800, // SF_TIMEOUT_MS: 400 ms per HTTP request
     // Room for the whole run: licences for every user, and a daily limit that only the spell exhausts.
     emulator: { licenseTotals: { Salesforce: 100_000 }, dailyApiLimit: 10_000_000 },
   })

@@ -1,11 +1,13 @@
 // jsforce 3.10.16's HTTP layer as scimforce configures it, against the emulated org: the timeout really fires
-// (node-fetch abort through executeWithTimeout), its own retries are off, and connections are kept alive.
+// (node-fetch abort through executeWithTimeout; our own bound on the token request), its own retries are off, and
+// connections are kept alive.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createEmulator, type Emulator } from '../../src/emulator/index.js'
 import { createSalesforceSession, type SalesforceSession } from '../../src/salesforce/connection.js'
-import { SalesforceError } from '../../src/salesforce/errors.js'
+import { classify, SalesforceError } from '../../src/salesforce/errors.js'
 import { createGateway, type Gateway } from '../../src/salesforce/gateway.js'
 import { select } from '../../src/salesforce/soql.js'
+import { salesforceConfig } from '../fixtures/config.js'
 import { quietLog } from '../reliability/fakes.js'
 
 let emulator: Emulator
@@ -19,14 +21,7 @@ beforeAll(async () => {
   emulator = await createEmulator()
   await emulator.listen()
   emulator.app.server.on('connection', () => { connections++ })
-  session = createSalesforceSession({
-    loginUrl: emulator.url,
-    authFlow: 'client_credentials',
-    clientId: 'scimforce-demo',
-    clientSecret: 'scimforce-demo-secret',
-    apiVersion: '62.0',
-    timeoutMs: 300,
-  }, quietLog)
+  session = createSalesforceSession(salesforceConfig(emulator.url, { timeoutMs: 600 }), quietLog) // 300 ms per HTTP request
   gateway = createGateway(session, { attempts: 1, baseDelayMs: 10, budgetMs: 5_000, breaker: { consecutiveFailures: 1000 } })
 })
 afterAll(async () => { await emulator.close() })
@@ -56,6 +51,15 @@ describe('timeouts', () => {
     await session.ensureAuthorized()
     emulator.faults.set({ latencyMs: 2_000 })
     await expect(session.conn.request({ method: 'GET', url: '/services/data/v62.0/limits' })).rejects.toMatchObject({ name: 'AbortError' })
+  })
+
+  it('bounds the token request by the configured timeout too (it takes no per-call options in jsforce)', async () => {
+    const fresh = createSalesforceSession(salesforceConfig(emulator.url, { timeoutMs: 600 }), quietLog)
+    emulator.faults.set({ latencyMs: 2_000 })
+    const started = Date.now()
+    const err = await fresh.ensureAuthorized().then(() => undefined, (e: unknown) => e)
+    expect(Date.now() - started).toBeLessThan(1_500)
+    expect(classify(err)).toMatchObject({ code: 'TIMEOUT', kind: 'unknownOutcome' })
   })
 
   it('has jsforce\'s own retries off: a 503 on a GET is one call, and the gateway decides', async () => {
