@@ -2,6 +2,7 @@
 
 import { SalesforceError } from './errors.js'
 import type { Org, WriteContext } from './org.js'
+import { derivePermissionSetType, isAssignableType, isEditableType, permissionSetAfterUpdate, profileAfterUpdate } from './permissions.js'
 import type { SRecord } from './schema.js'
 
 export interface ObjectRules {
@@ -259,13 +260,11 @@ const groupMemberRules: ObjectRules = {
 
 const permissionSetRules: ObjectRules = {
   prepare (_org, rec, old) {
-    if (old === undefined) {
-      rec.Type = rec.Type ?? 'Regular'
-      rec.IsCustom = true
-    }
+    derivePermissionSetType(rec, old)
+    if (old === undefined) rec.IsCustom = true
   },
   validate (org, rec, old) {
-    if (old !== undefined && old.Type !== 'Regular' && (changed(rec, old, 'Name') || changed(rec, old, 'Label'))) {
+    if (old !== undefined && !isEditableType(old.Type) && (changed(rec, old, 'Name') || changed(rec, old, 'Label'))) {
       throw new SalesforceError('FIELD_INTEGRITY_EXCEPTION', 'You can\'t edit this permission set because it\'s owned by a profile or a permission set group', { fields: [] })
     }
     if (typeof rec.Name === 'string' && changed(rec, old, 'Name')) {
@@ -277,11 +276,12 @@ const permissionSetRules: ObjectRules = {
     return undefined
   },
   beforeDelete (_org, rec) {
-    if (rec.Type !== 'Regular') {
+    if (!isEditableType(rec.Type)) {
       // Assumption (UNVERIFIED code/text): profile- and group-owned permission sets go with their owner.
       throw new SalesforceError('DELETE_FAILED', 'You can\'t delete a permission set that is owned by a profile or a permission set group', { fields: [] })
     }
   },
+  afterUpdate: permissionSetAfterUpdate,
   afterDelete (org, rec) {
     // Assumption (UNVERIFIED): deleting a permission set removes its assignments rather than failing.
     for (const a of org.filter('PermissionSetAssignment', a => a.PermissionSetId === rec.Id)) {
@@ -338,8 +338,9 @@ const assignmentRules: ObjectRules = {
     }
     const ps = org.get('PermissionSet', rec.PermissionSetId as string)
     if (ps === undefined) throw new SalesforceError('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', { fields: [] })
-    if (rec.PermissionSetGroupId === null && ps.Type !== 'Regular') {
-      // Assumption (UNVERIFIED code): profile-owned and group aggregate permission sets cannot be assigned directly.
+    if (rec.PermissionSetGroupId === null && !isAssignableType(ps.Type)) {
+      // salesforce.md §10: Regular, Standard and Session sets are assignable; profile-owned and group aggregate
+      // sets are not. Assumption (UNVERIFIED code and text): FIELD_INTEGRITY_EXCEPTION on PermissionSetId.
       throw new SalesforceError('FIELD_INTEGRITY_EXCEPTION', 'You can\'t assign or unassign this permission set because it\'s associated with a profile or a permission set group.', { fields: ['PermissionSetId'] })
     }
     if (rec.PermissionSetGroupId !== null && ps.PermissionSetGroupId !== rec.PermissionSetGroupId) {
@@ -420,6 +421,7 @@ const userRoleRules: ObjectRules = {
 
 export const RULES: Record<string, ObjectRules | undefined> = {
   User: userRules,
+  Profile: { afterUpdate: profileAfterUpdate },
   UserLogin: userLoginRules,
   UserLicense: userLicenseRules,
   Group: groupRules,
