@@ -23,8 +23,15 @@ function failure (fn: () => unknown): SalesforceError {
 
 function addUser (username: string, profile = 'Standard User'): string {
   return org.insert('User', {
-    Username: username, LastName: 'Test', Email: username, Alias: username.slice(0, 8), TimeZoneSidKey: 'Europe/London',
-    LocaleSidKey: 'en_GB', EmailEncodingKey: 'UTF-8', LanguageLocaleKey: 'en_US', ProfileId: seed.profiles[profile],
+    Username: username,
+    LastName: 'Test',
+    Email: username,
+    Alias: username.slice(0, 8),
+    TimeZoneSidKey: 'Europe/London',
+    LocaleSidKey: 'en_GB',
+    EmailEncodingKey: 'UTF-8',
+    LanguageLocaleKey: 'en_US',
+    ProfileId: seed.profiles[profile],
   })
 }
 
