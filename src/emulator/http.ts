@@ -35,3 +35,16 @@ export function bearerToken (authorization: string | undefined, query?: URLSearc
   if (m !== null) return m[1]
   return query?.get('oauth_token') ?? query?.get('access_token') ?? undefined
 }
+
+/**
+ * REST API Developer Guide, Status Codes and Error Responses (salesforce.md §2.3, §10): a request URI longer than
+ * 16,384 bytes answers 414. Assumption (UNVERIFIED): the body has Salesforce's error shape with errorCode
+ * URI_TOO_LONG (the guide names only the status); clients should key on the status.
+ */
+export const MAX_URI_BYTES = 16_384
+
+export function uriTooLong (uri: string): boolean {
+  return Buffer.byteLength(uri, 'utf8') > MAX_URI_BYTES
+}
+
+export const URI_TOO_LONG_BODY = [{ message: `The request URI is longer than ${MAX_URI_BYTES} bytes`, errorCode: 'URI_TOO_LONG' }]

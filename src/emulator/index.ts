@@ -91,7 +91,8 @@ export async function createEmulator (opts: EmulatorOptions = {}): Promise<Emula
   const faults = new FaultController(opts.latencyMs ?? 0, () => sessions.expireAll())
   let listeningUrl: string | undefined
 
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 50 * 1024 * 1024 })
+  // maxHeaderSize above the 16 KiB URI limit, so a long URI gets Salesforce's 414 (rest.ts), not Node's 431.
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 50 * 1024 * 1024, http: { maxHeaderSize: 64 * 1024 } })
   const ctx: EmulatorContext = {
     org,
     seed,
