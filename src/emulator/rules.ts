@@ -133,10 +133,11 @@ const userRules: ObjectRules = {
     }
     const fedId = rec.FederationIdentifier
     if (typeof fedId === 'string' && changed(rec, old, 'FederationIdentifier')) {
-      // Assumption (salesforce.md §2.7): unique per org, compared case-sensitively (as SSO matches it);
-      // errorCode DUPLICATE_VALUE is UNVERIFIED, the text is the one Okta's KB quotes.
+      // salesforce.md §2.7, §10: unique per org, compared case-sensitively (as SSO matches it). The text is the
+      // documented one (Okta's KB); errorCode FIELD_INTEGRITY_EXCEPTION with fields [FederationIdentifier] rests on
+      // a single real log (UNVERIFIED beyond it).
       if (takenBy(org.lookup('User.federationId', fedId), rec.Id)) {
-        throw new SalesforceError('DUPLICATE_VALUE', 'This Federation ID is already in use. Use a different Federation ID.', { fields: ['FederationIdentifier'] })
+        throw new SalesforceError('FIELD_INTEGRITY_EXCEPTION', 'This Federation ID is already in use. Use a different Federation ID.', { fields: ['FederationIdentifier'] })
       }
     }
     if (rec.ManagerId !== null && rec.ManagerId === rec.Id) {

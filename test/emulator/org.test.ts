@@ -95,7 +95,10 @@ describe('User validation', () => {
 
   it('keeps FederationIdentifier unique in the org', () => {
     const err = failure(() => org.insert('User', user({ FederationIdentifier: 'ada.lovelace' })))
-    expect([err.errorCode, err.fields]).toEqual(['DUPLICATE_VALUE', ['FederationIdentifier']])
+    expect([err.errorCode, err.fields]).toEqual(['FIELD_INTEGRITY_EXCEPTION', ['FederationIdentifier']])
+    expect(err.message).toMatch(/^This Federation ID is already in use/)
+    // Case-sensitive, as SSO matches it.
+    expect(org.insert('User', user({ FederationIdentifier: 'Ada.Lovelace' }))).toMatch(/^005/)
   })
 
   it('maintains Name, UserType, system fields, the UserLogin row and the profile-owned assignment', () => {
