@@ -46,6 +46,11 @@ export interface EmulatorOptions {
   logger?: boolean
   /** TotalLicenses per UserLicense name; defaults Salesforce 50, Salesforce Platform 10, Chatter Free 5000. */
   licenseTotals?: Record<string, number>
+  /**
+   * A changed User.Email waits for the user's confirmation, as in a real org (email.ts). Default false for now:
+   * it turns on once scimforce handles pending emails (issue 12).
+   */
+  emailVerification?: boolean
 }
 
 export interface Emulator {
@@ -87,6 +92,7 @@ export async function createEmulator (opts: EmulatorOptions = {}): Promise<Emula
   const seed = seedOrg(org, { integrationUsername: options.integrationUsername, ...(opts.licenseTotals !== undefined ? { licenseTotals: opts.licenseTotals } : {}) })
   const sessions = new Sessions(org.orgId.slice(0, 15), opts.sessionIdleTimeoutMs ?? TWO_HOURS, () => org.now())
   org.onUserBlocked = userId => sessions.endUser(userId)
+  org.emailVerification = opts.emailVerification ?? false
   const counters = new CounterStore()
   const faults = new FaultController(opts.latencyMs ?? 0, () => sessions.expireAll())
   let listeningUrl: string | undefined

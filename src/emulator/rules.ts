@@ -1,5 +1,6 @@
 // Object-specific Salesforce rules: User validation and licences, group and permission-set bookkeeping.
 
+import { holdEmailChange } from './email.js'
 import { SalesforceError } from './errors.js'
 import type { Org, WriteContext } from './org.js'
 import { derivePermissionSetType, isAssignableType, isEditableType, permissionSetAfterUpdate, profileAfterUpdate } from './permissions.js'
@@ -108,6 +109,7 @@ const userRules: ObjectRules = {
     if (license !== undefined) rec.UserType = license.LicenseDefinitionKey === 'PID_Chatter' ? 'CsnOnly' : 'Standard'
   },
   validate (org, rec, old) {
+    holdEmailChange(org, rec, old) // a changed Email may wait for the user's confirmation (email.ts)
     const username = rec.Username as string
     if (changed(rec, old, 'Username')) {
       if (!USERNAME_SHAPE.test(username) || !isEmail(username)) {
