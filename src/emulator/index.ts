@@ -7,6 +7,7 @@ import { CONTENT_TYPE_JSON, type EmulatorContext, type JwtKey } from './context.
 import { CounterStore, type Counters } from './counters.js'
 import { FaultController, type Faults } from './faults.js'
 import { registerOAuth } from './oauth.js'
+import { clientErrorHandler } from './http.js'
 import { Org } from './org.js'
 import { registerDataRoutes } from './rest.js'
 import { seedOrg, type SeedIds } from './seed.js'
@@ -97,8 +98,9 @@ export async function createEmulator (opts: EmulatorOptions = {}): Promise<Emula
   const faults = new FaultController(opts.latencyMs ?? 0, () => sessions.expireAll())
   let listeningUrl: string | undefined
 
-  // maxHeaderSize above the 16 KiB URI limit, so a long URI gets Salesforce's 414 (rest.ts), not Node's 431.
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 50 * 1024 * 1024, http: { maxHeaderSize: 64 * 1024 } })
+  // Node refuses request heads over 16 KiB before Fastify sees them; clientErrorHandler answers those as
+  // Salesforce does (414 for a long URI, 431 for URI + headers; http.ts).
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 50 * 1024 * 1024, clientErrorHandler })
   const ctx: EmulatorContext = {
     org,
     seed,

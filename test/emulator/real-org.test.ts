@@ -127,15 +127,17 @@ describe('the 16,384-byte URI limit', () => {
     return head + base + 'x'.repeat(bytes - head.length - base.length - tail.length) + tail
   }
 
-  it('answers 414 above the limit and serves a URI of exactly 16,384 bytes', async () => {
-    const atLimit = soqlOfLength(16_384)
-    expect(Buffer.byteLength(atLimit)).toBe(16_384)
-    expect((await s.call('GET', atLimit)).status).toBe(200)
+  it('answers 414 for a URI over 16,384 bytes, 431 when URI and headers together are over, and serves shorter ones', async () => {
+    expect((await s.call('GET', soqlOfLength(15_000))).status).toBe(200)
     const over = await s.call('GET', soqlOfLength(16_385))
     expect(over.status).toBe(414)
     expect(over.json).toEqual([{ errorCode: 'URI_TOO_LONG', message: 'The request URI is longer than 16384 bytes' }])
-    // A long URI elsewhere (the token endpoint, a record) is refused the same way; an unauthenticated one too.
+    // Anywhere, before the session is looked at.
     expect((await s.call('GET', `${DATA}/sobjects/User/${'a'.repeat(16_400)}`, { auth: false })).status).toBe(414)
+    // salesforce.md §2.3: 431 when URI + headers exceed 16,384 bytes.
+    const both = await s.call('GET', soqlOfLength(16_000), { headers: { 'x-padding': 'p'.repeat(1_000) } })
+    expect([both.status, (both.json as Array<{ errorCode: string }>)[0]?.errorCode]).toEqual([431, 'REQUEST_HEADER_FIELDS_TOO_LARGE'])
+    expect((await s.call('GET', `${DATA}/limits`)).status).toBe(200)
   })
 
   it('holds a /composite subrequest url to the same limit (assumption)', async () => {
