@@ -57,6 +57,27 @@ export function registerAdmin (app: FastifyInstance, ctx: EmulatorContext): void
     return reply.code(204).send()
   })
   app.get('/__emulator/seed', async (_req, reply) => sendJson(reply, 200, ctx.seed))
+  // Email change verification (email.ts): read or switch it, see a user's pending address, confirm it.
+  app.get('/__emulator/email-verification', async (_req, reply) => sendJson(reply, 200, { enabled: ctx.org.emailVerification }))
+  app.put('/__emulator/email-verification', async (request, reply) => {
+    try {
+      const body = jsonBody(rawBody(request))
+      if (typeof body.enabled !== 'boolean') throw new RangeError('enabled must be true or false')
+      ctx.org.emailVerification = body.enabled
+      return sendJson(reply, 200, { enabled: ctx.org.emailVerification })
+    } catch (err) {
+      return badRequest(reply, err)
+    }
+  })
+  app.get<{ Params: { id: string } }>('/__emulator/users/:id/pending-email', async (request, reply) => {
+    if (ctx.org.get('User', request.params.id) === undefined) return sendJson(reply, 404, { error: 'no such user' })
+    return sendJson(reply, 200, { pendingEmail: ctx.org.pendingEmail(request.params.id) ?? null })
+  })
+  app.post<{ Params: { id: string } }>('/__emulator/users/:id/confirm-email', async (request, reply) => {
+    if (ctx.org.get('User', request.params.id) === undefined) return sendJson(reply, 404, { error: 'no such user' })
+    const email = ctx.org.confirmEmail(request.params.id)
+    return email === undefined ? sendJson(reply, 409, { error: 'no pending email (or its link expired)' }) : sendJson(reply, 200, { email })
+  })
   app.get<{ Querystring: { q?: string } }>('/__emulator/query', async (request, reply) => {
     try {
       const records = ctx.org.query(request.query.q ?? '')

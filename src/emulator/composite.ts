@@ -1,8 +1,9 @@
 // Composite resources: /composite (references, allOrNone rollback), sObject Collections and /composite/batch.
 
-import type { EmulatorContext } from './context.js'
+import { isSupportedVersion, type EmulatorContext } from './context.js'
 import { ok, findForPath, parseFieldList, shapeRecord, sobjectOf, type ApiRequest, type ApiResponse } from './data-api.js'
 import { SalesforceError, methodNotAllowed, notFound, type CollectionError } from './errors.js'
+import { URI_TOO_LONG_BODY, uriTooLong } from './http.js'
 import { normalizeId, sobjectOfId } from './ids.js'
 import { objectDef } from './schema.js'
 
@@ -53,9 +54,50 @@ interface SubRequest { method: string, url: string, referenceId: string, body?: 
 
 interface SubResult { body: unknown, httpHeaders: Record<string, string>, httpStatusCode: number, referenceId: string }
 
+/**
+ * A composite reference, `@{referenceId.field}` (also `[n]` indexes). salesforce.md §4.1, §10: every string in a
+ * subrequest's url and body that contains one is a reference; there is no escape, so a value such as a phone
+ * number or a title that happens to contain `@{x.y}` is resolved (or halts the request) like any other.
+ */
 const REFERENCE = /@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}/g
 
 class Unresolved extends Error {}
+
+/** Every reference in a url or body, as `name` and `name.path`, in order of appearance. */
+function referencesIn (value: unknown, out: Array<{ name: string, text: string }> = []): Array<{ name: string, text: string }> {
+  if (typeof value === 'string') {
+    for (const m of value.matchAll(REFERENCE)) out.push({ name: m[1] as string, text: `${m[1] as string}${m[2] ?? ''}` })
+  } else if (Array.isArray(value)) {
+    for (const v of value) referencesIn(v, out)
+  } else if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) referencesIn(v, out)
+  }
+  return out
+}
+
+function invalidReference (ref: string): unknown[] {
+  const name = ref.split(/[.[]/)[0] ?? ''
+  return [{ errorCode: 'PROCESSING_HALTED', message: `Invalid reference specified. No value for ${ref} found in ${name}. Provided referenceId ('${name}') must be unique and exist in a previous subrequest.` }]
+}
+
+/**
+ * A reference to a referenceId that no earlier subrequest has (a later one, itself, or none at all) can never be
+ * resolved: it halts the whole request before anything runs, whatever allOrNone says. The subrequest that holds it
+ * answers "Invalid reference specified", every other one PROCESSING_HALTED, and nothing is written
+ * (salesforce.md §10; issue 11 observed it against a real org). Assumption (UNVERIFIED): the other subrequests
+ * carry the rollback message, as with allOrNone.
+ * A reference to an earlier subrequest that failed or lacks the field is the documented dependent halt instead
+ * (salesforce.md §4.1): only the dependent fails, the rest runs unless allOrNone.
+ */
+function unknownReference (subs: SubRequest[]): { index: number, ref: string } | undefined {
+  const earlier = new Set<string>()
+  for (const [index, s] of subs.entries()) {
+    const unknown = referencesIn([s.url, s.body]).find(r => !earlier.has(r.name))
+    if (unknown !== undefined) return { index, ref: unknown.text }
+    earlier.add(s.referenceId)
+  }
+  return undefined
+}
 
 function lookupReference (done: Map<string, ApiResponse>, ref: string, path: string): unknown {
   const res = done.get(ref)
@@ -87,7 +129,8 @@ function substitute (value: unknown, done: Map<string, ApiResponse>): unknown {
 export function subRequest (parent: ApiRequest, method: string, url: string, body: unknown, headers: Record<string, string> = {}): ApiRequest | undefined {
   const parsed = new URL(url, 'http://composite.invalid')
   const m = /^\/services\/data\/v(\d+\.\d+)\/(.*)$/.exec(parsed.pathname) ?? /^\/?v(\d+\.\d+)\/(.*)$/.exec(parsed.pathname)
-  if (m === null) return undefined
+  // A version the org does not have is a 404 NOT_FOUND inside a composite too (salesforce.md §2.1, §10).
+  if (m === null || !isSupportedVersion(`v${m[1] as string}`)) return undefined
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]))
   return {
     method: method.toUpperCase(),
@@ -130,6 +173,13 @@ function composite (ctx: EmulatorContext, req: ApiRequest, dispatch: Dispatch): 
     }
   }
   ctx.counters.bump('endpoint', 'composite.subrequests', subs.length)
+  const halted = (s: SubRequest, body: unknown): SubResult => ({ body, httpHeaders: {}, httpStatusCode: 400, referenceId: s.referenceId })
+  const unknown = unknownReference(subs)
+  if (unknown !== undefined) {
+    return ok({
+      compositeResponse: subs.map((s, i) => halted(s, i === unknown.index ? invalidReference(unknown.ref) : [{ errorCode: 'PROCESSING_HALTED', message: HALTED_ROLLBACK }])),
+    })
+  }
 
   const results: SubResult[] = []
   const done = new Map<string, ApiResponse>()
@@ -141,9 +191,11 @@ function composite (ctx: EmulatorContext, req: ApiRequest, dispatch: Dispatch): 
       subBody = substitute(s.body, done)
     } catch (err) {
       if (!(err instanceof Unresolved)) throw err
-      const ref = err.message.split(/[.[]/)[0] ?? ''
-      return { status: 400, headers: {}, body: [{ errorCode: 'PROCESSING_HALTED', message: `Invalid reference specified. No value for ${err.message} found in ${ref}. Provided referenceId ('${ref}') must be unique and exist in a previous subrequest.` }] }
+      return { status: 400, headers: {}, body: invalidReference(err.message) }
     }
+    // Assumption (UNVERIFIED; salesforce.md §10 says it is not documented): a subrequest url is held to the same
+    // 16,384-byte limit as a request URI, so a client cannot dodge the 414 by wrapping a long query in /composite.
+    if (uriTooLong(url)) return { status: 414, headers: {}, body: URI_TOO_LONG_BODY }
     const sub = subRequest(req, s.method, url, subBody, s.httpHeaders)
     const supported = sub !== undefined && (['sobjects', 'query', 'queryAll'].includes(sub.path[0] ?? '') || (sub.path[0] === 'composite' && sub.path[1] === 'sobjects'))
     if (sub === undefined || !supported) {
@@ -151,7 +203,7 @@ function composite (ctx: EmulatorContext, req: ApiRequest, dispatch: Dispatch): 
     }
     const sobject = sobjectOf(sub.path)
     if (sobject !== undefined) ctx.counters.bump('sobject', sobject)
-    return dispatch(ctx, sub)
+    return dispatch(ctx, allOrNone ? overrideCollectionFlag(sub) : sub)
   }
   const record = (s: SubRequest, res: ApiResponse): void => {
     done.set(s.referenceId, res)
@@ -168,7 +220,7 @@ function composite (ctx: EmulatorContext, req: ApiRequest, dispatch: Dispatch): 
       for (const [i, s] of subs.entries()) {
         const res = runOne(s)
         record(s, res)
-        if (res.status >= 400) {
+        if (res.status >= 400 || hasFailedRecord(res)) {
           failed = i
           throw new Unresolved('rollback')
         }
@@ -182,8 +234,31 @@ function composite (ctx: EmulatorContext, req: ApiRequest, dispatch: Dispatch): 
   return ok({
     compositeResponse: subs.map((s, i) => i === failed
       ? results[i]
-      : { body: [{ errorCode: 'PROCESSING_HALTED', message: HALTED_ROLLBACK }], httpHeaders: {}, httpStatusCode: 400, referenceId: s.referenceId }),
+      : halted(s, [{ errorCode: 'PROCESSING_HALTED', message: HALTED_ROLLBACK }])),
   })
+}
+
+/**
+ * Developer Guide, "allOrNone Parameters in Composite and Collections Requests" (cases 3-4; salesforce.md §4.1,
+ * §10): when the outer allOrNone is true it wins over a collection's own flag, and a collection with a failing
+ * record rolls the whole composite back. Assumption (UNVERIFIED, the JSON is not documented): the collection
+ * subrequest answers as an allOrNone collection would (200, the failing record's error, the others
+ * ALL_OR_NONE_OPERATION_ROLLED_BACK) and every other subrequest gets PROCESSING_HALTED.
+ */
+function overrideCollectionFlag (sub: ApiRequest): ApiRequest {
+  if (sub.path[0] !== 'composite' || sub.path[1] !== 'sobjects' || sub.path.length !== 2) return sub
+  if (sub.method === 'DELETE') {
+    const query = new URLSearchParams(sub.query)
+    query.set('allOrNone', 'true')
+    return { ...sub, query }
+  }
+  const body = sub.body
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return sub
+  return { ...sub, body: { ...body, allOrNone: true } }
+}
+
+function hasFailedRecord (res: ApiResponse): boolean {
+  return Array.isArray(res.body) && res.body.some(r => r !== null && typeof r === 'object' && (r as { success?: unknown }).success === false)
 }
 
 // ---- sObject Collections ------------------------------------------------------------------------------------
@@ -363,7 +438,9 @@ function batch (ctx: EmulatorContext, req: ApiRequest, dispatch: Dispatch): ApiR
     }
     const url = typeof s.url === 'string' ? s.url : ''
     const sub = subRequest(req, typeof s.method === 'string' ? s.method : 'GET', url.startsWith('/') ? url : `/${url}`, s.richInput)
-    const res = sub === undefined ? { status: 404, body: notFound().toBody(), headers: {} } : dispatch(ctx, sub)
+    const res = uriTooLong(url)
+      ? { status: 414, body: URI_TOO_LONG_BODY, headers: {} } // as for /composite subrequests (assumption above)
+      : sub === undefined ? { status: 404, body: notFound().toBody(), headers: {} } : dispatch(ctx, sub)
     results.push({ statusCode: res.status, result: res.status === 204 ? null : res.body })
     if (res.status >= 400 && body.haltOnError === true) halted = true
   }

@@ -7,6 +7,7 @@ import { CONTENT_TYPE_JSON, type EmulatorContext, type JwtKey } from './context.
 import { CounterStore, type Counters } from './counters.js'
 import { FaultController, type Faults } from './faults.js'
 import { registerOAuth } from './oauth.js'
+import { clientErrorHandler } from './http.js'
 import { Org } from './org.js'
 import { registerDataRoutes } from './rest.js'
 import { seedOrg, type SeedIds } from './seed.js'
@@ -46,6 +47,11 @@ export interface EmulatorOptions {
   logger?: boolean
   /** TotalLicenses per UserLicense name; defaults Salesforce 50, Salesforce Platform 10, Chatter Free 5000. */
   licenseTotals?: Record<string, number>
+  /**
+   * A changed User.Email waits for the user's confirmation, as in a real org (email.ts). Default false for now:
+   * it turns on once scimforce handles pending emails (issue 12).
+   */
+  emailVerification?: boolean
 }
 
 export interface Emulator {
@@ -87,11 +93,14 @@ export async function createEmulator (opts: EmulatorOptions = {}): Promise<Emula
   const seed = seedOrg(org, { integrationUsername: options.integrationUsername, ...(opts.licenseTotals !== undefined ? { licenseTotals: opts.licenseTotals } : {}) })
   const sessions = new Sessions(org.orgId.slice(0, 15), opts.sessionIdleTimeoutMs ?? TWO_HOURS, () => org.now())
   org.onUserBlocked = userId => sessions.endUser(userId)
+  org.emailVerification = opts.emailVerification ?? false
   const counters = new CounterStore()
   const faults = new FaultController(opts.latencyMs ?? 0, () => sessions.expireAll())
   let listeningUrl: string | undefined
 
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 50 * 1024 * 1024 })
+  // Node refuses request heads over 16 KiB before Fastify sees them; clientErrorHandler answers those as
+  // Salesforce does (414 for a long URI, 431 for URI + headers; http.ts).
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 50 * 1024 * 1024, clientErrorHandler })
   const ctx: EmulatorContext = {
     org,
     seed,

@@ -1,5 +1,6 @@
 // The emulated org's in-memory state: typed records, the generic save pipeline and all-or-none transactions.
 
+import { confirmEmail, pendingEmail } from './email.js'
 import { SalesforceError, notFound } from './errors.js'
 import { IdGenerator, KEY_PREFIXES, normalizeId, sobjectOfId, looksLikeId } from './ids.js'
 import { RULES, isEmail } from './rules.js'
@@ -52,6 +53,8 @@ export class Org {
   now: () => number
   /** Called when a user can no longer hold sessions (deactivated or frozen). */
   onUserBlocked: (userId: string) => void = () => {}
+  /** Email change verification (email.ts): a changed User.Email waits for confirmEmail(). Off by default. */
+  emailVerification = false
 
   private readonly tables = new Map<string, Map<string, SRecord>>()
   private readonly deletedIds = new Set<string>()
@@ -129,6 +132,16 @@ export class Org {
   /** Runs SOQL against the state without API accounting; returns every matching record (no batching). */
   query (soql: string): QueryRecord[] {
     return executeSoql(this, soql, { version: '62.0' }).records
+  }
+
+  /** The address a user still has to confirm (emailVerification), or undefined. */
+  pendingEmail (userId: string): string | undefined {
+    return pendingEmail(this, userId)
+  }
+
+  /** The user clicks the verification link: returns the new Email, or undefined (nothing pending, or expired). */
+  confirmEmail (userId: string): string | undefined {
+    return confirmEmail(this, userId)
   }
 
   // ---- writes (the same validation as the REST API) ------------------------------------------------------

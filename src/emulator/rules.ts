@@ -1,7 +1,9 @@
 // Object-specific Salesforce rules: User validation and licences, group and permission-set bookkeeping.
 
+import { holdEmailChange } from './email.js'
 import { SalesforceError } from './errors.js'
 import type { Org, WriteContext } from './org.js'
+import { derivePermissionSetType, isAssignableType, isEditableType, permissionSetAfterUpdate, profileAfterUpdate } from './permissions.js'
 import type { SRecord } from './schema.js'
 
 export interface ObjectRules {
@@ -107,6 +109,7 @@ const userRules: ObjectRules = {
     if (license !== undefined) rec.UserType = license.LicenseDefinitionKey === 'PID_Chatter' ? 'CsnOnly' : 'Standard'
   },
   validate (org, rec, old) {
+    holdEmailChange(org, rec, old) // a changed Email may wait for the user's confirmation (email.ts)
     const username = rec.Username as string
     if (changed(rec, old, 'Username')) {
       if (!USERNAME_SHAPE.test(username) || !isEmail(username)) {
@@ -132,10 +135,11 @@ const userRules: ObjectRules = {
     }
     const fedId = rec.FederationIdentifier
     if (typeof fedId === 'string' && changed(rec, old, 'FederationIdentifier')) {
-      // Assumption (salesforce.md §2.7): unique per org, compared case-sensitively (as SSO matches it);
-      // errorCode DUPLICATE_VALUE is UNVERIFIED, the text is the one Okta's KB quotes.
+      // salesforce.md §2.7, §10: unique per org, compared case-sensitively (as SSO matches it). The text is the
+      // documented one (Okta's KB); errorCode FIELD_INTEGRITY_EXCEPTION with fields [FederationIdentifier] rests on
+      // a single real log (UNVERIFIED beyond it).
       if (takenBy(org.lookup('User.federationId', fedId), rec.Id)) {
-        throw new SalesforceError('DUPLICATE_VALUE', 'This Federation ID is already in use. Use a different Federation ID.', { fields: ['FederationIdentifier'] })
+        throw new SalesforceError('FIELD_INTEGRITY_EXCEPTION', 'This Federation ID is already in use. Use a different Federation ID.', { fields: ['FederationIdentifier'] })
       }
     }
     if (rec.ManagerId !== null && rec.ManagerId === rec.Id) {
@@ -259,13 +263,11 @@ const groupMemberRules: ObjectRules = {
 
 const permissionSetRules: ObjectRules = {
   prepare (_org, rec, old) {
-    if (old === undefined) {
-      rec.Type = rec.Type ?? 'Regular'
-      rec.IsCustom = true
-    }
+    derivePermissionSetType(rec, old)
+    if (old === undefined) rec.IsCustom = true
   },
   validate (org, rec, old) {
-    if (old !== undefined && old.Type !== 'Regular' && (changed(rec, old, 'Name') || changed(rec, old, 'Label'))) {
+    if (old !== undefined && !isEditableType(old.Type) && (changed(rec, old, 'Name') || changed(rec, old, 'Label'))) {
       throw new SalesforceError('FIELD_INTEGRITY_EXCEPTION', 'You can\'t edit this permission set because it\'s owned by a profile or a permission set group', { fields: [] })
     }
     if (typeof rec.Name === 'string' && changed(rec, old, 'Name')) {
@@ -277,11 +279,12 @@ const permissionSetRules: ObjectRules = {
     return undefined
   },
   beforeDelete (_org, rec) {
-    if (rec.Type !== 'Regular') {
+    if (!isEditableType(rec.Type)) {
       // Assumption (UNVERIFIED code/text): profile- and group-owned permission sets go with their owner.
       throw new SalesforceError('DELETE_FAILED', 'You can\'t delete a permission set that is owned by a profile or a permission set group', { fields: [] })
     }
   },
+  afterUpdate: permissionSetAfterUpdate,
   afterDelete (org, rec) {
     // Assumption (UNVERIFIED): deleting a permission set removes its assignments rather than failing.
     for (const a of org.filter('PermissionSetAssignment', a => a.PermissionSetId === rec.Id)) {
@@ -338,8 +341,9 @@ const assignmentRules: ObjectRules = {
     }
     const ps = org.get('PermissionSet', rec.PermissionSetId as string)
     if (ps === undefined) throw new SalesforceError('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', { fields: [] })
-    if (rec.PermissionSetGroupId === null && ps.Type !== 'Regular') {
-      // Assumption (UNVERIFIED code): profile-owned and group aggregate permission sets cannot be assigned directly.
+    if (rec.PermissionSetGroupId === null && !isAssignableType(ps.Type)) {
+      // salesforce.md §10: Regular, Standard and Session sets are assignable; profile-owned and group aggregate
+      // sets are not. Assumption (UNVERIFIED code and text): FIELD_INTEGRITY_EXCEPTION on PermissionSetId.
       throw new SalesforceError('FIELD_INTEGRITY_EXCEPTION', 'You can\'t assign or unassign this permission set because it\'s associated with a profile or a permission set group.', { fields: ['PermissionSetId'] })
     }
     if (rec.PermissionSetGroupId !== null && ps.PermissionSetGroupId !== rec.PermissionSetGroupId) {
@@ -420,6 +424,7 @@ const userRoleRules: ObjectRules = {
 
 export const RULES: Record<string, ObjectRules | undefined> = {
   User: userRules,
+  Profile: { afterUpdate: profileAfterUpdate },
   UserLogin: userLoginRules,
   UserLicense: userLicenseRules,
   Group: groupRules,

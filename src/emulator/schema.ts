@@ -90,6 +90,25 @@ function systemModstamp (): FieldDef {
   return f('SystemModstamp', 'System Modstamp', 'datetime', { ...readOnly, nillable: false })
 }
 
+/**
+ * User permissions: one boolean `Permissions<Name>` field per permission, on PermissionSet and Profile alike
+ * (Object Reference, PermissionSet "PermissionsPermissionName": Create, Filter, Update; salesforce.md §10). A real
+ * org has hundreds; these are the admin-grade ones scimforce must recognise plus a few harmless ones.
+ */
+const PERMISSIONS: Array<[string, string]> = [
+  ['PermissionsApiEnabled', 'API Enabled'],
+  ['PermissionsViewSetup', 'View Setup and Configuration'],
+  ['PermissionsManageUsers', 'Manage Users'],
+  ['PermissionsModifyAllData', 'Modify All Data'],
+  ['PermissionsViewAllData', 'View All Data'],
+  ['PermissionsCustomizeApplication', 'Customize Application'],
+  ['PermissionsAuthorApex', 'Author Apex'],
+  ['PermissionsRunReports', 'Run Reports'],
+  ['PermissionsEditTask', 'Edit Tasks'],
+]
+export const PERMISSION_FIELDS: readonly string[] = PERMISSIONS.map(([name]) => name)
+const permissionFields = (): FieldDef[] => PERMISSIONS.map(([name, label]) => bool(name, label))
+
 const USER_TYPES = plain('Standard', 'PowerPartner', 'PowerCustomerSuccess', 'CustomerSuccess', 'Guest', 'CspLitePortal', 'CsnOnly', 'SelfService')
 
 const userFields: FieldDef[] = [
@@ -189,9 +208,7 @@ const specs: ObjectSpec[] = [
       ref('UserLicenseId', 'User License ID', ['UserLicense'], 'UserLicense', readOnly),
       pick('UserType', 'User Type', USER_TYPES, true, readOnly),
       f('Description', 'Description', 'textarea', { length: 255 }),
-      bool('PermissionsApiEnabled', 'API Enabled'),
-      bool('PermissionsViewSetup', 'View Setup and Configuration'),
-      bool('PermissionsManageUsers', 'Manage Users'),
+      ...permissionFields(),
       ...auditFields(),
     ],
     required: ['Name'],
@@ -258,9 +275,7 @@ const specs: ObjectSpec[] = [
       ref('PermissionSetGroupId', 'Permission Set Group ID', ['PermissionSetGroup'], 'PermissionSetGroup', readOnly),
       str('NamespacePrefix', 'Namespace Prefix', 15, readOnly),
       bool('HasActivationRequired', 'Session Activation Required'),
-      bool('PermissionsApiEnabled', 'API Enabled'),
-      bool('PermissionsViewSetup', 'View Setup and Configuration'),
-      bool('PermissionsManageUsers', 'Manage Users'),
+      ...permissionFields(),
       ...auditFields(),
     ],
     required: ['Name', 'Label'],

@@ -63,13 +63,12 @@ export function seedOrg (org: Org, opts: SeedOptions): SeedIds {
   }
   for (const p of PROFILES) {
     const licenseId = ids.licenses[p.license] as string
+    const permissions = profilePermissions(p.name, p.api)
     const profileId = org.systemInsert('Profile', {
       Name: p.name,
       UserLicenseId: licenseId,
       UserType: p.license === 'Chatter Free' ? 'CsnOnly' : 'Standard',
-      PermissionsApiEnabled: p.api,
-      PermissionsViewSetup: p.name === 'System Administrator',
-      PermissionsManageUsers: p.name === 'System Administrator',
+      ...permissions,
     })
     ids.profiles[p.name] = profileId
     // Every profile owns a hidden permission set (IsOwnedByProfile = true), named after the profile's Id.
@@ -81,7 +80,7 @@ export function seedOrg (org: Org, opts: SeedOptions): SeedIds {
       ProfileId: profileId,
       Type: 'Profile',
       LicenseId: licenseId,
-      PermissionsApiEnabled: p.api,
+      ...permissions,
     })
   }
 
@@ -177,7 +176,38 @@ export function seedOrg (org: Org, opts: SeedOptions): SeedIds {
   org.insert('PermissionSetAssignment', { AssigneeId: ada, PermissionSetId: ids.permissionSets.Sales_Ops })
   org.insert('PermissionSetAssignment', { AssigneeId: grace, PermissionSetGroupId: ids.permissionSetGroups.Sales_Bundle })
   org.insert('PermissionSetAssignment', { AssigneeId: integrationId, PermissionSetId: ids.permissionSets.API_Enabled })
+
+  // Privileged principals besides the integration user (issue 11): an active System Administrator, a custom set
+  // granting Manage Users (assigned to nobody) and a Session-type set (HasActivationRequired).
+  ids.users['admin@scimforce.demo'] = org.insert('User', {
+    ...common,
+    ProfileId: ids.profiles['System Administrator'],
+    Username: 'admin@scimforce.demo',
+    FirstName: 'Org',
+    LastName: 'Admin',
+    Email: 'admin@scimforce.demo',
+    Alias: 'oadmin',
+    Title: 'Salesforce Administrator',
+  })
+  ids.permissionSets.User_Admin = org.insert('PermissionSet', { Name: 'User_Admin', Label: 'User Admin', PermissionsManageUsers: true, PermissionsViewSetup: true, PermissionsApiEnabled: true })
+  ids.permissionSets.Session_Support = org.insert('PermissionSet', { Name: 'Session_Support', Label: 'Session Support', HasActivationRequired: true })
   return ids
+}
+
+/** The seeded profiles' user permissions: System Administrator holds the admin-grade ones, the others do not. */
+function profilePermissions (profile: string, api: boolean): Record<string, boolean> {
+  const admin = profile === 'System Administrator'
+  return {
+    PermissionsApiEnabled: api,
+    PermissionsRunReports: profile !== 'Chatter Free User',
+    PermissionsEditTask: profile !== 'Chatter Free User' && profile !== 'Read Only',
+    PermissionsViewSetup: admin,
+    PermissionsManageUsers: admin,
+    PermissionsModifyAllData: admin,
+    PermissionsViewAllData: admin,
+    PermissionsCustomizeApplication: admin,
+    PermissionsAuthorApex: admin,
+  }
 }
 
 function emailFor (username: string): string {

@@ -41,8 +41,11 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE
 /** Token endpoint errors (salesforce.md §1.6); jsforce raises them with `name` = the OAuth error. */
 const OAUTH_ERRORS = new Set(['invalid_grant', 'invalid_client', 'invalid_client_id', 'unsupported_grant_type', 'invalid_request', 'inactive_user', 'inactive_org', 'rate_limit_exceeded'])
 
-export function kindOf (code: string, httpStatus?: number): FailureKind {
+export function kindOf (code: string, httpStatus?: number, fields: readonly string[] = []): FailureKind {
   if (CONFLICT.has(code)) return 'conflict'
+  // A duplicate FederationIdentifier (unique per org) answers FIELD_INTEGRITY_EXCEPTION on that field
+  // (reference/salesforce.md §10, single report): a uniqueness conflict, not a validation error.
+  if (code === 'FIELD_INTEGRITY_EXCEPTION' && fields.includes('FederationIdentifier')) return 'conflict'
   if (code === 'NOT_FOUND' || code === 'ENTITY_IS_DELETED') return 'notFound'
   if (code === 'REQUEST_LIMIT_EXCEEDED') return 'limit'
   if (code === 'INVALID_SESSION_ID') return 'auth'
@@ -87,5 +90,5 @@ export function classify (err: unknown): SalesforceError {
 export function fromItems (items: SalesforceErrorItem[] | Array<{ statusCode?: string, message: string, fields?: string[] }>, httpStatus?: number): SalesforceError {
   const first = (items[0] ?? { errorCode: `ERROR_HTTP_${httpStatus ?? 500}`, message: 'Salesforce error' }) as { errorCode?: string, statusCode?: string, message: string, fields?: string[] }
   const code = first.errorCode ?? first.statusCode ?? 'UNKNOWN'
-  return new SalesforceError(code, first.message, kindOf(code, httpStatus), { fields: first.fields ?? [], ...(httpStatus !== undefined ? { httpStatus } : {}) })
+  return new SalesforceError(code, first.message, kindOf(code, httpStatus, first.fields), { fields: first.fields ?? [], ...(httpStatus !== undefined ? { httpStatus } : {}) })
 }

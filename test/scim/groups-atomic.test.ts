@@ -66,10 +66,9 @@ describe('one composite: all or nothing', () => {
     expect(groupMembers(h, id)).toEqual([])
   })
 
-  // Emulator gap (reported): inside an allOrNone `/composite`, a sObject Collections subrequest whose records
-  // fail answers 200 and the emulator keeps the composite's other subrequests (here the rename); Salesforce
-  // rolls the whole composite back (reference/salesforce.md §4.1: the outer allOrNone overrides the inner one).
-  it.skip('a refused member in the same composite rolls the rename back too (needs the emulator fix)', async () => {
+  // Inside an allOrNone `/composite`, a sObject Collections subrequest whose records fail rolls the whole composite
+  // back, the rename included (reference/salesforce.md §4.1, §10: the outer allOrNone overrides the inner one).
+  it('a refused member in the same composite rolls the rename back too', async () => {
     const g = await createGroup(h, { displayName: 'Self Reference' })
     const id = String(g.id)
     const res = await patchGroup(h, id, [{ op: 'replace', path: 'displayName', value: 'Renamed' }, { op: 'add', path: 'members', value: [{ value: id, type: 'Group' }] }])
