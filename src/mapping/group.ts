@@ -3,7 +3,7 @@
 // changes, profile/role winners, and the SCIM Group a record becomes. No I/O.
 import type { GroupMapping, GroupsConfig, GroupTargetKind, ScimClientConfig } from '../config/types.js'
 import { CORE_GROUP_SCHEMA } from '../protocol/constants.js'
-import { normalizeSalesforceId } from '../salesforce/soql.js'
+import { normalizeSalesforceId } from '../salesforce/ids.js'
 import { MappingError } from './errors.js'
 import type { Membership } from '../store/store.js'
 

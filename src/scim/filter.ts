@@ -23,8 +23,9 @@
 
 import {
   ALWAYS_FALSE, ALWAYS_TRUE, LIKE_ANY, MAX_SOQL_STRING_LENGTH, and, compare, contains, eq, isNotNull, isNull, like, ne,
-  normalizeSalesforceId, not, or, startsWith, assertIdentifier, type ComparisonOperator, type SoqlFragment,
+  not, or, startsWith, assertIdentifier, type ComparisonOperator, type SoqlFragment,
 } from '../salesforce/soql.js'
+import { normalizeSalesforceId } from '../salesforce/ids.js'
 import {
   DEFAULT_FILTER_LIMITS, FilterError, parseDateTime, parseFilter, formatPath,
   type AttrPath, type CompareNode, type CompareOp, type FilterLimits, type FilterNode, type FilterValue, type PresentNode, type ValuePathNode,

@@ -6,7 +6,8 @@ import type { Logger } from '../salesforce/connection.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { Gateway, SfRecord } from '../salesforce/gateway.js'
 import { queryRequest, readAll, recordsOf } from '../salesforce/batch.js'
-import { and, eq, inList, like, LIKE_ANY, normalizeSalesforceId, or, select, type Soql, type SoqlFragment } from '../salesforce/soql.js'
+import { and, eq, inList, like, LIKE_ANY, or, select, type Soql, type SoqlFragment } from '../salesforce/soql.js'
+import { normalizeSalesforceId } from '../salesforce/ids.js'
 
 /** Only records a SCIM group can stand for: regular permission sets, not the hidden ones profiles and groups own. */
 export function kindScope (kind: GroupKind): SoqlFragment | undefined {
