@@ -6,8 +6,9 @@ import { and, or, select, soql, type Soql, type SoqlFragment } from '../salesfor
 import type { Store } from '../store/store.js'
 import type { UserMapping } from '../mapping/user.js'
 import { ScimError } from './errors.js'
-import { filterToSoql, type FilterNode } from './filter.js'
-import { userFilterSchema } from './user-filter-schema.js'
+import type { FilterNode } from '../protocol/filter.js'
+import { filterToSoql } from '../salesforce/filter-soql.js'
+import { userFilterSchema } from '../mapping/user-filter-schema.js'
 
 export interface ListQuery {
   /** Parsed once by the route (compat.ts parseRequestFilter). */

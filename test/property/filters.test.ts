@@ -4,7 +4,7 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { normalizeFilter } from '../../src/scim/compat.js'
-import { FilterError, parseFilter } from '../../src/scim/filter.js'
+import { FilterError, parseFilter } from '../../src/protocol/filter.js'
 import { auth, SCIM, startHarness, type Harness } from '../helper.js'
 import { orgState } from '../security/org-state.js'
 import { E, expectScimAnswer, nastyString, RUN, tracked } from './arbitraries.js'

@@ -1,5 +1,6 @@
 // A pure, table-driven translation of a SCIM filter AST (src/protocol/filter.ts) into a SOQL condition built only
-// through salesforce/soql.ts.
+// through soql.ts. The tables (FilterSchema) saying which SCIM attribute is which Salesforce field live in
+// src/mapping/*-filter-schema.ts.
 //
 // Semantics worth knowing (each has a test):
 // - Text comparisons are case-insensitive: SOQL `=`, `!=`, `LIKE`, `<`… on text fields ignore case, which is
@@ -24,14 +25,12 @@
 import {
   ALWAYS_FALSE, ALWAYS_TRUE, LIKE_ANY, MAX_SOQL_STRING_LENGTH, and, compare, contains, eq, isNotNull, isNull, like, ne,
   not, or, startsWith, assertIdentifier, type ComparisonOperator, type SoqlFragment,
-} from '../salesforce/soql.js'
-import { normalizeSalesforceId } from '../salesforce/ids.js'
+} from './soql.js'
+import { normalizeSalesforceId } from './ids.js'
 import {
-  DEFAULT_FILTER_LIMITS, FilterError, parseDateTime, parseFilter, formatPath,
+  FilterError, parseDateTime, parseFilter, formatPath,
   type AttrPath, type CompareNode, type CompareOp, type FilterLimits, type FilterNode, type FilterValue, type PresentNode, type ValuePathNode,
 } from '../protocol/filter.js'
-
-export { DEFAULT_FILTER_LIMITS, FilterError, parseDateTime, parseFilter, formatPath, type AttrPath, type CompareNode, type CompareOp, type FilterLimits, type FilterNode, type FilterValue }
 
 // ---------------------------------------------------------------------------------------------------------
 // Schema: the SCIM ⇄ Salesforce field table, as data
