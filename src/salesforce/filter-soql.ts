@@ -31,6 +31,7 @@ import {
   FilterError, parseDateTime, parseFilter, formatPath,
   type AttrPath, type CompareNode, type CompareOp, type FilterLimits, type FilterNode, type FilterValue, type PresentNode, type ValuePathNode,
 } from '../protocol/filter.js'
+import { compareText, toBoolean } from '../protocol/evaluate.js'
 
 // ---------------------------------------------------------------------------------------------------------
 // Schema: the SCIM ⇄ Salesforce field table, as data
@@ -136,17 +137,6 @@ function nullCompare (field: string, op: CompareOp, name: string): SoqlFragment 
   if (op === 'eq') return isNull(field)
   if (op === 'ne') return isNotNull(field)
   throw new FilterError(`'${op}' cannot compare ${name} with null: use eq null, ne null or pr`)
-}
-
-function toBoolean (value: FilterValue): boolean | undefined {
-  if (typeof value === 'boolean') return value
-  // Entra sends booleans as strings ("True", "False").
-  if (typeof value === 'string') {
-    const lower = value.toLowerCase()
-    if (lower === 'true') return true
-    if (lower === 'false') return false
-  }
-  return undefined
 }
 
 function stringValue (value: string | number | boolean, name: string): string {
@@ -259,19 +249,7 @@ function constantMatches (constant: string | boolean, op: CompareOp, value: Filt
     if (op === 'eq' || op === 'ne') return op === 'ne'
     throw new FilterError(`'${op}' cannot compare ${name} with null: use eq null, ne null or pr`)
   }
-  const a = constant.toLowerCase()
-  const v = stringValue(value, name).toLowerCase()
-  switch (op) {
-    case 'eq': return a === v
-    case 'ne': return a !== v
-    case 'co': return a.includes(v)
-    case 'sw': return a.startsWith(v)
-    case 'ew': return a.endsWith(v)
-    case 'gt': return a > v
-    case 'ge': return a >= v
-    case 'lt': return a < v
-    case 'le': return a <= v
-  }
+  return compareText(op, constant, stringValue(value, name))
 }
 
 type Resolved =
