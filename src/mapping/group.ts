@@ -3,6 +3,7 @@
 // changes, profile/role winners, and the SCIM Group a record becomes. No I/O.
 import type { GroupMapping, GroupsConfig, GroupTargetKind, ScimClientConfig } from '../config/types.js'
 import { CORE_GROUP_SCHEMA } from '../protocol/constants.js'
+import { FilterError, PathError, parsePath, type AttrPath, type FilterNode } from '../protocol/filter.js'
 import { normalizeSalesforceId } from '../salesforce/ids.js'
 import { MappingError } from './errors.js'
 import type { Membership } from '../store/store.js'
@@ -210,16 +211,28 @@ export interface GroupChange {
   externalId?: string | null
 }
 
-const ATTR_PATH = /^(?:urn:ietf:params:scim:schemas:core:2\.0:group:)?([a-z$]+)(?:\[(.*)\])?(?:\.([a-z$]+))?$/is
+/** A Group PATCH path (src/protocol/filter.ts parsePath): core Group schema only. */
+function groupPath (raw: string): AttrPath {
+  let path: AttrPath
+  try {
+    path = parsePath(raw)
+  } catch (e) {
+    if (e instanceof FilterError) throw new MappingError('invalidFilter', `Invalid member filter in path '${raw}': ${e.message}`)
+    if (e instanceof PathError) throw new MappingError('invalidPath', `Invalid path '${raw}'`)
+    throw e
+  }
+  if (path.urn !== undefined && path.urn.toLowerCase() !== CORE_GROUP_SCHEMA.toLowerCase()) throw new MappingError('invalidPath', `Invalid path '${raw}'`)
+  return path
+}
 
 /** `value eq "x"` or `value eq "x" or value eq "y"` inside `members[…]`: the member ids a remove names. */
-function membersInFilter (filter: string): MemberRef[] {
-  const parts = filter.split(/\s+or\s+/i)
-  return parts.map((p) => {
-    const m = /^\s*\(?\s*value\s+eq\s+"((?:[^"\\]|\\.)*)"\s*\)?\s*$/i.exec(p)
-    if (m === null) throw new MappingError('invalidFilter', `Unsupported member filter '${filter}': use members[value eq "<id>"]`)
-    return parseMember(JSON.parse(`"${m[1] as string}"`) as string)
-  })
+function membersInFilter (filter: FilterNode, raw: string): MemberRef[] {
+  if (filter.type === 'or') return filter.operands.flatMap((o) => membersInFilter(o, raw))
+  if (filter.type !== 'compare' || filter.op !== 'eq' || filter.path.attr.toLowerCase() !== 'value' ||
+    filter.path.urn !== undefined || filter.path.subAttr !== undefined || typeof filter.value !== 'string') {
+    throw new MappingError('invalidFilter', `Unsupported member filter in '${raw}': use members[value eq "<id>"]`)
+  }
+  return [parseMember(filter.value)]
 }
 
 function applyAttributes (change: GroupChange, value: Record<string, unknown>, op: 'add' | 'replace'): void {
@@ -267,16 +280,15 @@ export function planGroupPatch (operations: readonly PatchOperation[]): GroupCha
       applyAttributes(change, value, op)
       continue
     }
-    const m = ATTR_PATH.exec(path.trim())
-    if (m === null) throw new MappingError('invalidPath', `Invalid path '${path}'`)
-    const attr = (m[1] as string).toLowerCase()
-    const filter = m[2]
-    const sub = m[3]?.toLowerCase()
+    const parsed = groupPath(path)
+    const attr = parsed.attr.toLowerCase()
+    const filter = parsed.valueFilter
+    const sub = parsed.subAttr?.toLowerCase()
     if (attr === 'members') {
       if (sub !== undefined && sub !== 'value') throw new MappingError('invalidPath', `Unsupported path '${path}': members can be added, removed or replaced as a whole`)
       if (filter !== undefined) {
         if (op !== 'remove') throw new MappingError('invalidPath', `'${op}' with a member filter is not supported: add or replace members with a value list`)
-        for (const ref of membersInFilter(filter)) change.ops.push({ ref, add: false })
+        for (const ref of membersInFilter(filter, path)) change.ops.push({ ref, add: false })
         continue
       }
       if (op === 'remove') {
@@ -304,7 +316,7 @@ export function planGroupPatch (operations: readonly PatchOperation[]): GroupCha
     } else if (attr === 'id' || attr === 'meta') {
       throw new MappingError('mutability', `Attribute '${attr}' is read-only`)
     } else {
-      throw new MappingError('invalidPath', `Unknown Group attribute '${m[1] as string}'`)
+      throw new MappingError('invalidPath', `Unknown Group attribute '${parsed.attr}'`)
     }
   }
   return change

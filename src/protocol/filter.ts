@@ -41,6 +41,20 @@ export class FilterError extends Error {
   }
 }
 
+/**
+ * A PATCH path that is not `[urn:]attr[[valueFilter]][.subAttr]`: SCIM 400 invalidPath. A bad value filter inside
+ * the brackets is a FilterError (invalidFilter) instead (RFC 7644 §3.5.2, §3.12).
+ */
+export class PathError extends Error {
+  readonly scimType = 'invalidPath' as const
+  readonly status = 400 as const
+
+  constructor (message: string) {
+    super(message)
+    this.name = 'PathError'
+  }
+}
+
 export interface FilterLimits {
   /** Characters in the raw filter. */
   maxLength: number
@@ -178,6 +192,34 @@ class Parser {
       throw new FilterError(`Unexpected ${describe(t)} ${at(t.pos, this.src)}: expected 'and', 'or' or the end of the filter`)
     }
     return node
+  }
+
+  /** `[urn:]attr[[valueFilter]][.subAttr]` and nothing after it (RFC 7644 §3.5.2 PATH). */
+  path (): AttrPath {
+    const t = this.next()
+    if (t.kind !== 'word') throw new PathError(unexpected('Expected an attribute path', t, this.src).message)
+    if (!ATTR_PATH.test(t.text)) throw new PathError(`Invalid attribute path ${describe(t)} ${at(t.pos, this.src)}`)
+    const path = this.attrPath(t)
+    const open = this.peek()
+    if (open.kind === '[') {
+      if (path.subAttr !== undefined) {
+        throw new PathError(`A value filter applies to an attribute, not to the sub-attribute ${formatPath(path)} (${at(open.pos, this.src)})`)
+      }
+      this.next()
+      this.enter(open)
+      path.valueFilter = this.expression(true)
+      this.close(']', open)
+      const sub = this.peek()
+      if (sub.kind === 'word' && sub.text.startsWith('.') && !sub.spaceBefore) {
+        const s = SUB_ATTR.exec(sub.text)
+        if (s === null) throw new PathError(`Invalid sub-attribute ${describe(sub)} ${at(sub.pos, this.src)}`)
+        this.next()
+        path.subAttr = s[1] as string
+      }
+    }
+    const end = this.peek()
+    if (end.kind !== 'end') throw new PathError(`Unexpected ${describe(end)} ${at(end.pos, this.src)}: a path ends after its attribute, value filter or sub-attribute`)
+    return path
   }
 
   private peek (offset = 0): Token {
@@ -322,6 +364,17 @@ export function parseFilter (filter: string, limits: Partial<FilterLimits> = {})
     throw new FilterError(`Filter is ${filter.length} characters long; the limit is ${l.maxLength}`)
   }
   return new Parser(filter, l).parse()
+}
+
+/**
+ * Parses a PATCH path, `[urn:]attr[[valueFilter]][.subAttr]` (RFC 7644 §3.5.2), with the value filter as an AST.
+ * Throws PathError (invalidPath) for a malformed path, FilterError (invalidFilter) for a malformed value filter.
+ */
+export function parsePath (raw: string, limits: Partial<FilterLimits> = {}): AttrPath {
+  const l: FilterLimits = { ...DEFAULT_FILTER_LIMITS, ...limits }
+  if (typeof raw !== 'string' || raw.trim() === '') throw new PathError('Path is empty')
+  if (raw.length > l.maxLength) throw new PathError(`Path is ${raw.length} characters long; the limit is ${l.maxLength}`)
+  return new Parser(raw, l).path()
 }
 
 /** The path as written, for messages: urn:…:attr[…].sub */
