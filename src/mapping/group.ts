@@ -3,9 +3,10 @@
 // changes, profile/role winners, and the SCIM Group a record becomes. No I/O.
 import type { GroupMapping, GroupsConfig, GroupTargetKind, ScimClientConfig } from '../config/types.js'
 import { CORE_GROUP_SCHEMA } from '../protocol/constants.js'
-import { FilterError, PathError, parsePath, type AttrPath, type FilterNode } from '../protocol/filter.js'
+import type { FilterNode } from '../protocol/filter.js'
 import { normalizeSalesforceId } from '../salesforce/ids.js'
 import { MappingError } from './errors.js'
+import { readPatchPath } from './path.js'
 import type { Membership } from '../store/store.js'
 
 /** 'group' is the default target, a public group; the others are mapped by configuration. */
@@ -211,20 +212,6 @@ export interface GroupChange {
   externalId?: string | null
 }
 
-/** A Group PATCH path (src/protocol/filter.ts parsePath): core Group schema only. */
-function groupPath (raw: string): AttrPath {
-  let path: AttrPath
-  try {
-    path = parsePath(raw)
-  } catch (e) {
-    if (e instanceof FilterError) throw new MappingError('invalidFilter', `Invalid member filter in path '${raw}': ${e.message}`)
-    if (e instanceof PathError) throw new MappingError('invalidPath', `Invalid path '${raw}'`)
-    throw e
-  }
-  if (path.urn !== undefined && path.urn.toLowerCase() !== CORE_GROUP_SCHEMA.toLowerCase()) throw new MappingError('invalidPath', `Invalid path '${raw}'`)
-  return path
-}
-
 /** `value eq "x"` or `value eq "x" or value eq "y"` inside `members[…]`: the member ids a remove names. */
 function membersInFilter (filter: FilterNode, raw: string): MemberRef[] {
   if (filter.type === 'or') return filter.operands.flatMap((o) => membersInFilter(o, raw))
@@ -280,7 +267,8 @@ export function planGroupPatch (operations: readonly PatchOperation[]): GroupCha
       applyAttributes(change, value, op)
       continue
     }
-    const parsed = groupPath(path)
+    const parsed = readPatchPath(path)
+    if (parsed.urn !== undefined && parsed.urn.toLowerCase() !== CORE_GROUP_SCHEMA.toLowerCase()) throw new MappingError('invalidPath', `Invalid path '${path}'`)
     const attr = parsed.attr.toLowerCase()
     const filter = parsed.valueFilter
     const sub = parsed.subAttr?.toLowerCase()

@@ -2,8 +2,9 @@
 // read of the current user (one Salesforce call instead of two). Operations that depend on the current values
 // (a remove by value filter, say) are reported as needing the slow path, which applies them with SCIMMY.
 import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA } from '../protocol/constants.js'
-import { FilterError, PathError, parsePath as parseAttrPath, type AttrPath, type FilterNode } from '../protocol/filter.js'
+import type { FilterNode } from '../protocol/filter.js'
 import { MappingError } from './errors.js'
+import { readPatchPath } from './path.js'
 import {
   slotsFromList, toLanguageKey,
   type FieldChanges, type FieldMapping, type MultiSlot, type ScimValue, type UserMapping,
@@ -74,14 +75,7 @@ function readPath (raw: string): Path {
   const trimmed = raw.trim()
   // The bare extension URN (a path-less value's key) would otherwise read as urn `…:2.0` + attribute `User`.
   if (trimmed.toLowerCase() === ENTERPRISE_USER_SCHEMA.toLowerCase()) return { schema: 'enterprise', attr: '' }
-  let path: AttrPath
-  try {
-    path = parseAttrPath(trimmed)
-  } catch (e) {
-    if (e instanceof PathError) throw new MappingError('invalidPath', `Invalid path '${raw}': ${e.message}`)
-    if (e instanceof FilterError) throw new MappingError('invalidFilter', `Invalid value filter in path '${raw}': ${e.message}`)
-    throw e
-  }
+  const path = readPatchPath(trimmed)
   const urn = path.urn?.toLowerCase()
   let schema: ParsedPath['schema'] = 'core'
   if (urn === ENTERPRISE_USER_SCHEMA.toLowerCase()) schema = 'enterprise'

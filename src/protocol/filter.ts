@@ -30,29 +30,27 @@ export interface OrNode { type: 'or', operands: FilterNode[] }
 export interface NotNode { type: 'not', operand: FilterNode }
 export type FilterNode = CompareNode | PresentNode | ValuePathNode | AndNode | OrNode | NotNode
 
-/** A filter the client got wrong, or one scimforce cannot answer: SCIM 400 invalidFilter. */
-export class FilterError extends Error {
-  readonly scimType = 'invalidFilter' as const
+/** A filter or path the client got wrong: a SCIM 400 with the subclass's scimType (RFC 7644 §3.12). */
+abstract class RequestSyntaxError extends Error {
   readonly status = 400 as const
 
   constructor (message: string) {
     super(message)
-    this.name = 'FilterError'
+    this.name = new.target.name
   }
+}
+
+/** A filter the client got wrong, or one scimforce cannot answer: SCIM 400 invalidFilter. */
+export class FilterError extends RequestSyntaxError {
+  readonly scimType = 'invalidFilter' as const
 }
 
 /**
  * A PATCH path that is not `[urn:]attr[[valueFilter]][.subAttr]`: SCIM 400 invalidPath. A bad value filter inside
  * the brackets is a FilterError (invalidFilter) instead (RFC 7644 §3.5.2, §3.12).
  */
-export class PathError extends Error {
+export class PathError extends RequestSyntaxError {
   readonly scimType = 'invalidPath' as const
-  readonly status = 400 as const
-
-  constructor (message: string) {
-    super(message)
-    this.name = 'PathError'
-  }
 }
 
 export interface FilterLimits {
@@ -202,20 +200,9 @@ class Parser {
     const path = this.attrPath(t)
     const open = this.peek()
     if (open.kind === '[') {
-      if (path.subAttr !== undefined) {
-        throw new PathError(`A value filter applies to an attribute, not to the sub-attribute ${formatPath(path)} (${at(open.pos, this.src)})`)
-      }
-      this.next()
-      this.enter(open)
-      path.valueFilter = this.expression(true)
-      this.close(']', open)
-      const sub = this.peek()
-      if (sub.kind === 'word' && sub.text.startsWith('.') && !sub.spaceBefore) {
-        const s = SUB_ATTR.exec(sub.text)
-        if (s === null) throw new PathError(`Invalid sub-attribute ${describe(sub)} ${at(sub.pos, this.src)}`)
-        this.next()
-        path.subAttr = s[1] as string
-      }
+      const { valueFilter, subAttr } = this.valueFilter(path, open, PathError)
+      path.valueFilter = valueFilter
+      if (subAttr !== undefined) path.subAttr = subAttr
     }
     const end = this.peek()
     if (end.kind !== 'end') throw new PathError(`Unexpected ${describe(end)} ${at(end.pos, this.src)}: a path ends after its attribute, value filter or sub-attribute`)
@@ -295,6 +282,23 @@ class Parser {
     throw unexpected("Expected an attribute name, 'not' or '('", t, this.src)
   }
 
+  /** `[valueFilter]` after `attr` (at `open`), and the `.subAttr` written right after `]`, if any. */
+  private valueFilter (path: AttrPath, open: Token, Err: new (message: string) => Error): { valueFilter: FilterNode, subAttr?: string } {
+    if (path.subAttr !== undefined) {
+      throw new Err(`A value filter applies to an attribute, not to the sub-attribute ${formatPath(path)} (${at(open.pos, this.src)})`)
+    }
+    this.next()
+    this.enter(open)
+    const valueFilter = this.expression(true)
+    this.close(']', open)
+    const sub = this.peek()
+    if (sub.kind !== 'word' || !sub.text.startsWith('.') || sub.spaceBefore) return { valueFilter }
+    const m = SUB_ATTR.exec(sub.text)
+    if (m === null) throw new Err(`Invalid sub-attribute ${describe(sub)} ${at(sub.pos, this.src)}`)
+    this.next()
+    return { valueFilter, subAttr: m[1] as string }
+  }
+
   private attributeExpression (inValueFilter: boolean): FilterNode {
     const t = this.next() as Extract<Token, { kind: 'word' }>
     const path = this.attrPath(t)
@@ -302,22 +306,13 @@ class Parser {
     const open = this.peek()
     if (open.kind === '[') {
       if (inValueFilter) throw new FilterError(`Value filters cannot be nested ('[' ${at(open.pos, this.src)})`)
-      if (path.subAttr !== undefined) {
-        throw new FilterError(`A value filter applies to an attribute, not to the sub-attribute ${formatPath(path)} (${at(open.pos, this.src)})`)
-      }
-      this.next()
-      this.enter(open)
-      const valueFilter = this.expression(true)
-      this.close(']', open)
-      const sub = this.peek()
-      if (sub.kind === 'word' && sub.text.startsWith('.') && !sub.spaceBefore) {
-        const m = SUB_ATTR.exec(sub.text)
-        if (m === null) throw new FilterError(`Invalid sub-attribute ${describe(sub)} ${at(sub.pos, this.src)}`)
-        this.next()
-        path.subAttr = m[1] as string
+      const { valueFilter, subAttr } = this.valueFilter(path, open, FilterError)
+      if (subAttr !== undefined) {
+        path.subAttr = subAttr
         path.valueFilter = valueFilter
       } else {
         const withFilter = { ...path, valueFilter }
+        const sub = this.peek()
         if (sub.kind === 'word' && (COMPARE_OPS.has(sub.text.toLowerCase()) || sub.text.toLowerCase() === 'pr')) {
           throw new FilterError(`${formatPath(withFilter)} cannot be compared directly ${at(sub.pos, this.src)}: name a sub-attribute, e.g. ${path.attr}[type eq "work"].value eq "…"`)
         }
