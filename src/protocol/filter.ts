@@ -241,22 +241,18 @@ class Parser {
     }
   }
 
+  // or binds looser than and: an expression is an or of ands of unary terms.
   private expression (inValueFilter: boolean): FilterNode {
-    const operands = [this.conjunction(inValueFilter)]
-    while (this.isKeyword(this.peek(), 'or')) {
-      this.next()
-      operands.push(this.conjunction(inValueFilter))
-    }
-    return operands.length === 1 ? operands[0] as FilterNode : { type: 'or', operands }
+    return this.junction('or', () => this.junction('and', () => this.unary(inValueFilter)))
   }
 
-  private conjunction (inValueFilter: boolean): FilterNode {
-    const operands = [this.unary(inValueFilter)]
-    while (this.isKeyword(this.peek(), 'and')) {
+  private junction (word: 'and' | 'or', operand: () => FilterNode): FilterNode {
+    const operands = [operand()]
+    while (this.isKeyword(this.peek(), word)) {
       this.next()
-      operands.push(this.unary(inValueFilter))
+      operands.push(operand())
     }
-    return operands.length === 1 ? operands[0] as FilterNode : { type: 'and', operands }
+    return operands.length === 1 ? operands[0] as FilterNode : { type: word, operands }
   }
 
   private unary (inValueFilter: boolean): FilterNode {
