@@ -1,7 +1,7 @@
 // The record a SCIM group stands for, as the mapping sees it: the round trip displayName → record → displayName
 // every SCIM group must survive, and how a mapping target names its record for a lookup. No I/O.
 import type { GroupsConfig, GroupTargetKind } from '../config/types.js'
-import { normalizeSalesforceId } from '../salesforce/soql.js'
+import { normalizeSalesforceId } from '../salesforce/ids.js'
 import { TARGETS, resolveDisplayName, sameId, targetIsId, type GroupKind } from './group.js'
 
 /** A SCIM group as found in Salesforce: its kind, its record and the displayName it answers to. */

@@ -3,8 +3,10 @@
 // changes, profile/role winners, and the SCIM Group a record becomes. No I/O.
 import type { GroupMapping, GroupsConfig, GroupTargetKind, ScimClientConfig } from '../config/types.js'
 import { CORE_GROUP_SCHEMA } from '../protocol/constants.js'
-import { normalizeSalesforceId } from '../salesforce/soql.js'
+import type { FilterNode } from '../protocol/filter.js'
+import { normalizeSalesforceId } from '../salesforce/ids.js'
 import { MappingError } from './errors.js'
+import { readPatchPath } from './path.js'
 import type { Membership } from '../store/store.js'
 
 /** 'group' is the default target, a public group; the others are mapped by configuration. */
@@ -210,16 +212,14 @@ export interface GroupChange {
   externalId?: string | null
 }
 
-const ATTR_PATH = /^(?:urn:ietf:params:scim:schemas:core:2\.0:group:)?([a-z$]+)(?:\[(.*)\])?(?:\.([a-z$]+))?$/is
-
 /** `value eq "x"` or `value eq "x" or value eq "y"` inside `members[…]`: the member ids a remove names. */
-function membersInFilter (filter: string): MemberRef[] {
-  const parts = filter.split(/\s+or\s+/i)
-  return parts.map((p) => {
-    const m = /^\s*\(?\s*value\s+eq\s+"((?:[^"\\]|\\.)*)"\s*\)?\s*$/i.exec(p)
-    if (m === null) throw new MappingError('invalidFilter', `Unsupported member filter '${filter}': use members[value eq "<id>"]`)
-    return parseMember(JSON.parse(`"${m[1] as string}"`) as string)
-  })
+function membersInFilter (filter: FilterNode, raw: string): MemberRef[] {
+  if (filter.type === 'or') return filter.operands.flatMap((o) => membersInFilter(o, raw))
+  if (filter.type !== 'compare' || filter.op !== 'eq' || filter.path.attr.toLowerCase() !== 'value' ||
+    filter.path.urn !== undefined || filter.path.subAttr !== undefined || typeof filter.value !== 'string') {
+    throw new MappingError('invalidFilter', `Unsupported member filter in '${raw}': use members[value eq "<id>"]`)
+  }
+  return [parseMember(filter.value)]
 }
 
 function applyAttributes (change: GroupChange, value: Record<string, unknown>, op: 'add' | 'replace'): void {
@@ -267,16 +267,16 @@ export function planGroupPatch (operations: readonly PatchOperation[]): GroupCha
       applyAttributes(change, value, op)
       continue
     }
-    const m = ATTR_PATH.exec(path.trim())
-    if (m === null) throw new MappingError('invalidPath', `Invalid path '${path}'`)
-    const attr = (m[1] as string).toLowerCase()
-    const filter = m[2]
-    const sub = m[3]?.toLowerCase()
+    const parsed = readPatchPath(path)
+    if (parsed.urn !== undefined && parsed.urn.toLowerCase() !== CORE_GROUP_SCHEMA.toLowerCase()) throw new MappingError('invalidPath', `Invalid path '${path}'`)
+    const attr = parsed.attr.toLowerCase()
+    const filter = parsed.valueFilter
+    const sub = parsed.subAttr?.toLowerCase()
     if (attr === 'members') {
       if (sub !== undefined && sub !== 'value') throw new MappingError('invalidPath', `Unsupported path '${path}': members can be added, removed or replaced as a whole`)
       if (filter !== undefined) {
         if (op !== 'remove') throw new MappingError('invalidPath', `'${op}' with a member filter is not supported: add or replace members with a value list`)
-        for (const ref of membersInFilter(filter)) change.ops.push({ ref, add: false })
+        for (const ref of membersInFilter(filter, path)) change.ops.push({ ref, add: false })
         continue
       }
       if (op === 'remove') {
@@ -304,7 +304,7 @@ export function planGroupPatch (operations: readonly PatchOperation[]): GroupCha
     } else if (attr === 'id' || attr === 'meta') {
       throw new MappingError('mutability', `Attribute '${attr}' is read-only`)
     } else {
-      throw new MappingError('invalidPath', `Unknown Group attribute '${m[1] as string}'`)
+      throw new MappingError('invalidPath', `Unknown Group attribute '${parsed.attr}'`)
     }
   }
   return change

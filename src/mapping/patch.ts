@@ -2,7 +2,9 @@
 // read of the current user (one Salesforce call instead of two). Operations that depend on the current values
 // (a remove by value filter, say) are reported as needing the slow path, which applies them with SCIMMY.
 import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA } from '../protocol/constants.js'
+import type { FilterNode } from '../protocol/filter.js'
 import { MappingError } from './errors.js'
+import { readPatchPath } from './path.js'
 import {
   slotsFromList, toLanguageKey,
   type FieldChanges, type FieldMapping, type MultiSlot, type ScimValue, type UserMapping,
@@ -55,48 +57,53 @@ const MULTI = new Set(['emails', 'phonenumbers', 'addresses', 'ims', 'photos', '
 interface ParsedPath {
   schema: 'core' | 'enterprise'
   attr: string
-  /** Value filter in brackets, raw. */
+  /** Value filter in brackets, as written (for messages). */
   filter?: string
   sub?: string
 }
 
-const PATH_RE = /^([A-Za-z$][\w$-]*)(?:\[(.+)\])?(?:\.([A-Za-z$][\w$-]*))?$/
+/** The path with its value filter parsed. */
+interface Path extends ParsedPath { valueFilter?: FilterNode }
 
+/** A PATCH path on a User (src/protocol/filter.ts parsePath), checked against the core and enterprise schemas. */
 export function parsePath (raw: string): ParsedPath {
-  let path = raw.trim()
+  const { valueFilter: _ast, ...parsed } = readPath(raw)
+  return parsed
+}
+
+function readPath (raw: string): Path {
+  const trimmed = raw.trim()
+  // The bare extension URN (a path-less value's key) would otherwise read as urn `…:2.0` + attribute `User`.
+  if (trimmed.toLowerCase() === ENTERPRISE_USER_SCHEMA.toLowerCase()) return { schema: 'enterprise', attr: '' }
+  const path = readPatchPath(trimmed)
+  const urn = path.urn?.toLowerCase()
   let schema: ParsedPath['schema'] = 'core'
-  const lower = path.toLowerCase()
-  if (lower.startsWith(ENTERPRISE_USER_SCHEMA.toLowerCase())) {
-    schema = 'enterprise'
-    path = path.slice(ENTERPRISE_USER_SCHEMA.length).replace(/^:/, '')
-    if (path === '') return { schema, attr: '' }
-  } else if (lower.startsWith(CORE_USER_SCHEMA.toLowerCase() + ':')) {
-    path = path.slice(CORE_USER_SCHEMA.length + 1)
-  } else if (lower.startsWith('urn:')) {
-    throw new MappingError('invalidPath', `Unknown schema in path '${raw}'`)
-  }
-  const m = PATH_RE.exec(path)
-  if (m === null) throw new MappingError('invalidPath', `Invalid path '${raw}'`)
-  const attr = (m[1] as string).toLowerCase()
+  if (urn === ENTERPRISE_USER_SCHEMA.toLowerCase()) schema = 'enterprise'
+  else if (urn !== undefined && urn !== CORE_USER_SCHEMA.toLowerCase()) throw new MappingError('invalidPath', `Unknown schema in path '${raw}'`)
+  const attr = path.attr.toLowerCase()
   const known = schema === 'core' ? CORE_ATTRS : ENTERPRISE_ATTRS
-  if (READ_ONLY.has(attr) && schema === 'core') throw new MappingError('mutability', `Attribute '${m[1] as string}' is read-only`)
-  if (!(attr in known)) throw new MappingError('invalidPath', `Unknown attribute '${m[1] as string}' in path '${raw}'`)
-  const sub = m[3]?.toLowerCase()
+  if (READ_ONLY.has(attr) && schema === 'core') throw new MappingError('mutability', `Attribute '${path.attr}' is read-only`)
+  if (!(attr in known)) throw new MappingError('invalidPath', `Unknown attribute '${path.attr}' in path '${raw}'`)
+  const sub = path.subAttr?.toLowerCase()
   const subs = known[attr]
   if (sub !== undefined && (subs === null || subs === undefined || !subs.includes(sub))) {
-    throw new MappingError('invalidPath', `Unknown sub-attribute '${m[3] as string}' in path '${raw}'`)
+    throw new MappingError('invalidPath', `Unknown sub-attribute '${path.subAttr as string}' in path '${raw}'`)
   }
-  const parsed: ParsedPath = { schema, attr }
-  if (m[2] !== undefined) parsed.filter = m[2]
+  const parsed: Path = { schema, attr }
+  if (path.valueFilter !== undefined) {
+    parsed.filter = trimmed.slice(trimmed.indexOf('[') + 1, trimmed.lastIndexOf(']'))
+    parsed.valueFilter = path.valueFilter
+  }
   if (sub !== undefined) parsed.sub = sub
   return parsed
 }
 
 /** `type eq "work"` / `primary eq true` are the only value filters that name a Salesforce slot by themselves. */
-function slotFilter (filter: string): { type?: string, primary?: true } | undefined {
-  const t = /^\s*type\s+eq\s+"([^"\\]*)"\s*$/i.exec(filter)
-  if (t !== null) return { type: (t[1] as string).toLowerCase() }
-  if (/^\s*primary\s+eq\s+true\s*$/i.test(filter)) return { primary: true }
+function slotFilter (filter: FilterNode): { type?: string, primary?: true } | undefined {
+  if (filter.type !== 'compare' || filter.op !== 'eq' || filter.path.urn !== undefined || filter.path.subAttr !== undefined) return undefined
+  const attr = filter.path.attr.toLowerCase()
+  if (attr === 'type' && typeof filter.value === 'string') return { type: filter.value.toLowerCase() }
+  if (attr === 'primary' && filter.value === true) return { primary: true }
   return undefined
 }
 
@@ -139,7 +146,7 @@ function applyOne (mapping: UserMapping, op: 'add' | 'replace' | 'remove', rawPa
     return undefined
   }
   if (fromObject && READ_ONLY.has(rawPath.toLowerCase())) return undefined // Okta echoes id in path-less values
-  const p = parsePath(rawPath)
+  const p = readPath(rawPath)
   if (p.schema === 'enterprise' && p.attr === '') {
     return applyOne(mapping, op, ENTERPRISE_USER_SCHEMA, value, changes, true)
   }
@@ -176,19 +183,19 @@ function applyOne (mapping: UserMapping, op: 'add' | 'replace' | 'remove', rawPa
   return undefined
 }
 
-function applyMulti (mapping: UserMapping, op: 'add' | 'replace' | 'remove', p: ParsedPath, value: unknown, changes: FieldChanges, rawPath: string): PatchPlan | undefined {
+function applyMulti (mapping: UserMapping, op: 'add' | 'replace' | 'remove', p: Path, value: unknown, changes: FieldChanges, rawPath: string): PatchPlan | undefined {
   const attr = (['emails', 'phoneNumbers', 'addresses'] as const).find((a) => a.toLowerCase() === p.attr)
   if (attr === undefined) return undefined // ims, photos, roles…: no Salesforce field
   const slots = mapping.slots.filter((s) => s.attr === attr)
   let target: MultiSlot[] = slots
-  if (p.filter !== undefined) {
-    const sf = slotFilter(p.filter)
-    if (sf === undefined) return { kind: 'needsCurrent', reason: `value filter '${p.filter}'` }
+  if (p.valueFilter !== undefined) {
+    const sf = slotFilter(p.valueFilter)
+    if (sf === undefined) return { kind: 'needsCurrent', reason: `value filter '${p.filter ?? ''}'` }
     target = slots.filter((s) => sf.type !== undefined ? s.type === sf.type : s.primary)
     if (target.length === 0) {
       // RFC 7644 §3.5.2: a filter that matches nothing is noTarget for replace; for remove it changes nothing.
       if (op === 'remove') return undefined
-      throw new MappingError('noTarget', `No ${attr} entry matches '${p.filter}' (Salesforce keeps ${slots.map((s) => s.type).join(', ')})`)
+      throw new MappingError('noTarget', `No ${attr} entry matches '${p.filter ?? ''}' (Salesforce keeps ${slots.map((s) => s.type).join(', ')})`)
     }
   }
   if (op === 'remove') {

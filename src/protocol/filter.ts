@@ -30,15 +30,27 @@ export interface OrNode { type: 'or', operands: FilterNode[] }
 export interface NotNode { type: 'not', operand: FilterNode }
 export type FilterNode = CompareNode | PresentNode | ValuePathNode | AndNode | OrNode | NotNode
 
-/** A filter the client got wrong, or one scimforce cannot answer: SCIM 400 invalidFilter. */
-export class FilterError extends Error {
-  readonly scimType = 'invalidFilter' as const
+/** A filter or path the client got wrong: a SCIM 400 with the subclass's scimType (RFC 7644 §3.12). */
+abstract class RequestSyntaxError extends Error {
   readonly status = 400 as const
 
   constructor (message: string) {
     super(message)
-    this.name = 'FilterError'
+    this.name = new.target.name
   }
+}
+
+/** A filter the client got wrong, or one scimforce cannot answer: SCIM 400 invalidFilter. */
+export class FilterError extends RequestSyntaxError {
+  readonly scimType = 'invalidFilter' as const
+}
+
+/**
+ * A PATCH path that is not `[urn:]attr[[valueFilter]][.subAttr]`: SCIM 400 invalidPath. A bad value filter inside
+ * the brackets is a FilterError (invalidFilter) instead (RFC 7644 §3.5.2, §3.12).
+ */
+export class PathError extends RequestSyntaxError {
+  readonly scimType = 'invalidPath' as const
 }
 
 export interface FilterLimits {
@@ -180,6 +192,23 @@ class Parser {
     return node
   }
 
+  /** `[urn:]attr[[valueFilter]][.subAttr]` and nothing after it (RFC 7644 §3.5.2 PATH). */
+  path (): AttrPath {
+    const t = this.next()
+    if (t.kind !== 'word') throw new PathError(unexpected('Expected an attribute path', t, this.src).message)
+    if (!ATTR_PATH.test(t.text)) throw new PathError(`Invalid attribute path ${describe(t)} ${at(t.pos, this.src)}`)
+    const path = this.attrPath(t)
+    const open = this.peek()
+    if (open.kind === '[') {
+      const { valueFilter, subAttr } = this.valueFilter(path, open, PathError)
+      path.valueFilter = valueFilter
+      if (subAttr !== undefined) path.subAttr = subAttr
+    }
+    const end = this.peek()
+    if (end.kind !== 'end') throw new PathError(`Unexpected ${describe(end)} ${at(end.pos, this.src)}: a path ends after its attribute, value filter or sub-attribute`)
+    return path
+  }
+
   private peek (offset = 0): Token {
     return this.tokens[Math.min(this.i + offset, this.tokens.length - 1)] as Token
   }
@@ -212,22 +241,18 @@ class Parser {
     }
   }
 
+  // or binds looser than and: an expression is an or of ands of unary terms.
   private expression (inValueFilter: boolean): FilterNode {
-    const operands = [this.conjunction(inValueFilter)]
-    while (this.isKeyword(this.peek(), 'or')) {
-      this.next()
-      operands.push(this.conjunction(inValueFilter))
-    }
-    return operands.length === 1 ? operands[0] as FilterNode : { type: 'or', operands }
+    return this.junction('or', () => this.junction('and', () => this.unary(inValueFilter)))
   }
 
-  private conjunction (inValueFilter: boolean): FilterNode {
-    const operands = [this.unary(inValueFilter)]
-    while (this.isKeyword(this.peek(), 'and')) {
+  private junction (word: 'and' | 'or', operand: () => FilterNode): FilterNode {
+    const operands = [operand()]
+    while (this.isKeyword(this.peek(), word)) {
       this.next()
-      operands.push(this.unary(inValueFilter))
+      operands.push(operand())
     }
-    return operands.length === 1 ? operands[0] as FilterNode : { type: 'and', operands }
+    return operands.length === 1 ? operands[0] as FilterNode : { type: word, operands }
   }
 
   private unary (inValueFilter: boolean): FilterNode {
@@ -253,6 +278,23 @@ class Parser {
     throw unexpected("Expected an attribute name, 'not' or '('", t, this.src)
   }
 
+  /** `[valueFilter]` after `attr` (at `open`), and the `.subAttr` written right after `]`, if any. */
+  private valueFilter (path: AttrPath, open: Token, Err: new (message: string) => Error): { valueFilter: FilterNode, subAttr?: string } {
+    if (path.subAttr !== undefined) {
+      throw new Err(`A value filter applies to an attribute, not to the sub-attribute ${formatPath(path)} (${at(open.pos, this.src)})`)
+    }
+    this.next()
+    this.enter(open)
+    const valueFilter = this.expression(true)
+    this.close(']', open)
+    const sub = this.peek()
+    if (sub.kind !== 'word' || !sub.text.startsWith('.') || sub.spaceBefore) return { valueFilter }
+    const m = SUB_ATTR.exec(sub.text)
+    if (m === null) throw new Err(`Invalid sub-attribute ${describe(sub)} ${at(sub.pos, this.src)}`)
+    this.next()
+    return { valueFilter, subAttr: m[1] as string }
+  }
+
   private attributeExpression (inValueFilter: boolean): FilterNode {
     const t = this.next() as Extract<Token, { kind: 'word' }>
     const path = this.attrPath(t)
@@ -260,22 +302,13 @@ class Parser {
     const open = this.peek()
     if (open.kind === '[') {
       if (inValueFilter) throw new FilterError(`Value filters cannot be nested ('[' ${at(open.pos, this.src)})`)
-      if (path.subAttr !== undefined) {
-        throw new FilterError(`A value filter applies to an attribute, not to the sub-attribute ${formatPath(path)} (${at(open.pos, this.src)})`)
-      }
-      this.next()
-      this.enter(open)
-      const valueFilter = this.expression(true)
-      this.close(']', open)
-      const sub = this.peek()
-      if (sub.kind === 'word' && sub.text.startsWith('.') && !sub.spaceBefore) {
-        const m = SUB_ATTR.exec(sub.text)
-        if (m === null) throw new FilterError(`Invalid sub-attribute ${describe(sub)} ${at(sub.pos, this.src)}`)
-        this.next()
-        path.subAttr = m[1] as string
+      const { valueFilter, subAttr } = this.valueFilter(path, open, FilterError)
+      if (subAttr !== undefined) {
+        path.subAttr = subAttr
         path.valueFilter = valueFilter
       } else {
         const withFilter = { ...path, valueFilter }
+        const sub = this.peek()
         if (sub.kind === 'word' && (COMPARE_OPS.has(sub.text.toLowerCase()) || sub.text.toLowerCase() === 'pr')) {
           throw new FilterError(`${formatPath(withFilter)} cannot be compared directly ${at(sub.pos, this.src)}: name a sub-attribute, e.g. ${path.attr}[type eq "work"].value eq "…"`)
         }
@@ -322,6 +355,17 @@ export function parseFilter (filter: string, limits: Partial<FilterLimits> = {})
     throw new FilterError(`Filter is ${filter.length} characters long; the limit is ${l.maxLength}`)
   }
   return new Parser(filter, l).parse()
+}
+
+/**
+ * Parses a PATCH path, `[urn:]attr[[valueFilter]][.subAttr]` (RFC 7644 §3.5.2), with the value filter as an AST.
+ * Throws PathError (invalidPath) for a malformed path, FilterError (invalidFilter) for a malformed value filter.
+ */
+export function parsePath (raw: string, limits: Partial<FilterLimits> = {}): AttrPath {
+  const l: FilterLimits = { ...DEFAULT_FILTER_LIMITS, ...limits }
+  if (typeof raw !== 'string' || raw.trim() === '') throw new PathError('Path is empty')
+  if (raw.length > l.maxLength) throw new PathError(`Path is ${raw.length} characters long; the limit is ${l.maxLength}`)
+  return new Parser(raw, l).path()
 }
 
 /** The path as written, for messages: urn:…:attr[…].sub */

@@ -91,8 +91,10 @@ function escapeBody (value: string, like: boolean): string {
       out += simple
     } else if (like && (ch === '%' || ch === '_')) {
       out += '\\' + ch
-    } else if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) {
-      // Other C0/C1 controls: a raw one would travel in the URL and the query text; \uXXXX is allowed.
+    } else if (code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029) {
+      // Other C0/C1 controls, and the Unicode line and paragraph separators (which a lexer may take for line
+      // ends): a raw one would travel in the URL and the query text; \uXXXX is one of SOQL's documented
+      // "Quoted String Escape Sequences" (reference/salesforce.md §3) and means the character itself.
       out += unicodeEscape(code)
     } else if (code >= 0xd800 && code <= 0xdbff) {
       const next = value.charCodeAt(i + 1)
@@ -431,48 +433,4 @@ export function toSoql (query: SoqlFragment): Soql {
     throw new TypeError('toSoql() takes a query written with the soql`…` tag')
   }
   return query.text as Soql
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Record ids
-
-const ID_CHECKSUM_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345'
-
-function idChecksum (id15: string): string {
-  let suffix = ''
-  for (let chunk = 0; chunk < 3; chunk++) {
-    let bits = 0
-    for (let j = 0; j < 5; j++) {
-      const c = id15.charCodeAt(chunk * 5 + j)
-      if (c >= 65 && c <= 90) bits |= 1 << j
-    }
-    suffix += ID_CHECKSUM_ALPHABET[bits] as string
-  }
-  return suffix
-}
-
-/**
- * The canonical 18-character form of a Salesforce record id, or undefined if `value` is not one. 15-character
- * ids are case-sensitive and get their checksum; 18-character ids are case-insensitive (the suffix encodes the
- * case of the first 15), so case is restored from the suffix and a suffix that flags a digit is rejected.
- * Used so that a malformed id never reaches SOQL, where Salesforce would answer "invalid ID field" (an error)
- * instead of "no rows".
- */
-export function normalizeSalesforceId (value: string): string | undefined {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/.test(value)) return undefined
-  if (value.length === 15) return value + idChecksum(value)
-  const suffix = value.slice(15).toUpperCase()
-  let id15 = ''
-  for (let chunk = 0; chunk < 3; chunk++) {
-    const bits = ID_CHECKSUM_ALPHABET.indexOf(suffix[chunk] as string)
-    if (bits < 0) return undefined
-    for (let j = 0; j < 5; j++) {
-      const ch = value[chunk * 5 + j] as string
-      const isLetter = /[A-Za-z]/.test(ch)
-      const upper = (bits & (1 << j)) !== 0
-      if (upper && !isLetter) return undefined
-      id15 += upper ? ch.toUpperCase() : ch.toLowerCase()
-    }
-  }
-  return id15 + suffix
 }

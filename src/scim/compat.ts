@@ -4,7 +4,7 @@
 
 import { stripUserStorePrefix } from '../mapping/group.js'
 import { CORE_GROUP_SCHEMA, CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, PATCH_OP_SCHEMA } from '../protocol/constants.js'
-import { parseFilter, type FilterNode } from '../protocol/filter.js'
+import { DEFAULT_FILTER_LIMITS, parseFilter, parsePath, type AttrPath, type FilterNode } from '../protocol/filter.js'
 
 const ENTERPRISE = ENTERPRISE_USER_SCHEMA.toLowerCase()
 const ENTERPRISE_MANAGER = `${ENTERPRISE}:manager`
@@ -27,11 +27,34 @@ function parses (filter: string): boolean {
   }
 }
 
+/** The path parsed by the filter engine, or undefined when it is none (compat never throws). */
+function tryParsePath (path: string): AttrPath | undefined {
+  try {
+    return parsePath(path)
+  } catch {
+    return undefined
+  }
+}
+
 const OPERATORS = 'eq|ne|co|sw|ew|gt|ge|lt|le'
-// attrPath, optionally with one value filter and sub-attribute: userName, name.givenName, urn:…:User:employeeNumber,
-// emails[type eq "work"].value.
-const ATTR_PATH = String.raw`[A-Za-z][\w$.:-]*(?:\[[^\]]*\](?:\.[A-Za-z][\w$-]*)?)?`
-const COMPARISON = new RegExp(String.raw`^(${ATTR_PATH})\s+(${OPERATORS})\s+(.+)$`, 'is')
+// An operator between spaces; the lookbehind starts a match only at the beginning of a run of spaces, so a long run
+// costs linear time, not quadratic.
+const OPERATOR = new RegExp(String.raw`(?<=\S)\s+(${OPERATORS})\s+(?=\S)`, 'gi')
+
+/**
+ * `<attrPath> <op> <rest>`: the first operator whose left side the filter engine reads as a whole attribute path
+ * (userName, name.givenName, urn:…:User:employeeNumber, emails[type eq "work"].value).
+ */
+function splitComparison (filter: string): { attrPath: string, op: string, value: string } | undefined {
+  for (const m of filter.matchAll(OPERATOR)) {
+    const attrPath = filter.slice(0, m.index)
+    if (attrPath.length > DEFAULT_FILTER_LIMITS.maxLength) return undefined
+    if (tryParsePath(attrPath) === undefined) continue
+    return { attrPath, op: m[1] as string, value: filter.slice(m.index + m[0].length) }
+  }
+  return undefined
+}
+
 const NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/
 const LITERAL = /^(?:true|false|null)$/i
 // "<value> and|or [not] [(]<attrPath> <op>…", "… and (title pr)", "… and emails[type eq "work"]": the value was one
@@ -46,7 +69,17 @@ const LOGICAL_CONTINUATION = new RegExp(
  */
 export function parseRequestFilter (raw: string | undefined): FilterNode | undefined {
   if (raw === undefined || raw === '') return undefined
-  return parseFilter(normalizeFilter(raw))
+  // A filter the parser takes as it is means the same after normalizeFilter (which at most lower-cases a literal the
+  // parser reads in any case): its AST is the answer. Otherwise normalise, and parse once more only if that changed it.
+  let error: unknown
+  try {
+    return parseFilter(raw)
+  } catch (e) {
+    error = e
+  }
+  const normalized = rewriteFilter(raw, false)
+  if (normalized === raw) throw error
+  return parseFilter(normalized)
 }
 
 /**
@@ -58,15 +91,20 @@ export function parseRequestFilter (raw: string | undefined): FilterNode | undef
  */
 export function normalizeFilter (filter: string): string {
   if (typeof filter !== 'string') return filter
-  const match = COMPARISON.exec(filter.trim())
-  if (match === null) return filter
-  const [, attrPath = '', op = '', value = ''] = match
+  return rewriteFilter(filter, undefined)
+}
+
+/** normalizeFilter; `parsesAsIs` is whether `filter` is known to parse (undefined: find out when it matters). */
+function rewriteFilter (filter: string, parsesAsIs: boolean | undefined): string {
+  const match = splitComparison(filter.trim())
+  if (match === undefined) return filter
+  const { attrPath, op, value } = match
   // A value that opens with a quote is an RFC string, followed by more filter or by garbage: quoting it again could
   // only change what the filter means (`userName eq "a" and emails[type eq "work"]` must stay a conjunction).
   if (value.startsWith('"') || NUMBER.test(value) || /^(?:true|false|null)$/.test(value)) return filter
   if (LITERAL.test(value)) return `${attrPath} ${op.toLowerCase()} ${value.toLowerCase()}`
   // A filter the RFC parser takes as it is means what it says: quoting would change it (`a eq true and (…)`).
-  if (LOGICAL_CONTINUATION.test(value) || parses(filter)) return filter
+  if (LOGICAL_CONTINUATION.test(value) || (parsesAsIs ?? parses(filter))) return filter
   return `${attrPath} ${op.toLowerCase()} "${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`
 }
 
@@ -176,13 +214,6 @@ export function normalizeUserBody (body: unknown): unknown {
   return out
 }
 
-/** The attribute a PATCH path ends in, e.g. `emails[type eq "work"].primary` → "primary", `active` → "active". */
-function lastAttribute (path: string): string {
-  const plain = path.replace(/\[[^\]]*\]/g, '').toLowerCase()
-  // In a URN path the dots of "2.0" are not separators: look only after the last colon.
-  return plain.slice(plain.lastIndexOf(':') + 1).split('.').pop() ?? plain
-}
-
 function normalizeOperation (op: unknown): unknown {
   if (!isRecord(op)) return op
   let out = op
@@ -195,12 +226,15 @@ function normalizeOperation (op: unknown): unknown {
     // Path-less: the value is a partial resource, dotted keys included.
     if (isRecord(value)) next = normalizeUserAttributes(value)
   } else if (typeof path === 'string') {
-    if (/^[\w$:.-]+$/.test(path) && !path.includes('.', path.lastIndexOf(':') + 1)) {
+    const parsed = tryParsePath(path)
+    if (parsed === undefined) {
+      // Not a path: left as sent, for validation to refuse.
+    } else if (parsed.valueFilter === undefined && parsed.subAttr === undefined) {
       // A whole attribute (active, emails, urn:…:User:manager, urn:…:User): the same rules as a body's key.
       next = normalizeUserAttributes({ [path]: value })[path]
     } else {
       // A sub-attribute or a filtered path (emails[type eq "work"].primary); `.value` paths are left as sent.
-      const attribute = lastAttribute(path)
+      const attribute = (parsed.subAttr ?? parsed.attr).toLowerCase()
       if (attribute === 'active' || attribute === 'primary') next = toBoolean(value)
     }
   }

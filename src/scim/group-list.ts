@@ -7,10 +7,13 @@ import { sameTarget, targetKey } from '../mapping/group-target.js'
 import type { Logger } from '../salesforce/connection.js'
 import type { SfRecord } from '../salesforce/gateway.js'
 import type { GroupsGateway } from '../salesforce/groups.js'
-import { normalizeSalesforceId } from '../salesforce/soql.js'
+import { normalizeSalesforceId } from '../salesforce/ids.js'
 import type { Store } from '../store/store.js'
-import { FilterError, filterToSoql, parseDateTime, type AttrPath, type CompareNode, type FilterNode } from './filter.js'
-import { groupFilterSchema } from './group-filter-schema.js'
+import { CORE_GROUP_SCHEMA } from '../protocol/constants.js'
+import { matches as evaluate, type Attribute, type Lookup } from '../protocol/evaluate.js'
+import { FilterError, type AttrPath, type CompareNode, type FilterNode } from '../protocol/filter.js'
+import { filterToSoql } from '../salesforce/filter-soql.js'
+import { groupFilterSchema } from '../mapping/group-filter-schema.js'
 import type { Target } from './group-types.js'
 import type { ListPage } from './user-list.js'
 
@@ -110,7 +113,7 @@ export function createGroupLister (deps: GroupListerDeps): { list: (q: GroupList
     if (attr === 'externalid') {
       if (node.type === 'valuePath' || node.path.subAttr !== undefined) throw new FilterError('externalId has no sub-attributes')
       const rows = deps.store.groupExternalIds()
-      return idsNode(rows.filter((r) => node.type === 'present' || compareText(r.externalId, node.op, node.value, true)).map((r) => r.groupId))
+      return idsNode(rows.filter((r) => evaluate(node, () => ({ type: 'string', caseExact: true, values: [r.externalId] }))).map((r) => r.groupId))
     }
     if (attr === 'members') {
       const userId = memberFilterValue(node)
@@ -164,61 +167,33 @@ function topLevelDisplayName (node: FilterNode): string | undefined {
 
 // ---- the same filter, in memory, for mapped targets (already validated by filterToSoql) ----------------------
 
-function compareText (actual: string, op: string, expected: unknown, caseExact = false): boolean {
-  if (expected === null) return op === 'ne'
-  const a = caseExact ? actual : actual.toLowerCase()
-  const v = caseExact ? String(expected) : String(expected).toLowerCase()
-  switch (op) {
-    case 'eq': return a === v
-    case 'ne': return a !== v
-    case 'co': return a.includes(v)
-    case 'sw': return a.startsWith(v)
-    case 'ew': return a.endsWith(v)
-    case 'gt': return a > v
-    case 'ge': return a >= v
-    case 'lt': return a < v
-    case 'le': return a <= v
-    default: return false
-  }
+const CORE_GROUP = CORE_GROUP_SCHEMA.toLowerCase()
+
+/** A Salesforce dateTime (`…+0000`) as an xsd:dateTime (`…+00:00`), or absent. */
+function dateAttribute (value: unknown): Attribute {
+  return { type: 'dateTime', values: typeof value === 'string' ? [value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')] : [] }
 }
 
-function compareDate (actual: unknown, op: string, expected: unknown): boolean {
-  const a = typeof actual === 'string' ? parseDateTime(actual.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) : undefined
-  const v = typeof expected === 'string' ? parseDateTime(expected) : undefined
-  if (a === undefined || v === undefined) return op === 'ne'
-  const s = Math.floor(a / 1000)
-  const e = v / 1000
-  switch (op) {
-    case 'eq': return s === e
-    case 'ne': return s !== e
-    case 'gt': return s > e
-    case 'ge': return s >= e
-    case 'lt': return s < e
-    case 'le': return s <= e
-    default: return false
+/** A mapped target as the evaluator sees it: id (compared as a Salesforce id), displayName, meta's dates. */
+function subjectOf (t: Target): Lookup {
+  const meta: Lookup = ({ attr }) => {
+    switch (attr.toLowerCase()) {
+      case 'created': return dateAttribute(t.record.CreatedDate)
+      case 'lastmodified': return dateAttribute(t.record.LastModifiedDate)
+      default: return undefined
+    }
+  }
+  return ({ urn, attr }) => {
+    if (urn !== undefined && urn.toLowerCase() !== CORE_GROUP) return undefined
+    switch (attr.toLowerCase()) {
+      case 'id': return { type: 'string', caseExact: true, canonical: normalizeSalesforceId, values: [t.id] }
+      case 'displayname': return { type: 'string', values: [t.displayName] }
+      case 'meta': return { type: 'complex', values: [meta] }
+      default: return undefined
+    }
   }
 }
 
 function matches (node: FilterNode, t: Target): boolean {
-  switch (node.type) {
-    case 'and': return node.operands.every((o) => matches(o, t))
-    case 'or': return node.operands.some((o) => matches(o, t))
-    case 'not': return !matches(node.operand, t)
-    case 'valuePath': return false
-    case 'present': {
-      const attr = attrName(node.path)
-      if (attr === 'meta') return node.path.subAttr?.toLowerCase() === 'created' ? t.record.CreatedDate != null : t.record.LastModifiedDate != null
-      return attr === 'id' || attr === 'displayname'
-    }
-    case 'compare': {
-      const attr = attrName(node.path)
-      if (attr === 'id') {
-        const id = typeof node.value === 'string' ? normalizeSalesforceId(node.value) : undefined
-        return (id !== undefined && id.slice(0, 15) === t.id.slice(0, 15)) === (node.op === 'eq')
-      }
-      if (attr === 'displayname') return compareText(t.displayName, node.op, node.value)
-      if (attr === 'meta') return compareDate(node.path.subAttr?.toLowerCase() === 'created' ? t.record.CreatedDate : t.record.LastModifiedDate, node.op, node.value)
-      return false
-    }
-  }
+  return evaluate(node, subjectOf(t))
 }

@@ -7,7 +7,7 @@ import type { Logger } from '../salesforce/connection.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { Gateway, SfRecord } from '../salesforce/gateway.js'
 import { createGroupsGateway } from '../salesforce/groups.js'
-import { normalizeSalesforceId } from '../salesforce/soql.js'
+import { normalizeSalesforceId } from '../salesforce/ids.js'
 
 const KIND_WORD: Record<GroupTargetKind, string> = {
   permissionSet: 'permission set (by its API name)',

@@ -8,8 +8,8 @@ import { MAX_INLINE_TOMBSTONES, MAX_OFFSET, type UserGateway, type UserOrder } f
 import type { Store } from '../store/store.js'
 import type { UserMapping } from '../mapping/user.js'
 import { ScimError } from './errors.js'
-import { filterToSoql } from './filter.js'
-import { userFilterSchema } from './user-filter-schema.js'
+import { filterToSoql } from '../salesforce/filter-soql.js'
+import { userFilterSchema } from '../mapping/user-filter-schema.js'
 
 export interface ListQuery {
   /** Parsed once by the route (compat.ts parseRequestFilter). */

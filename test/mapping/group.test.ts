@@ -98,6 +98,18 @@ describe('planGroupPatch', () => {
     expect(planGroupPatch([{ op: 'add', value: { members: [{ value: ADA }], displayName: 'D' } }])).toEqual({ ops: [{ ref: { id: ADA }, add: true }], displayName: 'D' })
   })
 
+  it('reads member filters with the filter parser: quoted " or ", nesting, case and escapes are what the RFC says', () => {
+    // A quoted value containing " or " is one value: the regex that split on " or " refused it as an invalid filter.
+    expect(scimError(() => planGroupPatch([{ op: 'remove', path: 'members[value eq "a or b"]' }]))).toMatchObject({ scimType: 'invalidValue', message: expect.stringContaining("'a or b'") })
+    expect(planGroupPatch([{ op: 'remove', path: `members[(Value EQ "${ADA}") OR (value eq "${GRACE}" or value eq "${ADA}")]` }]).ops)
+      .toEqual([{ ref: { id: ADA }, add: false }, { ref: { id: GRACE }, add: false }, { ref: { id: ADA }, add: false }])
+    expect(planGroupPatch([{ op: 'remove', path: `urn:ietf:params:scim:schemas:core:2.0:Group:members[value eq "\u0030${ADA.slice(1)}"]` }]).ops).toEqual([{ ref: { id: ADA }, add: false }])
+    expect(scimError(() => planGroupPatch([{ op: 'remove', path: `members[value eq "${ADA}" and value eq "${GRACE}"]` }])).scimType).toBe('invalidFilter')
+    expect(scimError(() => planGroupPatch([{ op: 'remove', path: 'members[value eq "x" or ]' }])).scimType).toBe('invalidFilter')
+    expect(scimError(() => planGroupPatch([{ op: 'remove', path: 'members[value eq "x"] junk' }])).scimType).toBe('invalidPath')
+    expect(scimError(() => planGroupPatch([{ op: 'replace', path: 'urn:ietf:params:scim:schemas:core:2.0:User:displayName', value: 'x' }])).scimType).toBe('invalidPath')
+  })
+
   it('refuses what it cannot do precisely', () => {
     expect(scimError(() => planGroupPatch([{ op: 'remove' }])).scimType).toBe('noTarget')
     expect(scimError(() => planGroupPatch([{ op: 'replace', path: 'title', value: 'x' }])).scimType).toBe('invalidPath')

@@ -83,4 +83,13 @@ describe('parsePath', () => {
     expect(parsePath(`${ENTERPRISE_USER_SCHEMA}:manager.value`)).toEqual({ schema: 'enterprise', attr: 'manager', sub: 'value' })
     expect(parsePath('emails[type eq "work"].value')).toEqual({ schema: 'core', attr: 'emails', filter: 'type eq "work"', sub: 'value' })
   })
+
+  it('reads value filters with the filter parser: any case, parentheses, escapes and brackets inside strings', () => {
+    expect(direct([{ op: 'replace', path: 'emails[(Type EQ "WORK")].value', value: 'a@x.com' }])).toEqual({ Email: 'a@x.com' })
+    expect(direct([{ op: 'replace', path: 'phoneNumbers[type eq "\\u006dobile"].value', value: '1' }])).toEqual({ MobilePhone: '1' })
+    expect(planPatch(mapping, [{ op: 'remove', path: 'emails[value eq "a]b or c"]' }]).kind).toBe('needsCurrent')
+    expect(scimError(() => planPatch(mapping, [{ op: 'remove', path: 'emails[type eq ]' }]))).toMatchObject({ status: 400, scimType: 'invalidFilter' })
+    expect(scimError(() => planPatch(mapping, [{ op: 'remove', path: 'emails[type eq "work"] title' }]))).toMatchObject({ status: 400, scimType: 'invalidPath' })
+    expect(scimError(() => planPatch(mapping, [{ op: 'remove', path: 'urn:example:custom:title' }]))).toMatchObject({ status: 400, scimType: 'invalidPath' })
+  })
 })

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import {
   ALWAYS_FALSE, ALWAYS_TRUE, LIKE_ANY, MAX_SOQL_STRING_LENGTH, SoqlFragment, and, assertIdentifier, compare, contains,
   endsWith, eq, escapeSoqlLike, escapeSoqlString, ge, gt, ident, inList, isIdentifier, isNotNull, isNull, le, like,
-  literal, lt, ne, normalizeSalesforceId, not, notInList, or, select, soql, startsWith, toSoql, type SoqlScalar,
+  literal, lt, ne, not, notInList, or, select, soql, startsWith, toSoql, type SoqlScalar,
 } from '../../src/salesforce/soql.js'
 import { ANY, whereLeaves } from './soql-literals.js'
 
@@ -26,6 +26,7 @@ describe('escapeSoqlString', () => {
     ['backspace and form feed', 'a\bb\fc', R`a\bb\fc`],
     ['other C0 controls', '\u0000\u0001\u001b\u001f', R`\u0000\u0001\u001b\u001f`],
     ['DEL and C1 controls', '\u007f\u0085\u009f', R`\u007f\u0085\u009f`],
+    ['line and paragraph separators', 'a\u2028b\u2029c', R`a\u2028b\u2029c`],
     ['accents and CJK unchanged', 'Zoë 日本語', 'Zoë 日本語'],
     ['emoji (surrogate pair) unchanged', 'hi 😀👍🏽', 'hi 😀👍🏽'],
     ['lone high surrogate', 'a\ud83dz', R`a\ud83dz`],
@@ -273,21 +274,5 @@ describe('every value round-trips through soql-parser-js as exactly one literal'
       const pattern = select({ fields: ['Id'], from: 'User', where: startsWith('Username', value) })
       expect(whereLeaves(pattern)).toEqual([{ field: 'Username', operator: 'LIKE', value: { like: [value, ANY] } }])
     }
-  })
-})
-
-describe('normalizeSalesforceId', () => {
-  it('adds the checksum to 15-character ids (salesforce.md §2.6 examples)', () => {
-    expect(normalizeSalesforceId('001D000000IqhSL')).toBe('001D000000IqhSLIAZ')
-    expect(normalizeSalesforceId('005D0000001KyEI')).toBe('005D0000001KyEIIA0')
-  })
-
-  it('restores case of 18-character ids from the checksum', () => {
-    expect(normalizeSalesforceId('005D0000001KyEIIA0')).toBe('005D0000001KyEIIA0')
-    expect(normalizeSalesforceId('005d0000001kyeiia0')).toBe('005D0000001KyEIIA0')
-  })
-
-  it.each(['', 'junk', '005D0000001KyE', '005D0000001KyEII', '005D0000001KyEI!A0', '005D0000001KyEI999', '005D0000001KyEIZAA', "005D0000001KyEI' OR "])('rejects %j', (value) => {
-    expect(normalizeSalesforceId(value)).toBeUndefined()
   })
 })

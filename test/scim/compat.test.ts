@@ -3,7 +3,8 @@
 import SCIMMY from 'scimmy'
 import { describe, expect, it } from 'vitest'
 import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, PATCH_OP_SCHEMA } from '../../src/protocol/constants.js'
-import { normalizeFilter, normalizePatchBody, normalizeUserBody } from '../../src/scim/compat.js'
+import { FilterError, parseFilter } from '../../src/protocol/filter.js'
+import { normalizeFilter, normalizePatchBody, normalizeUserBody, parseRequestFilter } from '../../src/scim/compat.js'
 
 const ENT = ENTERPRISE_USER_SCHEMA
 
@@ -91,6 +92,27 @@ describe('normalizeFilter', () => {
     normalizeFilter(evil)
     normalizeFilter(`a eq ${'a '.repeat(50_000)}`)
     expect(performance.now() - started).toBeLessThan(500)
+  })
+})
+
+describe('parseRequestFilter', () => {
+  it('parses RFC filters as they are and IdP quirks after normalising them', () => {
+    expect(parseRequestFilter(undefined)).toBeUndefined()
+    expect(parseRequestFilter('')).toBeUndefined()
+    expect(parseRequestFilter('userName eq "x" or active eq True')).toEqual(parseFilter('userName eq "x" or active eq true'))
+    expect(parseRequestFilter('userName Eq john@example.com')).toEqual(parseFilter('userName eq "john@example.com"'))
+    expect(parseRequestFilter('displayName Eq PRIMARY/sales team')).toEqual(parseFilter('displayName eq "PRIMARY/sales team"'))
+  })
+
+  it('finds the attribute path with the filter parser: a quoted "]" or " eq " inside a value filter stays in it', () => {
+    expect(normalizeFilter('emails[type eq "a]b"].value eq x@y.z')).toBe('emails[type eq "a]b"].value eq "x@y.z"')
+    expect(normalizeFilter('emails[type eq "a eq b"].value Eq x@y.z')).toBe('emails[type eq "a eq b"].value eq "x@y.z"')
+    expect(parseRequestFilter('emails[type eq "a]b"].value eq x@y.z')).toEqual(parseFilter('emails[type eq "a]b"].value eq "x@y.z"'))
+  })
+
+  it('throws the parser\'s FilterError for what it cannot read', () => {
+    expect(() => parseRequestFilter('userName eq')).toThrow(FilterError)
+    expect(() => parseRequestFilter('(userName eq x')).toThrow(FilterError)
   })
 })
 

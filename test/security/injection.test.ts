@@ -129,13 +129,19 @@ describe('what cannot be a literal never reaches Salesforce', () => {
   })
 })
 
-describe('known issue', () => {
-  // U+2028 and U+2029 travel raw inside the SOQL literal, and the emulated org's lexer takes them for line ends
-  // (MALFORMED_QUERY, which scimforce answers as a 500 without the query). Fix: escape them as \u2028 in
-  // src/salesforce/soql.ts, as C0/C1 controls already are, or accept them in the emulator. Once fixed this test
-  // fails: make it a plain it() and drop the filter on them in test/property/filters.test.ts.
-  it.fails('matches a line separator in a filter value literally', async () => {
-    const res = await h.http.get(`${SCIM}/Users`).query({ filter: 'title eq "a\u2028b"' }).set(auth)
-    expect(res.status).toBe(200)
+describe('line and paragraph separators', () => {
+  // U+2028 and U+2029 used to travel raw inside the SOQL literal, where the emulated org's lexer took them for line
+  // ends (MALFORMED_QUERY, answered as a 500). They are sent as \u2028 / \u2029, a documented SOQL escape.
+  it('matches a line separator in a filter value literally', async () => {
+    for (const [local, title] of [['lineSeparator', 'a\u2028b'], ['paragraphSeparator', 'a\u2029b'], ['separatorDecoy', 'a b']]) {
+      const res = await h.http.post(`${SCIM}/Users`).set(auth).send({ userName: `${local as string}${DOMAIN}`, name: { familyName: 'Inj' }, title })
+      expect(res.status, JSON.stringify(res.body)).toBe(201)
+    }
+    const line = await run('title eq "a\u2028b"')
+    expectWhere(line.soql, "Title = 'a\\u2028b'")
+    expect(line.found).toEqual(['lineSeparator'])
+    const paragraph = await run('title co "\u2029"')
+    expectWhere(paragraph.soql, "Title LIKE '%\\u2029%'")
+    expect(paragraph.found).toEqual(['paragraphSeparator'])
   })
 })

@@ -2,7 +2,7 @@
 // Limits: request body, filter length/nesting/size, PATCH operation count; malformed JSON, wrong content types,
 // unknown schemas, wrong types, read-only attributes, repeated query parameters, prototype keys.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { DEFAULT_FILTER_LIMITS } from '../../src/scim/filter.js'
+import { DEFAULT_FILTER_LIMITS } from '../../src/protocol/filter.js'
 import { MAX_PATCH_OPERATIONS } from '../../src/scim/routes.js'
 import { auth, expectScimError, SCIM, startHarness, type Harness } from '../helper.js'
 import { orgState } from './org-state.js'

@@ -1,8 +1,8 @@
 // The filter allow-list for Users, derived from the mapping table, so that a filter can name exactly the
 // attributes scimforce stores in Salesforce and nothing else.
-import type { UserMapping } from '../mapping/user.js'
+import type { UserMapping } from './user.js'
 import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA } from '../protocol/constants.js'
-import type { FilterSchema, MultiAttr, MultiAttrEntry, SingleAttr } from './filter.js'
+import type { FilterSchema, MultiAttr, MultiAttrEntry, SingleAttr } from '../salesforce/filter-soql.js'
 
 export function userFilterSchema (mapping: UserMapping): FilterSchema {
   const attributes: Record<string, SingleAttr | MultiAttr> = {

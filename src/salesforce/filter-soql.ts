@@ -1,5 +1,6 @@
 // A pure, table-driven translation of a SCIM filter AST (src/protocol/filter.ts) into a SOQL condition built only
-// through salesforce/soql.ts.
+// through soql.ts. The tables (FilterSchema) saying which SCIM attribute is which Salesforce field live in
+// src/mapping/*-filter-schema.ts.
 //
 // Semantics worth knowing (each has a test):
 // - Text comparisons are case-insensitive: SOQL `=`, `!=`, `LIKE`, `<`… on text fields ignore case, which is
@@ -23,14 +24,14 @@
 
 import {
   ALWAYS_FALSE, ALWAYS_TRUE, LIKE_ANY, MAX_SOQL_STRING_LENGTH, and, compare, contains, eq, isNotNull, isNull, like, ne,
-  normalizeSalesforceId, not, or, startsWith, assertIdentifier, type ComparisonOperator, type SoqlFragment,
-} from '../salesforce/soql.js'
+  not, or, startsWith, assertIdentifier, type ComparisonOperator, type SoqlFragment,
+} from './soql.js'
+import { normalizeSalesforceId } from './ids.js'
 import {
-  DEFAULT_FILTER_LIMITS, FilterError, parseDateTime, parseFilter, formatPath,
+  FilterError, parseDateTime, parseFilter, formatPath,
   type AttrPath, type CompareNode, type CompareOp, type FilterLimits, type FilterNode, type FilterValue, type PresentNode, type ValuePathNode,
 } from '../protocol/filter.js'
-
-export { DEFAULT_FILTER_LIMITS, FilterError, parseDateTime, parseFilter, formatPath, type AttrPath, type CompareNode, type CompareOp, type FilterLimits, type FilterNode, type FilterValue }
+import { compareText, toBoolean } from '../protocol/evaluate.js'
 
 // ---------------------------------------------------------------------------------------------------------
 // Schema: the SCIM ⇄ Salesforce field table, as data
@@ -136,17 +137,6 @@ function nullCompare (field: string, op: CompareOp, name: string): SoqlFragment 
   if (op === 'eq') return isNull(field)
   if (op === 'ne') return isNotNull(field)
   throw new FilterError(`'${op}' cannot compare ${name} with null: use eq null, ne null or pr`)
-}
-
-function toBoolean (value: FilterValue): boolean | undefined {
-  if (typeof value === 'boolean') return value
-  // Entra sends booleans as strings ("True", "False").
-  if (typeof value === 'string') {
-    const lower = value.toLowerCase()
-    if (lower === 'true') return true
-    if (lower === 'false') return false
-  }
-  return undefined
 }
 
 function stringValue (value: string | number | boolean, name: string): string {
@@ -259,19 +249,7 @@ function constantMatches (constant: string | boolean, op: CompareOp, value: Filt
     if (op === 'eq' || op === 'ne') return op === 'ne'
     throw new FilterError(`'${op}' cannot compare ${name} with null: use eq null, ne null or pr`)
   }
-  const a = constant.toLowerCase()
-  const v = stringValue(value, name).toLowerCase()
-  switch (op) {
-    case 'eq': return a === v
-    case 'ne': return a !== v
-    case 'co': return a.includes(v)
-    case 'sw': return a.startsWith(v)
-    case 'ew': return a.endsWith(v)
-    case 'gt': return a > v
-    case 'ge': return a >= v
-    case 'lt': return a < v
-    case 'le': return a <= v
-  }
+  return compareText(op, constant, stringValue(value, name))
 }
 
 type Resolved =

@@ -1,10 +1,9 @@
 // SCIM filter → AST → SOQL condition: exact SOQL text per case, every literal read back with soql-parser-js, and every error message.
 import { describe, expect, it } from 'vitest'
+import { FilterError, parseFilter, type FilterNode } from '../../src/protocol/filter.js'
+import { filterToSoql, translateFilter, type FieldType, type FilterSchema, type SingleAttr } from '../../src/salesforce/filter-soql.js'
 import { ALWAYS_TRUE, select } from '../../src/salesforce/soql.js'
-import {
-  FilterError, filterToSoql, parseFilter, translateFilter, type FieldType, type FilterNode, type FilterSchema, type SingleAttr,
-} from '../../src/scim/filter.js'
-import { ANY, whereLeaves, type Leaf } from '../salesforce/soql-literals.js'
+import { ANY, whereLeaves, type Leaf } from './soql-literals.js'
 
 const R = String.raw
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User'

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { createUserMapping } from '../../src/mapping/user.js'
+import { userFilterSchema } from '../../src/mapping/user-filter-schema.js'
 import { ENTERPRISE_USER_SCHEMA } from '../../src/protocol/constants.js'
-import { translateFilter } from '../../src/scim/filter.js'
-import { userFilterSchema } from '../../src/scim/user-filter-schema.js'
+import { translateFilter } from '../../src/salesforce/filter-soql.js'
 import { userDefaults } from '../fixtures/config.js'
 
 const schema = userFilterSchema(createUserMapping({ defaults: userDefaults(), usernameSuffix: '.sbx', extraMappings: [{ scim: `${ENTERPRISE_USER_SCHEMA}:costCenter`, salesforce: 'CostCenter__c' }] }))

@@ -1,7 +1,7 @@
 // The filter allow-list for public groups (SOQL on Group). externalId and members are not Group fields: the group
 // lister answers them from the store and from membership queries before this schema is consulted.
 import { CORE_GROUP_SCHEMA } from '../protocol/constants.js'
-import type { FilterSchema } from './filter.js'
+import type { FilterSchema } from '../salesforce/filter-soql.js'
 
 export const groupFilterSchema: FilterSchema = {
   coreSchema: CORE_GROUP_SCHEMA,
