@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { EmulatorContext } from './context.js'
 import { SalesforceError } from './errors.js'
 import type { Fault, FaultMatch } from './faults.js'
+import { changeOrgSettings } from './licences.js'
 import { rawBody, sendJson } from './http.js'
 
 function jsonBody (text: string): Record<string, unknown> {
@@ -57,6 +58,15 @@ export function registerAdmin (app: FastifyInstance, ctx: EmulatorContext): void
     return reply.code(204).send()
   })
   app.get('/__emulator/seed', async (_req, reply) => sendJson(reply, 200, ctx.seed))
+  // Deactivation blockers and feature licence totals (licences.ts): read, or change some of them.
+  app.get('/__emulator/org-settings', async (_req, reply) => sendJson(reply, 200, ctx.org.settings))
+  app.put('/__emulator/org-settings', async (request, reply) => {
+    try {
+      return sendJson(reply, 200, changeOrgSettings(ctx.org, jsonBody(rawBody(request))))
+    } catch (err) {
+      return badRequest(reply, err)
+    }
+  })
   app.get<{ Querystring: { q?: string } }>('/__emulator/query', async (request, reply) => {
     try {
       const records = ctx.org.query(request.query.q ?? '')

@@ -19,6 +19,8 @@ export type { QueryRecord } from './soql.js'
 export type { SRecord, FieldValue } from './schema.js'
 export { Org, type WriteContext } from './org.js'
 export { SalesforceError } from './errors.js'
+export { DEFAULT_FEATURE_LICENSE_TOTALS, changeOrgSettings, type OrgSettings } from './licences.js'
+export { CASE_OWNER_USERNAME } from './seed-lifecycle.js'
 export { to18, normalizeId, checksum, KEY_PREFIXES } from './ids.js'
 
 export interface EmulatorOptions {
@@ -46,6 +48,12 @@ export interface EmulatorOptions {
   logger?: boolean
   /** TotalLicenses per UserLicense name; defaults Salesforce 50, Salesforce Platform 10, Chatter Free 5000. */
   licenseTotals?: Record<string, number>
+  /** TotalLicenses per PermissionSetLicense DeveloperName; default SalesCloudEinsteinPsl 3. */
+  permissionSetLicenseTotals?: Record<string, number>
+  /** AllowedLicenses per PackageLicense NamespacePrefix (-1 = site licence); defaults dsfs 5, SBQQ 2. */
+  packageLicenseTotals?: Record<string, number>
+  /** Feature licence totals by User field, over DEFAULT_FEATURE_LICENSE_TOTALS (null = no limit). */
+  featureLicenseTotals?: Record<string, number | null>
 }
 
 export interface Emulator {
@@ -84,7 +92,13 @@ export async function createEmulator (opts: EmulatorOptions = {}): Promise<Emula
     securityToken: opts.securityToken ?? 'DEMOTOKEN123',
   }
   const org = new Org({ foreignUsernames: opts.foreignUsernames ?? DEFAULT_FOREIGN_USERNAMES })
-  const seed = seedOrg(org, { integrationUsername: options.integrationUsername, ...(opts.licenseTotals !== undefined ? { licenseTotals: opts.licenseTotals } : {}) })
+  const seed = seedOrg(org, {
+    integrationUsername: options.integrationUsername,
+    ...(opts.licenseTotals !== undefined ? { licenseTotals: opts.licenseTotals } : {}),
+    ...(opts.permissionSetLicenseTotals !== undefined ? { permissionSetLicenseTotals: opts.permissionSetLicenseTotals } : {}),
+    ...(opts.packageLicenseTotals !== undefined ? { packageLicenseTotals: opts.packageLicenseTotals } : {}),
+    ...(opts.featureLicenseTotals !== undefined ? { featureLicenseTotals: opts.featureLicenseTotals } : {}),
+  })
   const sessions = new Sessions(org.orgId.slice(0, 15), opts.sessionIdleTimeoutMs ?? TWO_HOURS, () => org.now())
   org.onUserBlocked = userId => sessions.endUser(userId)
   const counters = new CounterStore()
