@@ -13,7 +13,7 @@ import { seedOrg, type SeedIds } from './seed.js'
 import { Sessions } from './sessions.js'
 
 export type { SeedIds } from './seed.js'
-export type { Faults, FaultSettings, Fault, FaultName, CustomFault, FaultMatch } from './faults.js'
+export type { Faults, FaultSettings, FaultSettingsChange, Fault, FaultName, CustomFault, FaultMatch, ErrorAfterCommitFault, DelayFault, LongTail, AfterCommitStatus } from './faults.js'
 export type { Counters, CountersSnapshot } from './counters.js'
 export type { QueryRecord } from './soql.js'
 export type { SRecord, FieldValue } from './schema.js'
@@ -42,8 +42,10 @@ export interface EmulatorOptions {
   securityToken?: string
   /** Usernames "taken in another org"; default a couple such as 'taken@otherorg.example'. */
   foreignUsernames?: string[]
-  /** Initial injected latency. */
+  /** Initial injected latency, before the org is touched ("before the commit"). */
   latencyMs?: number
+  /** Initial latency after the org was touched, before the answer (a client may time out on a done write). */
+  latencyAfterCommitMs?: number
   /** Fastify logger; default false. */
   logger?: boolean
   /** TotalLicenses per UserLicense name; defaults Salesforce 50, Salesforce Platform 10, Chatter Free 5000. */
@@ -102,10 +104,12 @@ export async function createEmulator (opts: EmulatorOptions = {}): Promise<Emula
   const sessions = new Sessions(org.orgId.slice(0, 15), opts.sessionIdleTimeoutMs ?? TWO_HOURS, () => org.now())
   org.onUserBlocked = userId => sessions.endUser(userId)
   const counters = new CounterStore()
-  const faults = new FaultController(opts.latencyMs ?? 0, () => sessions.expireAll())
+  const faults = new FaultController({ latencyMs: opts.latencyMs ?? 0, latencyAfterCommitMs: opts.latencyAfterCommitMs ?? 0 }, () => sessions.expireAll())
   let listeningUrl: string | undefined
 
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 50 * 1024 * 1024 })
+  // forceCloseConnections: close() must not wait for a client's keep-alive socket (after a client gave up on a
+  // slow call, undici's can stay busy for seconds), as a test double is closed right after its test.
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 50 * 1024 * 1024, forceCloseConnections: true })
   const ctx: EmulatorContext = {
     org,
     seed,
