@@ -108,6 +108,23 @@ describe('permission set licences', () => {
     expect((await s.call('DELETE', `${DATA}/sobjects/PermissionSetLicenseAssign/${psla.id}`)).status).toBe(204)
   })
 
+  it('can be granted with the set in one allOrNone composite, licence first; a full licence rolls both back', async () => {
+    const body = (user: string): unknown => ({
+      allOrNone: true,
+      compositeRequest: [
+        { method: 'POST', url: `${DATA}/sobjects/PermissionSetLicenseAssign`, referenceId: 'psl', body: { AssigneeId: user, PermissionSetLicenseId: s.em.seed.permissionSetLicenses.SalesCloudEinsteinPsl } },
+        { method: 'POST', url: `${DATA}/sobjects/PermissionSetAssignment`, referenceId: 'psa', body: { AssigneeId: user, PermissionSetId: s.em.seed.permissionSets.Sales_Cloud_Einstein } },
+      ],
+    })
+    const statuses = async (user: string): Promise<number[]> =>
+      ((await s.call('POST', `${DATA}/composite`, { body: body(user) })).json as { compositeResponse: Array<{ httpStatusCode: number }> }).compositeResponse.map(r => r.httpStatusCode)
+    for (let i = 0; i < 3; i++) expect(await statuses(makeUser())).toEqual([201, 201])
+    const late = makeUser()
+    expect(await statuses(late)).toEqual([400, 400])
+    expect(s.em.org.query(`SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = '${late}' AND PermissionSet.Name = 'Sales_Cloud_Einstein'`)).toEqual([])
+    expect(s.em.org.query('SELECT UsedLicenses FROM PermissionSetLicense')[0]?.UsedLicenses).toBe(3)
+  })
+
   it('are read-only licences: no create, update or delete of PermissionSetLicense', async () => {
     const psl = s.em.seed.permissionSetLicenses.SalesCloudEinsteinPsl as string
     expect((await s.call('POST', `${DATA}/sobjects/PermissionSetLicense`, { body: { DeveloperName: 'X' } })).status).toBe(405)
