@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { EmulatorContext } from './context.js'
 import { SalesforceError } from './errors.js'
 import type { Fault, FaultMatch } from './faults.js'
+import { changeOrgSettings } from './licences.js'
 import { rawBody, sendJson } from './http.js'
 
 function jsonBody (text: string): Record<string, unknown> {
@@ -65,6 +66,15 @@ export function registerAdmin (app: FastifyInstance, ctx: EmulatorContext): void
       if (typeof body.enabled !== 'boolean') throw new RangeError('enabled must be true or false')
       ctx.org.emailVerification = body.enabled
       return sendJson(reply, 200, { enabled: ctx.org.emailVerification })
+    } catch (err) {
+      return badRequest(reply, err)
+    }
+  })
+  // Deactivation blockers and feature licence totals (licences.ts): read, or change some of them.
+  app.get('/__emulator/org-settings', async (_req, reply) => sendJson(reply, 200, ctx.org.settings))
+  app.put('/__emulator/org-settings', async (request, reply) => {
+    try {
+      return sendJson(reply, 200, changeOrgSettings(ctx.org, jsonBody(rawBody(request))))
     } catch (err) {
       return badRequest(reply, err)
     }

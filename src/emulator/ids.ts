@@ -13,6 +13,10 @@ export const KEY_PREFIXES = {
   PermissionSetAssignment: '0Pa',
   UserLicense: '100',
   UserLogin: '060',
+  PermissionSetLicense: '0PL',
+  PermissionSetLicenseAssign: '2LA',
+  PackageLicense: '050',
+  UserPackageLicense: '051',
   QueryLocator: '01g',
 } as const
 

@@ -14,12 +14,14 @@ import { seedOrg, type SeedIds } from './seed.js'
 import { Sessions } from './sessions.js'
 
 export type { SeedIds } from './seed.js'
-export type { Faults, FaultSettings, Fault, FaultName, CustomFault, FaultMatch } from './faults.js'
+export type { Faults, FaultSettings, FaultSettingsChange, Fault, FaultName, CustomFault, FaultMatch, ErrorAfterCommitFault, DelayFault, LongTail, AfterCommitStatus } from './faults.js'
 export type { Counters, CountersSnapshot } from './counters.js'
 export type { QueryRecord } from './soql.js'
 export type { SRecord, FieldValue } from './schema.js'
 export { Org, type WriteContext } from './org.js'
 export { SalesforceError } from './errors.js'
+export { DEFAULT_FEATURE_LICENSE_TOTALS, changeOrgSettings, type OrgSettings } from './licences.js'
+export { CASE_OWNER_USERNAME } from './seed-lifecycle.js'
 export { to18, normalizeId, checksum, KEY_PREFIXES } from './ids.js'
 
 export interface EmulatorOptions {
@@ -41,8 +43,10 @@ export interface EmulatorOptions {
   securityToken?: string
   /** Usernames "taken in another org"; default a couple such as 'taken@otherorg.example'. */
   foreignUsernames?: string[]
-  /** Initial injected latency. */
+  /** Initial injected latency, before the org is touched ("before the commit"). */
   latencyMs?: number
+  /** Initial latency after the org was touched, before the answer (a client may time out on a done write). */
+  latencyAfterCommitMs?: number
   /** Fastify logger; default false. */
   logger?: boolean
   /** TotalLicenses per UserLicense name; defaults Salesforce 50, Salesforce Platform 10, Chatter Free 5000. */
@@ -52,6 +56,12 @@ export interface EmulatorOptions {
    * it turns on once scimforce handles pending emails (issue 12).
    */
   emailVerification?: boolean
+  /** TotalLicenses per PermissionSetLicense DeveloperName; default SalesCloudEinsteinPsl 3. */
+  permissionSetLicenseTotals?: Record<string, number>
+  /** AllowedLicenses per PackageLicense NamespacePrefix (-1 = site licence); defaults dsfs 5, SBQQ 2. */
+  packageLicenseTotals?: Record<string, number>
+  /** Feature licence totals by User field, over DEFAULT_FEATURE_LICENSE_TOTALS (null = no limit). */
+  featureLicenseTotals?: Record<string, number | null>
 }
 
 export interface Emulator {
@@ -90,17 +100,25 @@ export async function createEmulator (opts: EmulatorOptions = {}): Promise<Emula
     securityToken: opts.securityToken ?? 'DEMOTOKEN123',
   }
   const org = new Org({ foreignUsernames: opts.foreignUsernames ?? DEFAULT_FOREIGN_USERNAMES })
-  const seed = seedOrg(org, { integrationUsername: options.integrationUsername, ...(opts.licenseTotals !== undefined ? { licenseTotals: opts.licenseTotals } : {}) })
+  const seed = seedOrg(org, {
+    integrationUsername: options.integrationUsername,
+    ...(opts.licenseTotals !== undefined ? { licenseTotals: opts.licenseTotals } : {}),
+    ...(opts.permissionSetLicenseTotals !== undefined ? { permissionSetLicenseTotals: opts.permissionSetLicenseTotals } : {}),
+    ...(opts.packageLicenseTotals !== undefined ? { packageLicenseTotals: opts.packageLicenseTotals } : {}),
+    ...(opts.featureLicenseTotals !== undefined ? { featureLicenseTotals: opts.featureLicenseTotals } : {}),
+  })
   const sessions = new Sessions(org.orgId.slice(0, 15), opts.sessionIdleTimeoutMs ?? TWO_HOURS, () => org.now())
   org.onUserBlocked = userId => sessions.endUser(userId)
   org.emailVerification = opts.emailVerification ?? false
   const counters = new CounterStore()
-  const faults = new FaultController(opts.latencyMs ?? 0, () => sessions.expireAll())
+  const faults = new FaultController({ latencyMs: opts.latencyMs ?? 0, latencyAfterCommitMs: opts.latencyAfterCommitMs ?? 0 }, () => sessions.expireAll())
   let listeningUrl: string | undefined
 
   // Node refuses request heads over 16 KiB before Fastify sees them; clientErrorHandler answers those as
-  // Salesforce does (414 for a long URI, 431 for URI + headers; http.ts).
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 50 * 1024 * 1024, clientErrorHandler })
+  // Salesforce does (414 for a long URI, 431 for URI + headers; http.ts). forceCloseConnections: close() must not
+  // wait for a client's keep-alive socket (after a client gave up on a slow call, undici's can stay busy for
+  // seconds), as a test double is closed right after its test.
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 50 * 1024 * 1024, clientErrorHandler, forceCloseConnections: true })
   const ctx: EmulatorContext = {
     org,
     seed,

@@ -2,6 +2,14 @@
 
 import { createEmulator, type Emulator, type EmulatorOptions } from './index.js'
 
+function fraction (env: NodeJS.ProcessEnv, key: string): number | undefined {
+  const raw = env[key]
+  if (raw === undefined || raw.trim() === '') return undefined
+  const n = Number(raw)
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`${key} must be a number between 0 and 1, got '${raw}'`)
+  return n
+}
+
 function positiveInt (env: NodeJS.ProcessEnv, key: string, fallback: number): number {
   const raw = env[key]
   if (raw === undefined || raw.trim() === '') return fallback
@@ -28,8 +36,13 @@ export function banner (emulator: Emulator, options: { clientId: string, clientS
     ...Object.entries(s.permissionSetGroups).map(([name, id]) => `    ${id}  ${name}`),
     '  Roles',
     ...Object.entries(s.roles).map(([name, id]) => `    ${id}  ${name}`),
-    '  Public groups',
+    '  Groups (public groups, a queue)',
     ...Object.entries(s.groups).map(([name, id]) => `    ${id}  ${name}`),
+    '  Permission set licences',
+    ...Object.entries(s.permissionSetLicenses).map(([name, id]) => `    ${id}  ${name}`),
+    '  Package licences',
+    ...Object.entries(s.packageLicenses).map(([name, id]) => `    ${id}  ${name}`),
+    `  Default case owner        ${emulator.org.settings.defaultCaseOwnerId ?? ''} (deactivation refused; PUT /__emulator/org-settings clears it)`,
     `  Controls                  ${emulator.url}/__emulator/faults, /__emulator/counters (see src/emulator/README.md)`,
   ]
   return `${lines.join('\n')}\n`
@@ -40,10 +53,15 @@ export async function runEmulator (env: NodeJS.ProcessEnv): Promise<Emulator> {
     clientId: env.EMULATOR_CLIENT_ID ?? 'scimforce-demo',
     clientSecret: env.EMULATOR_CLIENT_SECRET ?? 'scimforce-demo-secret',
     latencyMs: positiveInt(env, 'EMULATOR_LATENCY_MS', 0),
+    latencyAfterCommitMs: positiveInt(env, 'EMULATOR_LATENCY_AFTER_COMMIT_MS', 0),
   }
   const port = positiveInt(env, 'PORT', 8081)
   const host = env.HOST ?? '127.0.0.1'
+  // A long tail: this fraction of REST calls takes EMULATOR_LONG_TAIL_MS longer, before the commit or after it.
+  const tailRate = fraction(env, 'EMULATOR_LONG_TAIL_RATE')
+  const tailMs = positiveInt(env, 'EMULATOR_LONG_TAIL_MS', 2000)
   const emulator = await createEmulator(options)
+  if (tailRate !== undefined) emulator.faults.set({ longTail: { rate: tailRate, ms: tailMs, afterCommit: env.EMULATOR_LONG_TAIL_AFTER_COMMIT === 'true' } })
   await emulator.listen({ port, host })
   process.stdout.write(banner(emulator, { clientId: options.clientId as string, clientSecret: options.clientSecret as string }))
   return emulator

@@ -3,6 +3,7 @@
 import { confirmEmail, pendingEmail } from './email.js'
 import { SalesforceError, notFound } from './errors.js'
 import { IdGenerator, KEY_PREFIXES, normalizeId, sobjectOfId, looksLikeId } from './ids.js'
+import { defaultOrgSettings, type OrgSettings } from './licences.js'
 import { RULES, isEmail } from './rules.js'
 import { fieldDef, objectDef, type FieldDef, type FieldValue, type ObjectDef, type SRecord } from './schema.js'
 import { executeSoql, type QueryRecord } from './soql.js'
@@ -51,6 +52,8 @@ export class Org {
   /** The run-as user of writes that name no actor; set by the seed to the integration user. */
   defaultActorId = ''
   now: () => number
+  /** Setup settings that name users (deactivation blockers) and feature licence totals; see licences.ts. */
+  readonly settings: OrgSettings = defaultOrgSettings()
   /** Called when a user can no longer hold sessions (deactivated or frozen). */
   onUserBlocked: (userId: string) => void = () => {}
   /** Email change verification (email.ts): a changed User.Email waits for confirmEmail(). Off by default. */

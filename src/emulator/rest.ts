@@ -4,8 +4,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isSupportedVersion, limitInfo, versionList, type EmulatorContext } from './context.js'
 import { dispatch, endpointOf, sobjectOf } from './data-api.js'
 import { SalesforceError, notFound } from './errors.js'
-import type { Fault } from './faults.js'
+import type { AfterCommitStatus, FaultPlan } from './faults.js'
 import { URI_TOO_LONG_BODY, bearerToken, dropConnection, injectLatency, rawBody, sendJson, uriTooLong } from './http.js'
+import { sleep } from './time.js'
 import { looksLikeId } from './ids.js'
 
 const METHODS = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'] as const
@@ -91,11 +92,14 @@ async function handle (ctx: EmulatorContext, request: FastifyRequest, reply: Fas
     }
   }
 
-  // Faults strike before the org is touched, so a faulted write changes nothing (except dropAfterCommit).
-  const fault = ctx.faults.pick(method, request.url)
-  if (fault === 'dropConnection') return dropConnection(request, reply)
-  if (fault !== undefined && fault !== 'dropAfterCommit') {
-    const res = faultResponse(ctx, fault, segments, session.userId)
+  // Faults strike before the org is touched, so a faulted write changes nothing, except those that come after
+  // the commit (dropAfterCommit, errorAfterCommit, latency after the commit): the org changed, the client does
+  // not hear it, or hears it late (issue 16). The org commits even when the client has gone meanwhile.
+  const plan = ctx.faults.plan(method, request.url)
+  if (plan.beforeMs > 0) await sleep(plan.beforeMs)
+  if (plan.fail === 'dropConnection') return dropConnection(request, reply)
+  if (plan.fail !== undefined) {
+    const res = faultResponse(ctx, plan.fail, segments, session.userId)
     return send(res.status, res.body)
   }
   const res = dispatch(ctx, {
@@ -107,11 +111,28 @@ async function handle (ctx: EmulatorContext, request: FastifyRequest, reply: Fas
     headers: request.headers as Record<string, string | undefined>,
     actorId: session.userId,
   })
-  if (fault === 'dropAfterCommit') return dropConnection(request, reply)
+  if (plan.afterMs > 0) await sleep(plan.afterMs)
+  if (plan.afterCommit === 'drop') return dropConnection(request, reply)
+  if (plan.afterCommit !== undefined) return sendAfterCommitError(ctx, reply, plan.afterCommit)
   return send(res.status, res.body, res.headers)
 }
 
-function faultResponse (ctx: EmulatorContext, fault: Exclude<Fault, 'dropConnection' | 'dropAfterCommit'>, segments: string[], userId: string): { status: number, body: unknown } {
+/**
+ * The error a client gets for a write that was applied. 500 is Salesforce's own UNKNOWN_EXCEPTION body.
+ * Assumption (issue 16, UNVERIFIED shape): 502 and 504 come from the gateway in front of the org, as an HTML
+ * page without Sforce-Limit-Info (jsforce then reports ERROR_HTTP_502 / ERROR_HTTP_504 with the page as message).
+ */
+function sendAfterCommitError (ctx: EmulatorContext, reply: FastifyReply, status: AfterCommitStatus): FastifyReply {
+  ctx.counters.bump('status', String(status))
+  if (status === 500) {
+    const res = faultResponse(ctx, 'unknownException', [], '')
+    return sendJson(reply, 500, res.body, { 'Sforce-Limit-Info': limitInfo(ctx) })
+  }
+  const title = status === 502 ? '502 Bad Gateway' : '504 Gateway Time-out'
+  return reply.code(status).type('text/html').send(`<html><head><title>${title}</title></head><body><center><h1>${title}</h1></center></body></html>\n`)
+}
+
+function faultResponse (ctx: EmulatorContext, fault: Exclude<FaultPlan['fail'], 'dropConnection' | undefined>, segments: string[], userId: string): { status: number, body: unknown } {
   if (typeof fault === 'object') return { status: fault.status, body: [{ message: fault.message, errorCode: fault.errorCode }] }
   switch (fault) {
     case 'serverUnavailable':

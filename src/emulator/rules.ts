@@ -2,6 +2,7 @@
 
 import { holdEmailChange } from './email.js'
 import { SalesforceError } from './errors.js'
+import { LICENCE_RULES, afterAssignmentDelete, checkDeactivation, checkFeatureLicenses, checkPermissionSetLicense, isPermissionSetLicenseId } from './licences.js'
 import type { Org, WriteContext } from './org.js'
 import { derivePermissionSetType, isAssignableType, isEditableType, permissionSetAfterUpdate, profileAfterUpdate } from './permissions.js'
 import type { SRecord } from './schema.js'
@@ -146,6 +147,8 @@ const userRules: ObjectRules = {
       // Assumption (UNVERIFIED text and code): a user cannot manage themselves.
       throw new SalesforceError('FIELD_INTEGRITY_EXCEPTION', 'Manager: A user cannot be their own manager.', { fields: ['ManagerId'] })
     }
+    checkDeactivation(org, rec, old)
+    checkFeatureLicenses(org, rec, old)
     const license = licenseOfProfile(org, rec.ProfileId)
     const needsSeat = rec.IsActive === true &&
       (old === undefined || old.IsActive !== true || licenseOfProfile(org, old.ProfileId)?.Id !== license?.Id)
@@ -349,7 +352,9 @@ const assignmentRules: ObjectRules = {
     if (rec.PermissionSetGroupId !== null && ps.PermissionSetGroupId !== rec.PermissionSetGroupId) {
       throw new SalesforceError('FIELD_INTEGRITY_EXCEPTION', 'Specify either PermissionSetId or PermissionSetGroupId, not both.', { fields: ['PermissionSetId', 'PermissionSetGroupId'] })
     }
-    if (typeof ps.LicenseId === 'string') {
+    if (isPermissionSetLicenseId(ps.LicenseId)) {
+      checkPermissionSetLicense(org, rec.AssigneeId, ps)
+    } else if (typeof ps.LicenseId === 'string') {
       const userLicense = licenseOfProfile(org, org.get('User', rec.AssigneeId as string)?.ProfileId)
       if (userLicense?.Id !== ps.LicenseId) {
         // salesforce.md §5: the permission set's licence must match the user's; text UNVERIFIED.
@@ -369,6 +374,9 @@ const assignmentRules: ObjectRules = {
       // salesforce.md §5 (UNVERIFIED): profile-owned assignments exist for every user and can't be deleted.
       throw new SalesforceError('DELETE_FAILED', 'You can\'t delete a permission set assignment that is owned by a profile', { fields: [] })
     }
+  },
+  afterDelete (org, rec) {
+    afterAssignmentDelete(org, rec)
   },
 }
 
@@ -433,4 +441,5 @@ export const RULES: Record<string, ObjectRules | undefined> = {
   PermissionSetGroup: permissionSetGroupRules,
   PermissionSetAssignment: assignmentRules,
   UserRole: userRoleRules,
+  ...LICENCE_RULES,
 }

@@ -181,6 +181,87 @@ interface ObjectSpec {
   childRelationships?: ChildRelationship[]
 }
 
+/**
+ * Permission set, managed-package licences and their assignments (salesforce.md §5, §11; Object Reference:
+ * PermissionSetLicense, PermissionSetLicenseAssign, PackageLicense, UserPackageLicense). The licences are
+ * read-only through the API [DOC]; their seat counts come from the seed or the emulator's options.
+ * Assumption (salesforce.md §5, UNVERIFIED): the assignments support create, delete and query, not update.
+ */
+function licenceSpecs (): ObjectSpec[] {
+  const int = (name: string, label: string): FieldDef => f(name, label, 'int', { ...readOnly, nillable: false })
+  return [
+    {
+      name: 'PermissionSetLicense',
+      label: 'Permission Set License',
+      labelPlural: 'Permission Set Licenses',
+      fields: [
+        idField(),
+        str('DeveloperName', 'Developer Name', 80, readOnly),
+        str('MasterLabel', 'Permission Set License Label', 80, readOnly),
+        str('PermissionSetLicenseKey', 'Permission Set License Key', 255, readOnly),
+        pick('Status', 'Status', plain('Active', 'Disabled', 'Expired'), true, readOnly),
+        int('TotalLicenses', 'Total Licenses'),
+        int('UsedLicenses', 'Used Licenses'),
+        f('ExpirationDate', 'Expiration Date', 'datetime', readOnly),
+        ...auditFields(),
+      ],
+      createable: false,
+      updateable: false,
+      deletable: false,
+      childRelationships: [{ relationshipName: 'PermissionSetLicenseAssignments', childSObject: 'PermissionSetLicenseAssign', field: 'PermissionSetLicenseId' }],
+    },
+    {
+      name: 'PermissionSetLicenseAssign',
+      label: 'Permission Set License Assignment',
+      labelPlural: 'Permission Set License Assignments',
+      fields: [
+        idField(),
+        ref('AssigneeId', 'Assignee ID', ['User'], 'Assignee', { updateable: false }),
+        ref('PermissionSetLicenseId', 'Permission Set License ID', ['PermissionSetLicense'], 'PermissionSetLicense', { updateable: false }),
+        ...auditFields(),
+      ],
+      required: ['AssigneeId', 'PermissionSetLicenseId'],
+      createable: true,
+      updateable: false,
+      deletable: true,
+    },
+    {
+      name: 'PackageLicense',
+      label: 'Package License',
+      labelPlural: 'Package Licenses',
+      fields: [
+        idField(),
+        str('NamespacePrefix', 'Namespace Prefix', 15, readOnly),
+        // -1 = a site licence: every user may use the package (Object Reference, PackageLicense).
+        int('AllowedLicenses', 'Allowed Licenses'),
+        int('UsedLicenses', 'Used Licenses'),
+        pick('Status', 'Status', plain('Active', 'Trial', 'Expired', 'Free'), true, readOnly),
+        bool('IsProvisioned', 'Is Provisioned', readOnly),
+        f('ExpirationDate', 'Expiration Date', 'datetime', readOnly),
+        ...auditFields(),
+      ],
+      createable: false,
+      updateable: false,
+      deletable: false,
+    },
+    {
+      name: 'UserPackageLicense',
+      label: 'User Package License',
+      labelPlural: 'User Package Licenses',
+      fields: [
+        idField(),
+        ref('UserId', 'User ID', ['User'], undefined, { updateable: false }),
+        ref('PackageLicenseId', 'Package License ID', ['PackageLicense'], 'PackageLicense', { updateable: false }),
+        ...auditFields(),
+      ],
+      required: ['UserId', 'PackageLicenseId'],
+      createable: true,
+      updateable: false,
+      deletable: true,
+    },
+  ]
+}
+
 const specs: ObjectSpec[] = [
   {
     name: 'User',
@@ -196,6 +277,7 @@ const specs: ObjectSpec[] = [
       { relationshipName: 'PermissionSetAssignments', childSObject: 'PermissionSetAssignment', field: 'AssigneeId' },
       { relationshipName: 'ManagedUsers', childSObject: 'User', field: 'ManagerId' },
       { relationshipName: 'GroupMembers', childSObject: 'GroupMember', field: 'UserOrGroupId' },
+      { relationshipName: 'PermissionSetLicenseAssignments', childSObject: 'PermissionSetLicenseAssign', field: 'AssigneeId' },
     ],
   },
   {
@@ -271,7 +353,9 @@ const specs: ObjectSpec[] = [
       bool('IsCustom', 'Custom', readOnly),
       ref('ProfileId', 'Profile ID', ['Profile'], 'Profile', readOnly),
       pick('Type', 'Type', plain('Regular', 'Profile', 'Group', 'Session', 'Standard'), true, readOnly),
-      ref('LicenseId', 'License ID', ['UserLicense'], 'License'),
+      // Object Reference, PermissionSet: the UserLicense or PermissionSetLicense the set needs (salesforce.md §11).
+      // UserLicense first, so a SOQL path License.Name keeps resolving as before.
+      ref('LicenseId', 'License ID', ['UserLicense', 'PermissionSetLicense'], 'License'),
       ref('PermissionSetGroupId', 'Permission Set Group ID', ['PermissionSetGroup'], 'PermissionSetGroup', readOnly),
       str('NamespacePrefix', 'Namespace Prefix', 15, readOnly),
       bool('HasActivationRequired', 'Session Activation Required'),
@@ -396,6 +480,7 @@ const specs: ObjectSpec[] = [
     updateable: false,
     deletable: false,
   },
+  ...licenceSpecs(),
 ]
 
 function build (spec: ObjectSpec): ObjectDef {

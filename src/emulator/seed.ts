@@ -1,6 +1,7 @@
 // The seeded org: licences, profiles, permission sets, roles, groups and a few users, same Ids on every start.
 
 import type { Org } from './org.js'
+import { seedLifecycle, type LifecycleSeedOptions } from './seed-lifecycle.js'
 
 export interface SeedIds {
   orgId: string
@@ -13,9 +14,13 @@ export interface SeedIds {
   roles: Record<string, string>
   groups: Record<string, string>
   users: Record<string, string>
+  /** PermissionSetLicense DeveloperName → Id (seed-lifecycle.ts). */
+  permissionSetLicenses: Record<string, string>
+  /** PackageLicense NamespacePrefix → Id (seed-lifecycle.ts). */
+  packageLicenses: Record<string, string>
 }
 
-export interface SeedOptions {
+export interface SeedOptions extends LifecycleSeedOptions {
   integrationUsername: string
   licenseTotals?: Record<string, number>
 }
@@ -42,7 +47,7 @@ const PROFILES: Array<{ name: string, license: string, api: boolean }> = [
 ]
 
 export function seedOrg (org: Org, opts: SeedOptions): SeedIds {
-  const ids: SeedIds = { orgId: org.orgId, licenses: {}, profiles: {}, profilePermissionSets: {}, permissionSets: {}, permissionSetGroups: {}, roles: {}, groups: {}, users: {} }
+  const ids: SeedIds = { orgId: org.orgId, licenses: {}, profiles: {}, profilePermissionSets: {}, permissionSets: {}, permissionSetGroups: {}, roles: {}, groups: {}, users: {}, permissionSetLicenses: {}, packageLicenses: {} }
   const totals = { ...DEFAULT_LICENSE_TOTALS, ...opts.licenseTotals }
 
   org.systemInsert('Organization', {
@@ -191,6 +196,7 @@ export function seedOrg (org: Org, opts: SeedOptions): SeedIds {
   })
   ids.permissionSets.User_Admin = org.insert('PermissionSet', { Name: 'User_Admin', Label: 'User Admin', PermissionsManageUsers: true, PermissionsViewSetup: true, PermissionsApiEnabled: true })
   ids.permissionSets.Session_Support = org.insert('PermissionSet', { Name: 'Session_Support', Label: 'Session Support', HasActivationRequired: true })
+  seedLifecycle(org, ids, opts, common as Record<string, string>)
   return ids
 }
 

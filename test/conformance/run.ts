@@ -125,6 +125,9 @@ export async function startTarget (): Promise<Target> {
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0
   const headers = { authorization: `Bearer ${TOKEN}` }
+  // The seed's case.owner@scimforce.demo is the org's Default Case Owner, whom Salesforce refuses to deactivate;
+  // an admin emptying the org would reassign that setting first.
+  emulator.org.settings.defaultCaseOwnerId = null
   const integration = emulator.seed.users['integration@scimforce.demo']
   const demo: string[] = Object.values(emulator.seed.users).filter((id) => id !== integration).map((id) => `Users/${id}`)
   // The demo public groups (Sales Team, Support Team) too, as listed to a SCIM client.

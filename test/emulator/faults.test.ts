@@ -55,7 +55,7 @@ describe('one-shot faults', () => {
     const conn = await s.connect()
     s.em.faults.failNext(1, 'serverUnavailable', { method: 'GET' })
     const res = await conn.query('SELECT COUNT() FROM User')
-    expect(res.totalSize).toBe(5)
+    expect(res.totalSize).toBe(6)
     expect(s.em.counters.snapshot().byStatus['503']).toBe(1)
     s.em.faults.failNext(1, 'serverUnavailable', { method: 'POST' })
     expect((await caught(() => conn.sobject('Group').create({ Name: 'Nope' }))).name).toBe('SERVER_UNAVAILABLE')
@@ -154,6 +154,172 @@ describe('the admin HTTP API', () => {
     const seed = await s.call('GET', '/__emulator/seed', { auth: false })
     expect((seed.json as { profiles: Record<string, string> }).profiles['Standard User']).toBe(s.em.seed.profiles['Standard User'])
     const q = await s.call('GET', `/__emulator/query?q=${encodeURIComponent('SELECT COUNT(Id) n FROM User')}`, { auth: false })
-    expect(q.json).toEqual({ totalSize: 1, records: [{ attributes: { type: 'AggregateResult' }, n: 5 }] })
+    expect(q.json).toEqual({ totalSize: 1, records: [{ attributes: { type: 'AggregateResult' }, n: 6 }] })
+  })
+})
+
+/** Polls until check() holds (or fails the test after `ms`). */
+async function until (check: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not reached in time')
+    await new Promise(resolve => setTimeout(resolve, 10))
+  }
+}
+
+describe('errors after the commit (issue 16)', () => {
+  const usersNamed = (user: Record<string, unknown>): number => s.em.org.query(`SELECT Id FROM User WHERE Username = '${user.Username as string}'`).length
+
+  it('answer 502 from the gateway after the record exists', async () => {
+    const user = newUser(s.em)
+    s.em.faults.failNext(1, { errorAfterCommit: 502 }, { method: 'POST' })
+    const res = await s.call('POST', `${DATA}/sobjects/User`, { body: user })
+    expect(res.status).toBe(502)
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/)
+    expect(res.text).toContain('502 Bad Gateway')
+    expect(usersNamed(user)).toBe(1)
+    // jsforce reports it by status, with nothing that says the user was created.
+    const conn = await s.connect()
+    s.em.faults.failNext(1, { errorAfterCommit: 504 }, { method: 'POST' })
+    const again = newUser(s.em)
+    const err = await caught(() => conn.sobject('User').create(again))
+    expect(err.name).toBe('ERROR_HTTP_504')
+    expect(usersNamed(again)).toBe(1)
+  })
+
+  it('answer 500 UNKNOWN_EXCEPTION after an update was applied, and after a whole composite committed', async () => {
+    const ada = s.em.seed.users['ada.lovelace@scimforce.demo'] as string
+    s.em.faults.failNext(1, { errorAfterCommit: 500 }, { method: 'PATCH' })
+    const res = await s.call('PATCH', `${DATA}/sobjects/User/${ada}`, { body: { Title: 'Applied anyway' } })
+    expect([res.status, errorCode(res.json)]).toEqual([500, 'UNKNOWN_EXCEPTION'])
+    expect(res.headers.get('sforce-limit-info')).toMatch(/^api-usage=/)
+    expect(s.em.org.get('User', ada)?.Title).toBe('Applied anyway')
+
+    s.em.faults.failNext(1, { errorAfterCommit: 502 }, { pathIncludes: '/composite' })
+    const composite = await s.call('POST', `${DATA}/composite`, {
+      body: { allOrNone: true, compositeRequest: [{ method: 'POST', url: `${DATA}/sobjects/Group`, referenceId: 'g', body: { Name: 'Orphan Candidate' } }] },
+    })
+    expect(composite.status).toBe(502)
+    expect(s.em.org.query('SELECT Id FROM Group WHERE Name = \'Orphan Candidate\'')).toHaveLength(1)
+  })
+
+  it('come as a random rate with one of 500, 502 or 504', async () => {
+    s.em.faults.set({ rates: { errorAfterCommit: 1 } })
+    // Per call: the rate, then the status; the 500 draws two more for its ErrorId.
+    const draws = [0.5, 0.9, 0.5, 0.1, 0.3, 0.3, 0.5, 0.5]
+    s.em.faults.random = () => draws.shift() ?? 0.9
+    const statuses: number[] = []
+    for (let i = 0; i < 3; i++) statuses.push((await s.call('POST', `${DATA}/sobjects/Group`, { body: { Name: `Rate ${i}` } })).status)
+    expect(statuses).toEqual([504, 500, 502])
+    expect(s.em.org.query('SELECT Id FROM Group WHERE Name LIKE \'Rate %\'')).toHaveLength(3)
+  })
+
+  it('refuse a status other than 500, 502 or 504', () => {
+    expect(() => s.em.faults.failNext(1, { errorAfterCommit: 503 as 500 })).toThrow(RangeError)
+    expect(() => s.em.faults.failNext(1, { latencyMs: -1 })).toThrow(RangeError)
+    expect(() => s.em.faults.failNext(1, {} as { latencyMs: number })).toThrow(RangeError)
+  })
+})
+
+describe('latency after the commit and long tails (issue 16)', () => {
+  it('hold the answer after the commit: the record is in the org while the client still waits', async () => {
+    const user = newUser(s.em)
+    s.em.faults.failNext(1, { latencyAfterCommitMs: 400 }, { method: 'POST' })
+    let answered = false
+    const pending = s.call('POST', `${DATA}/sobjects/User`, { body: user }).then(res => { answered = true; return res })
+    await until(() => s.em.org.query(`SELECT Id FROM User WHERE Username = '${user.Username as string}'`).length === 1)
+    expect(answered).toBe(false)
+    const res = await pending
+    expect(res.status).toBe(201)
+  })
+
+  it('let a client that gives up before the commit see the write land later', async () => {
+    const user = newUser(s.em)
+    const token = await s.token()
+    s.em.faults.failNext(1, { latencyMs: 300 }, { method: 'POST' })
+    const started = Date.now()
+    await expect(fetch(`${s.url}${DATA}/sobjects/User`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(user),
+      signal: AbortSignal.timeout(100),
+    })).rejects.toThrow()
+    const named = (): number => s.em.org.query(`SELECT Id FROM User WHERE Username = '${user.Username as string}'`).length
+    // Timed out and nothing written yet ...
+    expect(named()).toBe(0)
+    // ... then it commits anyway, about when the delay ends.
+    await until(() => named() === 1)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(280)
+  })
+
+  it('is a setting of its own beside latencyMs, in the options, set() and the control API, and reset() restores it', async () => {
+    const slow = await start({ latencyAfterCommitMs: 120 })
+    try {
+      expect(slow.em.faults.get()).toMatchObject({ latencyMs: 0, latencyAfterCommitMs: 120 })
+      await slow.token()
+      const t0 = Date.now()
+      await slow.call('GET', `${DATA}/limits`)
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(115)
+      slow.em.faults.set({ latencyAfterCommitMs: 0 })
+      slow.em.faults.reset()
+      expect(slow.em.faults.get().latencyAfterCommitMs).toBe(120)
+    } finally {
+      await slow.em.close()
+    }
+    const put = await s.call('PUT', '/__emulator/faults', { auth: false, body: { latencyAfterCommitMs: 7, longTail: { rate: 0.25, ms: 50 } } })
+    expect(put.json).toMatchObject({ latencyMs: 0, latencyAfterCommitMs: 7, longTail: { rate: 0.25, ms: 50, afterCommit: false } })
+    expect((await s.call('PUT', '/__emulator/faults', { auth: false, body: { latencyAfterCommitMs: -3 } })).status).toBe(400)
+    expect((await s.call('PUT', '/__emulator/faults', { auth: false, body: { longTail: { rate: 2 } } })).status).toBe(400)
+    // A rejected change changes nothing.
+    expect((await s.call('PUT', '/__emulator/faults', { auth: false, body: { latencyMs: 9, longTail: { nope: 1 } } })).status).toBe(400)
+    expect(s.em.faults.get()).toMatchObject({ latencyMs: 0, latencyAfterCommitMs: 7 })
+  })
+
+  it('make a fraction of calls much slower, before or after the commit', async () => {
+    await s.token()
+    s.em.faults.set({ longTail: { rate: 0.5, ms: 300 } })
+    const draws = [0.9, 0.1]
+    s.em.faults.random = () => draws.shift() ?? 0.9
+    const timed = async (): Promise<number> => {
+      const t0 = Date.now()
+      await s.call('GET', `${DATA}/limits`)
+      return Date.now() - t0
+    }
+    const fast = await timed()
+    const slow = await timed()
+    expect(fast).toBeLessThan(250)
+    expect(slow).toBeGreaterThanOrEqual(290)
+
+    // After the commit: the group exists while the answer is still held.
+    s.em.faults.set({ longTail: { rate: 1, ms: 400, afterCommit: true } })
+    s.em.faults.random = () => 0
+    let answered = false
+    const pending = s.call('POST', `${DATA}/sobjects/Group`, { body: { Name: 'Slow Tail' } }).then(res => { answered = true; return res })
+    await until(() => s.em.org.query('SELECT Id FROM Group WHERE Name = \'Slow Tail\'').length === 1)
+    expect(answered).toBe(false)
+    expect((await pending).status).toBe(201)
+  })
+})
+
+describe('failNext on the n-th matching call', () => {
+  it('lets the calls before it pass and fails from the n-th on', async () => {
+    s.em.faults.failNext(2, 'serverUnavailable', { method: 'POST', pathIncludes: '/sobjects/Group', nth: 3 })
+    const statuses: number[] = []
+    for (let i = 0; i < 5; i++) {
+      // GETs in between do not match, so they do not count.
+      await s.call('GET', `${DATA}/limits`)
+      statuses.push((await s.call('POST', `${DATA}/sobjects/Group`, { body: { Name: `Nth ${i}` } })).status)
+    }
+    expect(statuses).toEqual([201, 201, 503, 503, 201])
+    expect(s.em.org.query('SELECT Name FROM Group WHERE Name LIKE \'Nth %\' ORDER BY Name').map(r => r.Name)).toEqual(['Nth 0', 'Nth 1', 'Nth 4'])
+  })
+
+  it('counts every matching call, even one another one-shot fails, and works through the control API', async () => {
+    s.em.faults.failNext(1, 'unknownException', { pathIncludes: '/limits' })
+    expect((await s.call('POST', '/__emulator/faults/fail-next', { auth: false, body: { count: 1, fault: { errorAfterCommit: 502 }, match: { pathIncludes: '/limits', nth: 2 } } })).status).toBe(204)
+    expect((await s.call('GET', `${DATA}/limits`)).status).toBe(500)
+    expect((await s.call('GET', `${DATA}/limits`)).status).toBe(502)
+    expect((await s.call('GET', `${DATA}/limits`)).status).toBe(200)
+    expect((await s.call('POST', '/__emulator/faults/fail-next', { auth: false, body: { fault: 'serverUnavailable', match: { nth: 0 } } })).status).toBe(400)
   })
 })

@@ -166,7 +166,7 @@ describe('sessions, refresh tokens, revoke and identity', () => {
     conn.on('refresh', (accessToken: string) => { refreshed.push(accessToken) })
     em.faults.expireSessions()
     const res = await conn.query('SELECT COUNT() FROM User')
-    expect(res.totalSize).toBe(5)
+    expect(res.totalSize).toBe(6)
     expect(refreshed).toHaveLength(1)
     expect(refreshed[0]).not.toBe(token.access_token)
     const bad = await tokenCall(em.loginUrl, { grant_type: 'refresh_token', refresh_token: 'nope', client_id: CLIENT_ID })

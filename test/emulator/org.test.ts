@@ -33,7 +33,7 @@ function failure (fn: () => unknown): SalesforceError {
 
 beforeEach(() => {
   org = new Org({ foreignUsernames: ['taken@otherorg.example'] })
-  seed = seedOrg(org, { integrationUsername: 'integration@scimforce.demo', licenseTotals: { Salesforce: 6 } })
+  seed = seedOrg(org, { integrationUsername: 'integration@scimforce.demo', licenseTotals: { Salesforce: 7 } })
 })
 
 describe('User validation', () => {
@@ -116,7 +116,7 @@ describe('User validation', () => {
   })
 
   it('counts licences on create and re-activation', () => {
-    // 6 Salesforce licences; 4 active users seeded.
+    // 7 Salesforce licences; 5 active users seeded.
     org.insert('User', user())
     org.insert('User', user({ Username: 'b@scimforce.test' }))
     const err = failure(() => org.insert('User', user({ Username: 'c@scimforce.test' })))
@@ -124,7 +124,7 @@ describe('User validation', () => {
     // An inactive user needs no seat, but re-activating one does.
     const inactive = org.insert('User', user({ Username: 'd@scimforce.test', IsActive: false }))
     expect(failure(() => org.update('User', inactive, { IsActive: true })).errorCode).toBe('LICENSE_LIMIT_EXCEEDED')
-    expect(org.query('SELECT UsedLicenses, TotalLicenses FROM UserLicense WHERE Name = \'Salesforce\'')[0]).toMatchObject({ UsedLicenses: 6, TotalLicenses: 6 })
+    expect(org.query('SELECT UsedLicenses, TotalLicenses FROM UserLicense WHERE Name = \'Salesforce\'')[0]).toMatchObject({ UsedLicenses: 7, TotalLicenses: 7 })
     org.update('User', seed.users['ada.lovelace@scimforce.demo'] as string, { IsActive: false })
     org.update('User', inactive, { IsActive: true })
     expect(org.get('User', inactive)?.IsActive).toBe(true)

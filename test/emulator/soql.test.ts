@@ -61,11 +61,11 @@ describe('SOQL WHERE', () => {
 
   it('handles booleans, !=, IN, NOT IN and NOT', () => {
     expect(usernames('SELECT Username FROM User WHERE IsActive = false')).toEqual(['alan.turing@scimforce.demo'])
-    expect(usernames('SELECT Username FROM User WHERE Department IN (\'Support\', \'Nope\')')).toEqual(['alan.turing@scimforce.demo'])
-    expect(usernames('SELECT Username FROM User WHERE Department NOT IN (\'Sales\') ORDER BY Username')).toEqual(['admin@scimforce.demo', 'alan.turing@scimforce.demo', 'integration@scimforce.demo'])
-    expect(usernames('SELECT Username FROM User WHERE NOT Department = \'Sales\' ORDER BY Username')).toEqual(['admin@scimforce.demo', 'alan.turing@scimforce.demo', 'integration@scimforce.demo'])
+    expect(usernames('SELECT Username FROM User WHERE Department IN (\'Support\', \'Nope\')')).toEqual(['alan.turing@scimforce.demo', 'case.owner@scimforce.demo'])
+    expect(usernames('SELECT Username FROM User WHERE Department NOT IN (\'Sales\') ORDER BY Username')).toEqual(['admin@scimforce.demo', 'alan.turing@scimforce.demo', 'case.owner@scimforce.demo', 'integration@scimforce.demo'])
+    expect(usernames('SELECT Username FROM User WHERE NOT Department = \'Sales\' ORDER BY Username')).toEqual(['admin@scimforce.demo', 'alan.turing@scimforce.demo', 'case.owner@scimforce.demo', 'integration@scimforce.demo'])
     // SOQL's != keeps nulls (the integration user and the admin have no Department).
-    expect(usernames('SELECT Username FROM User WHERE Department != \'Sales\' ORDER BY Username')).toEqual(['admin@scimforce.demo', 'alan.turing@scimforce.demo', 'integration@scimforce.demo'])
+    expect(usernames('SELECT Username FROM User WHERE Department != \'Sales\' ORDER BY Username')).toEqual(['admin@scimforce.demo', 'alan.turing@scimforce.demo', 'case.owner@scimforce.demo', 'integration@scimforce.demo'])
   })
 
   it('handles null comparisons', () => {
@@ -75,9 +75,9 @@ describe('SOQL WHERE', () => {
 
   it('honours parentheses and refuses AND/OR mixed without them', () => {
     expect(usernames('SELECT Username FROM User WHERE IsActive = true AND (Department = \'Support\' OR Department = \'Sales\') ORDER BY Username'))
-      .toEqual(['ada.lovelace@scimforce.demo', 'grace.hopper@scimforce.demo'])
+      .toEqual(['ada.lovelace@scimforce.demo', 'case.owner@scimforce.demo', 'grace.hopper@scimforce.demo'])
     expect(usernames('SELECT Username FROM User WHERE (IsActive = true AND Department = \'Support\') OR Department = \'Sales\' ORDER BY Username'))
-      .toEqual(['ada.lovelace@scimforce.demo', 'grace.hopper@scimforce.demo'])
+      .toEqual(['ada.lovelace@scimforce.demo', 'case.owner@scimforce.demo', 'grace.hopper@scimforce.demo'])
     const err = queryError('SELECT Id FROM User WHERE Username = \'a\' OR Username = \'b\' AND IsActive = true')
     expect(err.errorCode).toBe('MALFORMED_QUERY')
     expect(err.message).toMatch(/ERROR at Row:1:Column:60\nunexpected token: AND$/)
@@ -100,8 +100,8 @@ describe('SOQL WHERE', () => {
   it('supports datetime literals and TODAY / LAST_N_DAYS', () => {
     expect(usernames('SELECT Username FROM User WHERE CreatedDate > 2020-01-01T00:00:00Z AND IsActive = false')).toEqual(['alan.turing@scimforce.demo'])
     expect(usernames('SELECT Username FROM User WHERE CreatedDate < 2020-01-01T00:00:00.000+0000')).toEqual([])
-    expect(org.query('SELECT Id FROM User WHERE CreatedDate = TODAY')).toHaveLength(5)
-    expect(org.query('SELECT Id FROM User WHERE CreatedDate = LAST_N_DAYS:3')).toHaveLength(5)
+    expect(org.query('SELECT Id FROM User WHERE CreatedDate = TODAY')).toHaveLength(6)
+    expect(org.query('SELECT Id FROM User WHERE CreatedDate = LAST_N_DAYS:3')).toHaveLength(6)
     expect(org.query('SELECT Id FROM User WHERE CreatedDate = YESTERDAY')).toHaveLength(0)
     expect(org.query('SELECT Id FROM User WHERE CreatedDate < TODAY')).toHaveLength(0)
   })
@@ -127,14 +127,14 @@ describe('SOQL SELECT, ORDER BY, LIMIT, COUNT', () => {
 
   it('orders with Salesforce null defaults and NULLS FIRST/LAST', () => {
     expect(usernames('SELECT Username FROM User ORDER BY Department, Username')).toEqual([
-      'admin@scimforce.demo', 'integration@scimforce.demo', 'ada.lovelace@scimforce.demo', 'grace.hopper@scimforce.demo', 'alan.turing@scimforce.demo',
+      'admin@scimforce.demo', 'integration@scimforce.demo', 'ada.lovelace@scimforce.demo', 'grace.hopper@scimforce.demo', 'alan.turing@scimforce.demo', 'case.owner@scimforce.demo',
     ])
-    expect(usernames('SELECT Username FROM User ORDER BY Department DESC, Username')[4]).toBe('integration@scimforce.demo')
+    expect(usernames('SELECT Username FROM User ORDER BY Department DESC, Username')[5]).toBe('integration@scimforce.demo')
     expect(usernames('SELECT Username FROM User ORDER BY Department DESC NULLS FIRST, Username')[1]).toBe('integration@scimforce.demo')
   })
 
   it('applies LIMIT and OFFSET, and refuses OFFSET above 2000', () => {
-    expect(usernames('SELECT Username FROM User ORDER BY Username LIMIT 2 OFFSET 2')).toEqual(['alan.turing@scimforce.demo', 'grace.hopper@scimforce.demo'])
+    expect(usernames('SELECT Username FROM User ORDER BY Username LIMIT 2 OFFSET 2')).toEqual(['alan.turing@scimforce.demo', 'case.owner@scimforce.demo'])
     const err = queryError('SELECT Id FROM User OFFSET 2001')
     expect(err.errorCode).toBe('NUMBER_OUTSIDE_VALID_RANGE')
   })
@@ -143,7 +143,7 @@ describe('SOQL SELECT, ORDER BY, LIMIT, COUNT', () => {
     const seen: unknown[] = []
     org.query('SELECT COUNT() FROM User').forEach(r => seen.push(r))
     expect(seen).toEqual([])
-    expect(org.query('SELECT COUNT(Id) total FROM User WHERE IsActive = true')).toEqual([{ attributes: { type: 'AggregateResult' }, total: 4 }])
+    expect(org.query('SELECT COUNT(Id) total FROM User WHERE IsActive = true')).toEqual([{ attributes: { type: 'AggregateResult' }, total: 5 }])
   })
 
   it('returns child relationship subqueries', () => {
@@ -218,7 +218,7 @@ describe('SOQL FIELDS()', () => {
   it('expands FIELDS(STANDARD) and requires a LIMIT for FIELDS(ALL)', () => {
     const [rec] = org.query('SELECT FIELDS(STANDARD) FROM Profile WHERE Name = \'Standard User\'')
     expect(rec).toMatchObject({ Id: seed.profiles['Standard User'], Name: 'Standard User', UserLicenseId: seed.licenses.Salesforce })
-    expect(org.query('SELECT FIELDS(ALL) FROM User LIMIT 200')).toHaveLength(5)
+    expect(org.query('SELECT FIELDS(ALL) FROM User LIMIT 200')).toHaveLength(6)
     expect(queryError('SELECT FIELDS(ALL) FROM User').message).toContain('must have a LIMIT of at most 200')
   })
 })

@@ -209,7 +209,7 @@ describe('PATCH /Groups/{id}', () => {
     expect((await patchGroup(h, id, ops)).status).toBe(200)
     expect((await patchGroup(h, id, ops)).status).toBe(200)
     expect(groupMembers(h, id)).toEqual(sorted([u1, ada]))
-    expect(h.emulator.org.count('GroupMember')).toBe(2 + 2) // the seeded Sales Team's two, and these two
+    expect(h.emulator.org.count('GroupMember')).toBe(3 + 2) // the seeded Sales Team's two and Support Queue's one, and these two
     // A later operation on the same member wins, as RFC 7644 §3.5.2 applies them in order.
     await patchGroup(h, id, [{ op: 'remove', path: 'members', value: [{ value: ada }] }, { op: 'add', path: 'members', value: [{ value: ada }] }])
     expect(groupMembers(h, id)).toEqual(sorted([u1, ada]))
