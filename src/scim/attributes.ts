@@ -122,6 +122,23 @@ export function project<T extends Record<string, unknown>> (resource: T, p: Proj
   return resource
 }
 
+/**
+ * Whether an answer carries `attr` of `schema`, which costs a read of its own (a user's groups, a group's members):
+ * when `attributes` is given, only if it names the attribute (bare or URN-qualified) or one of its sub-attributes;
+ * otherwise unless `excludedAttributes` names it, if it is returned by default.
+ */
+export function wantsAttribute (p: Projection, schema: string, attr: string, byDefault: boolean): boolean {
+  const prefix = `${schema.toLowerCase()}:`
+  const names = (list: string[] | undefined): boolean => (list ?? []).some((a) => {
+    const path = a.toLowerCase().startsWith(prefix) ? a.slice(prefix.length) : a
+    const lower = path.toLowerCase()
+    return lower === attr.toLowerCase() || lower.startsWith(`${attr.toLowerCase()}.`)
+  })
+  if (p.attributes !== undefined && p.attributes.length > 0) return names(p.attributes)
+  if (names(p.excludedAttributes)) return false
+  return byDefault
+}
+
 /** A numeric query parameter (startIndex, count), which may arrive as a string or, in a SearchRequest, a number. */
 export function toInt (v: string | number | undefined): number | undefined {
   if (v === undefined || v === '') return undefined
