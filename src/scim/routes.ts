@@ -7,7 +7,7 @@ import type { Config, ScimClientConfig } from '../config/types.js'
 import authPlugin from '../http/auth.js'
 import { sendScimError } from '../http/errors.js'
 import { createUserMapping } from '../mapping/user.js'
-import { SCIM_PREFIX } from '../protocol/constants.js'
+import { SCIM_CONTENT_TYPE, SCIM_PREFIX } from '../protocol/constants.js'
 import { clip, ScimError } from './errors.js'
 import { groupResource } from './group-resource.js'
 import { createGroupService, type GroupService } from './group-service.js'
@@ -25,6 +25,9 @@ export interface ScimRoutesOptions {
   /** Defaults to one built on the app's `scimforce` gateway and store. */
   groups?: GroupService
 }
+
+/** `application/scim+json`, without the charset parameter SCIM_CONTENT_TYPE spells out. */
+const SCIM_MEDIA_TYPE = SCIM_CONTENT_TYPE.split(';')[0] as string
 
 let scimmyDeclared = false
 
@@ -71,8 +74,8 @@ export default async function scimRoutes (app: FastifyInstance, opts: ScimRoutes
   app.addHook('preValidation', async (req) => {
     if (req.method !== 'POST' && req.method !== 'PUT' && req.method !== 'PATCH') return
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
-    if (type === 'application/scim+json' || type === 'application/json' || (type === '' && req.body === undefined)) return
-    throw new ScimError(415, undefined, 'Unsupported Content-Type: send application/scim+json')
+    if (type === SCIM_MEDIA_TYPE || type === 'application/json' || (type === '' && req.body === undefined)) return
+    throw new ScimError(415, undefined, `Unsupported Content-Type: send ${SCIM_MEDIA_TYPE}`)
   })
 
   const pipeline = { baseUrl, ctxOf }
