@@ -1,6 +1,7 @@
 // `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9) applied to outgoing resources. Done here, not
 // by SCIMMY, because SCIMMY's attribute filter throws on extension URN paths.
 
+import { CORE_GROUP_SCHEMA, CORE_USER_SCHEMA } from '../protocol/constants.js'
 import { ScimError } from './errors.js'
 
 /** Attributes that are always returned whatever the request asks (RFC 7643 §3.1, §7 returned "always"). */
@@ -31,6 +32,8 @@ export function parseAttributeList (raw: string | undefined): string[] | undefin
   return out.map((s) => s.trim().replace(/\[[^\]]*\]/g, '')).filter((s) => s !== '')
 }
 
+const CORE_PREFIXES = [CORE_USER_SCHEMA, CORE_GROUP_SCHEMA].map((s) => `${s.toLowerCase()}:`)
+
 /** Splits `urn:...:User:name.givenName` into the extension key (if any) and the dotted attribute path. */
 function splitPath (path: string, extensions: string[]): { ext?: string, parts: string[] } {
   const lower = path.toLowerCase()
@@ -39,11 +42,9 @@ function splitPath (path: string, extensions: string[]): { ext?: string, parts: 
     if (lower === e) return { ext, parts: [] }
     if (lower.startsWith(e + ':')) return { ext, parts: path.slice(ext.length + 1).split('.') }
   }
-  if (lower.startsWith('urn:') && lower.includes(':2.0:user:')) {
-    // core schema URN prefix: urn:ietf:params:scim:schemas:core:2.0:User:userName
-    const idx = path.lastIndexOf(':')
-    return { parts: path.slice(idx + 1).split('.') }
-  }
+  // A core attribute named with its schema's URN: urn:ietf:params:scim:schemas:core:2.0:User:userName.
+  const core = CORE_PREFIXES.find((prefix) => lower.startsWith(prefix))
+  if (core !== undefined) return { parts: path.slice(core.length).split('.') }
   return { parts: path.split('.') }
 }
 
@@ -120,6 +121,23 @@ export function project<T extends Record<string, unknown>> (resource: T, p: Proj
     return out as T
   }
   return resource
+}
+
+/**
+ * Whether an answer carries `attr` of `schema`, which costs a read of its own (a user's groups, a group's members):
+ * when `attributes` is given, only if it names the attribute (bare or URN-qualified) or one of its sub-attributes;
+ * otherwise unless `excludedAttributes` names it, if it is returned by default.
+ */
+export function wantsAttribute (p: Projection, schema: string, attr: string, byDefault: boolean): boolean {
+  const prefix = `${schema.toLowerCase()}:`
+  const names = (list: string[] | undefined): boolean => (list ?? []).some((a) => {
+    const path = a.toLowerCase().startsWith(prefix) ? a.slice(prefix.length) : a
+    const lower = path.toLowerCase()
+    return lower === attr.toLowerCase() || lower.startsWith(`${attr.toLowerCase()}.`)
+  })
+  if (p.attributes !== undefined && p.attributes.length > 0) return names(p.attributes)
+  if (names(p.excludedAttributes)) return false
+  return byDefault
 }
 
 /** A numeric query parameter (startIndex, count), which may arrive as a string or, in a SearchRequest, a number. */

@@ -48,6 +48,14 @@ export function scimErrorBody (status: number, scimType?: ScimType, detail?: str
   return body
 }
 
+/** The 404 of a resource id that names nothing this server serves (RFC 7644 §3.12). */
+export function notFound (id: string): ScimError {
+  return new ScimError(404, undefined, `Resource ${id} not found`)
+}
+
+/** Client input quoted in a detail, cut to a length that keeps the error readable and the log small. */
+export const clip = (s: string): string => (s.length > 100 ? `${s.slice(0, 100)}…` : s)
+
 /** The SCIM error an IdP sees for a Salesforce failure. */
 export function toScimError (err: SalesforceError): ScimError {
   const detail = `${err.message.replace(/<br>/g, ' ').trim()} (Salesforce ${err.code}${err.fields.length > 0 ? ` on ${err.fields.join(', ')}` : ''})`

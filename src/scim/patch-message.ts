@@ -1,12 +1,8 @@
 // The PatchOp envelope (RFC 7644 §3.5.2) checked the same way for Users and Groups, before any operation runs.
+import { sameId } from '../mapping/group.js'
 import type { PatchOperation } from '../mapping/patch.js'
 import { PATCH_OP_SCHEMA } from '../protocol/constants.js'
 import { ScimError } from './errors.js'
-
-/** Salesforce ids: 15 case-sensitive characters, or those plus a 3-character checksum. */
-export function sameId (a: string, b: string): boolean {
-  return a === b || (a.length >= 15 && b.length >= 15 && a.slice(0, 15) === b.slice(0, 15))
-}
 
 /**
  * RFC 7644 §3.5.1 says a body's read-only `id` is ignored; one that names another resource, though, means the

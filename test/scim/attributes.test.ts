@@ -28,6 +28,13 @@ describe('project', () => {
     expect(project(user, { attributes: [E] })).toEqual({ schemas: user.schemas, id: '005A', [E]: user[E] })
   })
 
+  it('selects and excludes core attributes named with their schema URN, for Users and Groups', () => {
+    expect(project(user, { attributes: ['urn:ietf:params:scim:schemas:core:2.0:User:name.givenName'] })).toEqual({ schemas: user.schemas, id: '005A', name: { givenName: 'Ada' } })
+    const group = { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], id: '00GA', displayName: 'Sales', members: [{ value: '005A' }] }
+    expect(project(group, { attributes: ['urn:ietf:params:scim:schemas:core:2.0:Group:displayName'] })).toEqual({ schemas: group.schemas, id: '00GA', displayName: 'Sales' })
+    expect(project(group, { excludedAttributes: ['urn:ietf:params:scim:schemas:core:2.0:group:members'] })).toEqual({ schemas: group.schemas, id: '00GA', displayName: 'Sales' })
+  })
+
   it('excludes attributes but never id or schemas, and leaves the input alone', () => {
     const out = project(user, { excludedAttributes: ['emails', 'id', `${E}:division`, 'name.familyName'] })
     expect(out).toEqual({ schemas: user.schemas, id: '005A', meta: user.meta, userName: 'ada@example.com', name: { givenName: 'Ada' }, [E]: { department: 'Sales' } })

@@ -151,6 +151,21 @@ describe('GET /Groups/{id} and lists', () => {
     const zero = await h.http.get(`${SCIM}/Groups`).query({ count: 0 }).set(auth).expect(200)
     expect(zero.body).toMatchObject({ totalResults: total, itemsPerPage: 0, Resources: [] })
   })
+
+  it('answers POST /Groups/.search as the same GET, and refuses a SearchRequest field of the wrong type', async () => {
+    const search = { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'] }
+    const found = await h.http.post(`${SCIM}/Groups/.search`).set(auth).send({ ...search, filter: 'displayName eq "Sales Team"', attributes: ['displayName', 'members'], startIndex: 1, count: '5' }).expect(200)
+    expect(found.body).toMatchObject({ totalResults: 1, startIndex: 1, itemsPerPage: 1 })
+    expect(Object.keys(found.body.Resources[0]).sort()).toEqual(['displayName', 'id', 'members', 'schemas'])
+    expect(sorted(found.body.Resources[0].members.map((m: Rec) => String(m.value)))).toEqual(sorted([ada, grace]))
+    // Dropping a bad filter in silence would hand the client every group instead of the one it asked for.
+    for (const bad of [{ filter: 5 }, { sortOrder: {} }, { count: [1] }, { attributes: [1, 2] }, { excludedAttributes: { a: 1 } }]) {
+      expectScimError(await h.http.post(`${SCIM}/Groups/.search`).set(auth).send({ ...search, ...bad }), 400, 'invalidValue')
+    }
+    // As on GET /Groups: one order (by Id) is what paging relies on.
+    expectScimError(await h.http.post(`${SCIM}/Groups/.search`).set(auth).send({ ...search, sortBy: 'displayName' }), 400, 'invalidValue')
+    expectScimError(await h.http.post(`${SCIM}/Groups/.search`).set(auth).send({ filter: 'displayName pr' }), 400, 'invalidSyntax')
+  })
 })
 
 describe('PATCH /Groups/{id}', () => {
