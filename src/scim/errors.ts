@@ -48,6 +48,11 @@ export function scimErrorBody (status: number, scimType?: ScimType, detail?: str
   return body
 }
 
+/** Lets a promise fail only with what a SCIM handler may throw (ScimError, or what asScimError leaves alone). */
+export async function guard<T> (p: Promise<T>): Promise<T> {
+  return await p.catch((err: unknown) => { throw asScimError(err) })
+}
+
 /** The 404 of a resource id that names nothing this server serves (RFC 7644 §3.12). */
 export function notFound (id: string): ScimError {
   return new ScimError(404, undefined, `Resource ${id} not found`)

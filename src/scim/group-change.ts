@@ -10,7 +10,8 @@ import type { SfRecord } from '../salesforce/gateway.js'
 import type { GroupRead, GroupReadResult } from '../salesforce/groups.js'
 import { normalizeSalesforceId } from '../salesforce/ids.js'
 import { ScimError, toScimError } from './errors.js'
-import { notFound, type GroupContext, type Target } from './group-types.js'
+import { notFound } from './errors.js'
+import type { GroupContext, Target } from './group-types.js'
 import type { RequestContext } from './user-service.js'
 
 /** The state a change was planned on (the users read, with their records). */

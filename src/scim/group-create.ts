@@ -11,7 +11,8 @@ import { SalesforceError } from '../salesforce/errors.js'
 import type { SfRecord } from '../salesforce/gateway.js'
 import { ScimError } from './errors.js'
 import { emptyState, type GroupChanges } from './group-change.js'
-import { guard, notFound, type GroupContext, type Target } from './group-types.js'
+import { guard, notFound } from './errors.js'
+import type { GroupContext, Target } from './group-types.js'
 import type { RequestContext } from './user-service.js'
 
 /** Salesforce's DeveloperName clash code [assumption, reference/salesforce.md §5: not documented; DUPLICATE_VALUE also seen]. */

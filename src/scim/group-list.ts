@@ -130,7 +130,7 @@ export function createGroupLister (deps: GroupListerDeps): { list: (q: GroupList
 }
 
 function attrName (path: AttrPath): string {
-  const core = 'urn:ietf:params:scim:schemas:core:2.0:group'
+  const core = CORE_GROUP_SCHEMA.toLowerCase()
   if (path.urn !== undefined && path.urn.toLowerCase() !== core) return `${path.urn.toLowerCase()}:${path.attr.toLowerCase()}`
   return path.attr.toLowerCase()
 }

@@ -7,7 +7,6 @@ import type { UserMapping } from '../mapping/user.js'
 import type { CompositeSubrequest } from '../salesforce/gateway.js'
 import type { GroupsGateway } from '../salesforce/groups.js'
 import type { Store } from '../store/store.js'
-import { asScimError, ScimError } from './errors.js'
 
 /** A SCIM group as found in Salesforce. */
 export type Target = GroupTarget
@@ -30,13 +29,4 @@ export interface GroupContext {
   config: GroupsConfig
   users: UsersConfig
   userMapping: UserMapping
-}
-
-export function notFound (id: string): ScimError {
-  return new ScimError(404, undefined, `Resource ${id} not found`)
-}
-
-/** Lets a promise fail only with what a SCIM handler may throw (ScimError, or what asScimError leaves alone). */
-export function guard<T> (p: Promise<T>): Promise<T> {
-  return p.catch((err: unknown) => { throw asScimError(err) })
 }

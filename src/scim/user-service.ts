@@ -13,7 +13,7 @@ import {
   type FieldChanges, type ScimUser, type UserMapping,
 } from '../mapping/user.js'
 import { planPatch, type PatchOperation } from '../mapping/patch.js'
-import { ScimError, toScimError } from './errors.js'
+import { guard, notFound, ScimError, toScimError } from './errors.js'
 import { createUserLister, type ListQuery, type ListPage } from './user-list.js'
 
 export interface RequestContext {
@@ -55,10 +55,6 @@ const USER_ID = /^005[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?$/
 /** How often a CommunityNickname clash is retried with a fresh suffix before giving up. */
 const NICKNAME_ATTEMPTS = 3
 
-function notFound (id: string): ScimError {
-  return new ScimError(404, undefined, `Resource ${id} not found`)
-}
-
 export function createUserService (deps: UserServiceDeps): UserService {
   const { mapping, config, store } = deps
   const users = createUserGateway(deps.gateway, mapping.selectFields)
@@ -73,13 +69,6 @@ export function createUserService (deps: UserServiceDeps): UserService {
     store.removeTombstone(id)
     ctx.log.info({ userId: id }, 'rehired an inactive Salesforce user')
     return toScimUser(mapping, rec)
-  }
-
-  function guard<T> (p: Promise<T>): Promise<T> {
-    return p.catch((err: unknown) => {
-      if (err instanceof SalesforceError) throw toScimError(err)
-      throw err
-    })
   }
 
   function checkId (id: string): void {
