@@ -1,38 +1,23 @@
 // One error handler, two audiences: the log gets the error with its request context, the client gets a SCIM
 // error body with the right status and scimType, and never a stack trace or an internal message.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { SCIM_CONTENT_TYPE, SCIM_TYPES, type ScimType } from '../protocol/constants.js'
+import { SCIM_CONTENT_TYPE, type ScimType } from '../protocol/constants.js'
 import { asScimError, ScimError, scimErrorBody } from '../scim/errors.js'
-
-interface ScimmyLikeError { status?: unknown, scimType?: unknown, message: string, name?: string }
 
 /** Salesforce codes that mean a query scimforce sent was wrong; the client can do nothing about them. */
 const QUERY_DEFECTS = new Set(['MALFORMED_QUERY', 'INVALID_QUERY_FILTER_OPERATOR'])
 
-/** The messages of SCIMMY's input-coercion TypeErrors (scimmy/dist/lib/types/attribute.js, schemas). */
-const SCIMMY_INPUT_ERROR = /^(?:(?:Complex |Required )?[Aa]ttribute '|Missing values for required schema extension )/
-
 /** What the client sees for an error: status, scimType and a detail that is safe to show. */
 export function describeError (raw: unknown): { status: number, scimType?: ScimType, detail: string, retryAfter?: number } {
-  // A MappingError or SalesforceError that reached the handler becomes the ScimError the client is owed.
+  // A typed error of another layer (mapping, Salesforce, protocol, SCIMMY) becomes the ScimError the client is owed;
+  // SCIMMY's refusals of client input were turned into ScimErrors where SCIMMY ran (scim/errors.ts fromScimmy).
   const err = asScimError(raw)
   if (err instanceof ScimError) {
     // Salesforce refused a query scimforce built: our defect, not the client's, and its message quotes the query.
     if (err.salesforceCode !== undefined && QUERY_DEFECTS.has(err.salesforceCode)) return { status: 500, detail: 'Internal server error' }
     return { status: err.status, ...(err.scimType !== undefined ? { scimType: err.scimType } : {}), detail: err.message, ...(err.retryAfter !== undefined ? { retryAfter: err.retryAfter } : {}) }
   }
-  const e = err as FastifyError & ScimmyLikeError
-  // SCIMMY.Types.Error (constructor name SCIMError) and our FilterError carry status + scimType.
-  if (typeof e.status === 'number' && e.status >= 400 && e.status < 600 && (e.name === 'SCIMError' || e.name === 'FilterError' || e.constructor?.name === 'SCIMError')) {
-    const scimType = typeof e.scimType === 'string' && SCIM_TYPES.has(e.scimType) ? e.scimType as ScimType : undefined
-    return { status: e.status, ...(scimType !== undefined ? { scimType } : {}), detail: e.message }
-  }
-  // SCIMMY reports schema violations (wrong types, non-canonical values, a missing userName) as TypeErrors with a
-  // message for the client. Only those: any other TypeError is our bug ("Cannot read properties of undefined
-  // (reading 'value')"), a 500 whose message stays in the log.
-  if (err instanceof TypeError && SCIMMY_INPUT_ERROR.test(err.message)) {
-    return { status: 400, scimType: 'invalidValue', detail: err.message }
-  }
+  const e = err as FastifyError
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { status: 413, detail: 'Request body is too large' }

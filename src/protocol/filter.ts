@@ -31,8 +31,9 @@ export interface NotNode { type: 'not', operand: FilterNode }
 export type FilterNode = CompareNode | PresentNode | ValuePathNode | AndNode | OrNode | NotNode
 
 /** A filter or path the client got wrong: a SCIM 400 with the subclass's scimType (RFC 7644 §3.12). */
-abstract class RequestSyntaxError extends Error {
+export abstract class RequestSyntaxError extends Error {
   readonly status = 400 as const
+  abstract readonly scimType: 'invalidFilter' | 'invalidPath'
 
   constructor (message: string) {
     super(message)

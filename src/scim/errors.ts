@@ -1,8 +1,11 @@
-// SCIM error type and body builder (RFC 7644 §3.12), and the one place where the lower layers' typed errors
-// (MappingError, SalesforceError) become what the client sees. Built by hand because SCIMMY's ErrorResponse
-// throws for statuses it does not know (429, 503) and for `400 tooMany` (reference/scim.md §1.5).
+// SCIM error type and body builder (RFC 7644 §3.12), and the one place where the typed errors of the other layers
+// (MappingError, SalesforceError, the protocol's FilterError/PathError, SCIMMY's own) become what the client sees.
+// Built by hand because SCIMMY's ErrorResponse throws for statuses it does not know (429, 503) and for
+// `400 tooMany` (reference/scim.md §1.5).
+import SCIMMY from 'scimmy'
 import { MappingError } from '../mapping/errors.js'
-import { ERROR_SCHEMA as SCIM_ERROR_SCHEMA, SCIM_CONTENT_TYPE, type ScimType } from '../protocol/constants.js'
+import { ERROR_SCHEMA as SCIM_ERROR_SCHEMA, SCIM_CONTENT_TYPE, SCIM_TYPES, type ScimType } from '../protocol/constants.js'
+import { RequestSyntaxError } from '../protocol/filter.js'
 import { SalesforceError } from '../salesforce/errors.js'
 
 export { SCIM_ERROR_SCHEMA, SCIM_CONTENT_TYPE, type ScimType }
@@ -93,5 +96,27 @@ export function toScimError (err: SalesforceError): ScimError {
 export function asScimError (err: unknown): unknown {
   if (err instanceof SalesforceError) return toScimError(err)
   if (err instanceof MappingError) return new ScimError(400, err.problem, err.message, { cause: err })
+  if (err instanceof RequestSyntaxError) return new ScimError(400, err.scimType, err.message, { cause: err })
+  if (err instanceof SCIMMY.Types.Error) {
+    const scimType = typeof err.scimType === 'string' && SCIM_TYPES.has(err.scimType) ? err.scimType as ScimType : undefined
+    return new ScimError(err.status, scimType, err.message, { cause: err })
+  }
   return err
+}
+
+/**
+ * Runs SCIMMY on the client's input (schema coercion of a body, a PatchOp applied to a resource). SCIMMY reports
+ * what it refuses in that input (wrong types, non-canonical values, a missing required attribute) by throwing a
+ * TypeError or its own SCIMError; here, and only here, those become the client's 400. A TypeError anywhere else
+ * stays our bug (a 500 whose message stays in the log).
+ */
+export function fromScimmy<T> (run: () => T): T {
+  const refused = (err: unknown): unknown =>
+    err instanceof TypeError ? new ScimError(400, 'invalidValue', err.message, { cause: err }) : asScimError(err)
+  try {
+    const result = run()
+    return (result instanceof Promise ? result.catch((err: unknown) => { throw refused(err) }) : result) as T
+  } catch (err) {
+    throw refused(err)
+  }
 }

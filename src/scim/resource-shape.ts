@@ -2,6 +2,7 @@
 // renderer compiled once from SCIMMY's own schema definition, instead of a SCIMMY instance and a JSON round trip
 // per resource (reference/scim.md §1.14: ~0.4 ms a user, ~90× a plain copy). Incoming: SCIMMY validates.
 import SCIMMY from 'scimmy'
+import { fromScimmy } from './errors.js'
 
 type Plain = Record<string, unknown>
 
@@ -139,5 +140,5 @@ export function rendererOf (resource: { schema: { definition: Definition } }): R
  * as a plain object. The JSON round trip is how SCIMMY's instance, made of accessors, becomes plain data.
  */
 export function coerceIncoming (Schema: new (data: Plain, direction: string) => object, body: Plain): Plain {
-  return JSON.parse(JSON.stringify(new Schema(body, 'in'))) as Plain
+  return fromScimmy(() => JSON.parse(JSON.stringify(new Schema(body, 'in'))) as Plain)
 }

@@ -13,7 +13,7 @@ import {
   type FieldChanges, type ScimUser, type UserMapping,
 } from '../mapping/user.js'
 import { planPatch, type PatchOperation } from '../mapping/patch.js'
-import { guard, notFound, ScimError, toScimError } from './errors.js'
+import { fromScimmy, guard, notFound, ScimError, toScimError } from './errors.js'
 import { createUserLister, type ListQuery, type ListPage } from './user-list.js'
 
 export interface RequestContext {
@@ -168,8 +168,8 @@ export function createUserService (deps: UserServiceDeps): UserService {
     const current = await guard(users.retrieve(id, ctx.log))
     if (current === undefined) throw notFound(id)
     const before = toScimUser(mapping, current)
-    const patched = await new SCIMMY.Messages.PatchOp({ schemas: [SCIMMY.Messages.PatchOp.id], Operations: body.Operations as never })
-      .apply(new SCIMMY.Schemas.User(before, 'out'), async (instance) => instance)
+    const patched = await fromScimmy(async () => await new SCIMMY.Messages.PatchOp({ schemas: [SCIMMY.Messages.PatchOp.id], Operations: body.Operations as never })
+      .apply(new SCIMMY.Schemas.User(before, 'out'), async (instance) => instance))
     const after = JSON.parse(JSON.stringify(patched)) as Record<string, unknown>
     const oldFields = scimToFields(mapping, before)
     const newFields = scimToFields(mapping, after)
