@@ -150,4 +150,25 @@ describe('no false success', () => {
     expectScimError(put, 400, 'invalidValue')
     expect(groupMembers(h, own)).toEqual([ada])
   })
+
+  it('stores odd group values literally or refuses them with 4xx: every 2xx left exactly what was sent', async () => {
+    const { h, ada } = await start()
+    const odd = ['@{w0.id}', 'a @{c0[0].id} b', '{!$User.Id}', 'Quote " and \' q', 'Back\\slash\\', 'Line\u2028Sep\u2029', '@ {x}', '%40%7Bw0.id%7D']
+    for (const [i, text] of odd.entries()) {
+      const res = await h.http.post(`${SCIM}/Groups`).set(auth).send({ displayName: `G${i} ${text}`, externalId: `x ${text}`, members: [{ value: ada, display: text }] })
+      expect(res.status, `${text}: ${JSON.stringify(res.body)}`).toBeLessThan(500)
+      if (res.status >= 300) {
+        expect(res.status).toBeGreaterThanOrEqual(400)
+        continue
+      }
+      const id = String(res.body.id)
+      expect(name(h, id)).toBe(`G${i} ${text}`)
+      expect(groupMembers(h, id)).toEqual([ada])
+      const back = await h.http.get(`${SCIM}/Groups/${id}`).set(auth).expect(200)
+      expect(back.body).toMatchObject({ displayName: `G${i} ${text}`, externalId: `x ${text}` })
+      const renamed = await patchGroup(h, id, [{ op: 'replace', path: 'displayName', value: `R${i} ${text}` }])
+      expect(renamed.status).toBeLessThan(500)
+      expect(name(h, id)).toBe(renamed.status === 200 ? `R${i} ${text}` : `G${i} ${text}`)
+    }
+  })
 })
