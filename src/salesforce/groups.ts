@@ -239,7 +239,7 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
     const userCol = r.rows?.kind === 'group' ? 'UserOrGroupId' : 'AssigneeId'
     for (const [ref, body] of bodies) {
       if (ref === 'target') {
-        out.target = (body ?? undefined) as SfRecord | undefined
+        out.target = body === null || body === undefined ? undefined : withId(body, `${r.target?.kind ?? 'group'} ${r.target?.id ?? ''}`)
       } else if (ref.startsWith('names')) {
         out.byName.push(...recordsOf(body))
       } else if (ref.startsWith('users')) {
