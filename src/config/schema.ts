@@ -347,7 +347,16 @@ const GroupsSchema = z.strictObject({
    * 'publicGroup'), or is refused ('none').
    */
   defaultTarget: z.enum(['publicGroup', 'none']).default('publicGroup'),
-  mappings: z.array(GroupMappingSchema).default([])
+  mappings: z.array(GroupMappingSchema).default([]),
+  // --- groups.manageExisting (issue 11): which admin-made public groups SCIM may write to ---
+  /**
+   * Public groups an admin made in Salesforce (not scimforce), by Name (case-insensitive) or Id, whose members
+   * and displayName SCIM may change. Others are read-only to SCIM: every internal user may inherit a public
+   * group's sharing, so widening one is the admin's call, made per group. Okta's and Entra's "link an existing
+   * group" flows need the group listed here (README "Groups"). Groups scimforce created need no entry.
+   */
+  manageExisting: z.array(z.string().trim().min(1)).optional()
+  // --- end groups.manageExisting ---
 }).superRefine((g, ctx) => {
   if (!Array.isArray(g.mappings)) return
   const names = new Map<string, number>()

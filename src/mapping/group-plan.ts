@@ -25,6 +25,8 @@ export interface ChangeState {
 /** The store as the planner reads it: ownership marks, claims, managed User fields, tombstones. */
 export interface MarksView {
   isTombstoned (id: string): boolean
+  /** A public group scimforce created (the only kind of group that may be nested into one it manages). */
+  isGroupCreated (id: string): boolean
   membersOf (targetId: string, userIds?: readonly string[]): string[]
   membershipsOfUser (userId: string, kinds?: readonly MembershipKind[]): Membership[]
   managedField (userId: string, field: 'ProfileId' | 'UserRoleId'): string | null | undefined
@@ -71,7 +73,20 @@ export interface PlanInput {
   marks: MarksView
 }
 
-const listed = (items: readonly string[], max: number): string => `${items.slice(0, max).join(', ')}${items.length > max ? ` and ${items.length - max} more` : ''}`
+/** Echoed input is clipped: a member `display` may be any length, and the error must stay readable. */
+const clip = (text: string, max = 100): string => text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text
+const listed = (items: readonly string[], max: number): string => `${items.slice(0, max).map((i) => clip(i)).join(', ')}${items.length > max ? ` and ${items.length - max} more` : ''}`
+
+/**
+ * Only groups scimforce created may be nested into a public group (issue 11): a nested group hands its members
+ * the sharing of the group it joins, so nesting an admin's group (All Internal Users, say) would widen every
+ * internal user's access. A row that exists already is not a write, and is left alone.
+ */
+export function foreignGroups (adds: readonly string[], rows: ReadonlyMap<string, string>, marks: Pick<MarksView, 'isGroupCreated'>): MappingError | undefined {
+  const foreign = adds.filter((id) => id.startsWith('00G') && !rows.has(id) && !marks.isGroupCreated(id))
+  if (foreign.length === 0) return undefined
+  return new MappingError('invalidValue', `Only groups scimforce created can be members of a group; ${listed(foreign, 5)} ${foreign.length === 1 ? 'was' : 'were'} not created by scimforce (a nested group passes on the sharing of the group it joins), so nothing was changed`)
+}
 
 /** The message of an unknown member (also used when a create checks its members). */
 export function noSuchUser (names: readonly string[]): MappingError {
@@ -99,6 +114,10 @@ export function planGroupChange (input: PlanInput): GroupPlan {
   const wrongType = adds.filter((id) => !(id.startsWith('005') || (target.kind === 'group' && id.startsWith('00G'))))
   if (wrongType.length > 0) {
     throw new MappingError('invalidValue', `Members of a ${TARGETS[target.kind].label} are users; not ${wrongType.slice(0, 5).join(', ')}${target.kind === 'group' ? ' (public groups may also hold public groups)' : ''}`)
+  }
+  if (target.kind === 'group') {
+    const foreign = foreignGroups(adds, state.rows, marks)
+    if (foreign !== undefined) throw foreign
   }
   if (full) {
     // Everyone who is a member now and is not named by the new list leaves.
@@ -143,6 +162,15 @@ export function planGroupChange (input: PlanInput): GroupPlan {
   return plan
 }
 
+/**
+ * A public group's Name travels in a `/composite` body, where Salesforce reads any `@{…}` as a reference to
+ * another subrequest and has no escape for it (reference/salesforce.md §10): such a name is refused rather than
+ * risk it being resolved, or halting the write.
+ */
+export function literalGroupName (name: string): void {
+  if (name.includes('@{')) throw new MappingError('invalidValue', `displayName must not contain '@{' (Salesforce would read '${clip(name, 60)}' as a composite reference, not as a name)`)
+}
+
 /** A rename: public groups rename their Name; a mapped group may only be renamed to a name that maps to it still. */
 function renameOf (config: GroupsConfig, target: GroupTarget, displayName: string | undefined): string | undefined {
   if (displayName === undefined || displayName === target.displayName) return undefined
@@ -153,7 +181,9 @@ function renameOf (config: GroupsConfig, target: GroupTarget, displayName: strin
     // A SCIM id never changes, and moving assignments silently to another record is not what a rename means.
     throw new MappingError('invalidValue', `Renaming '${target.displayName}' to '${displayName}' would turn ${now} into ${then}: scimforce does not relink groups; delete the group and create it under the new name, or change groups.mappings`)
   }
-  return target.kind === 'group' ? displayName : undefined
+  if (target.kind !== 'group') return undefined
+  literalGroupName(displayName)
+  return displayName
 }
 
 /**

@@ -1,7 +1,7 @@
 // Reading what a group change needs and executing the plan mapping/group-plan.ts makes of it: store effects are
 // recorded before each Salesforce write and undone only when Salesforce surely did not apply it, and errors are
 // worded for the admin (which member, how far a multi-step change got).
-import { TARGETS, displayNameOf, isSingleValued, kindOfId, type GroupChange, type GroupKind, type MemberRef, type ScimMember } from '../mapping/group.js'
+import { TARGETS, displayNameOf, isSingleValued, kindOfId, sameId, type GroupChange, type GroupKind, type MemberRef, type ScimMember } from '../mapping/group.js'
 import { sameTarget } from '../mapping/group-target.js'
 import { planGroupChange, type ChangeState, type StoreEffect } from '../mapping/group-plan.js'
 import { RecordWriteError, progressOf } from '../salesforce/batch.js'
@@ -23,6 +23,19 @@ export interface State extends ChangeState {
 
 export const emptyState = (): State => ({ rows: new Map(), users: new Map(), names: new Map() })
 
+/** Salesforce's Username holds 80 characters (Object Reference, User). */
+const MAX_USERNAME = 80
+
+/**
+ * Whether a userName given as a member's `display` can name a Salesforce user at all. One that cannot (longer
+ * than a Username, or holding `@{`, which no email-shaped Username does and which Salesforce could read as a
+ * composite reference) is never sent: it is an unknown member (400), whatever its length.
+ */
+export const canBeUsername = (username: string): boolean => username.length <= MAX_USERNAME && !username.includes('@{')
+
+/** The config key that opens an admin-made public group to SCIM writes (src/config/schema.ts). */
+export const MANAGE_EXISTING_KEY = 'groups.manageExisting'
+
 export function createGroupChanges (gc: GroupContext) {
   const { sf, store, config, userMapping } = gc
   const fallbackProfileId = normalizeSalesforceId(gc.users.defaults.ProfileId) ?? gc.users.defaults.ProfileId
@@ -42,6 +55,30 @@ export function createGroupChanges (gc: GroupContext) {
     const displayName = displayNameOf(config, kind, record)
     if (displayName === undefined || !sameTarget(config, displayName, kind, record)) throw notFound(raw)
     return { kind, id: String(record.Id), record, displayName }
+  }
+
+  /**
+   * Whether SCIM may write to this target: any mapped record (the mapping is the admin's consent), a public group
+   * scimforce created, or an admin-made one that groups.manageExisting names by Name or Id.
+   */
+  function manages (target: Target): boolean {
+    if (target.kind !== 'group' || store.isGroupCreated(target.id)) return true
+    const name = String(target.record.Name ?? target.displayName).toLowerCase()
+    return (config.manageExisting ?? []).some((entry) => {
+      const id = normalizeSalesforceId(entry)
+      return (id !== undefined && sameId(id, target.id)) || entry.toLowerCase() === name
+    })
+  }
+
+  /**
+   * Refuses (403, nothing written) a change of the members or displayName of a public group an admin made, unless
+   * groups.manageExisting opts it in: every internal user may inherit such a group's sharing. An externalId alone
+   * is scimforce's own bookkeeping and goes through.
+   */
+  function assertWritable (target: Target, change: GroupChange): void {
+    const touches = change.base !== undefined || change.ops.length > 0 || (change.displayName !== undefined && change.displayName !== target.displayName)
+    if (!touches || manages(target)) return
+    throw new ScimError(403, undefined, `'${target.displayName}' (${target.id}) is a public group an admin made in Salesforce, not scimforce: its members and name are left alone. To let SCIM manage it, add its name or Id to ${MANAGE_EXISTING_KEY}`)
   }
 
   /** Reads the target together with `extra` reads, in one call. */
@@ -82,6 +119,7 @@ export function createGroupChanges (gc: GroupContext) {
    */
   async function readForChange (raw: string | Target, refs: MemberRef[], full: boolean, ctx: RequestContext): Promise<{ target: Target, state: State }> {
     const names = [...new Set(refs.filter((r) => r.id === undefined).map((r) => (r.userName ?? '').toLowerCase()))]
+      .filter((n) => canBeUsername(userMapping.toUsername(n)))
     const state = emptyState()
     const collect = (records: readonly SfRecord[], byName: boolean): void => {
       for (const r of records) {
@@ -180,7 +218,7 @@ export function createGroupChanges (gc: GroupContext) {
     return scim
   }
 
-  return { display, parseId, asTarget, load, membersFrom, membersAfter, readForChange, apply, explainWriteError }
+  return { display, parseId, asTarget, load, manages, assertWritable, membersFrom, membersAfter, readForChange, apply, explainWriteError }
 }
 
 export type GroupChanges = ReturnType<typeof createGroupChanges>

@@ -5,12 +5,12 @@ import {
   TARGETS, deriveDeveloperName, displayNameOf, mentionedMembers, parseMembers, resolveDisplayName, type GroupChange, type ScimGroup,
 } from '../mapping/group.js'
 import { sameTarget, targetKey } from '../mapping/group-target.js'
-import { noSuchUser } from '../mapping/group-plan.js'
+import { foreignGroups, literalGroupName, noSuchUser } from '../mapping/group-plan.js'
 import { MAX_COLLECTION_RECORDS, RecordWriteError } from '../salesforce/batch.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { SfRecord } from '../salesforce/gateway.js'
 import { ScimError } from './errors.js'
-import { emptyState, type GroupChanges } from './group-change.js'
+import { MANAGE_EXISTING_KEY, canBeUsername, emptyState, type GroupChanges } from './group-change.js'
 import { guard, notFound } from './errors.js'
 import type { GroupContext, Target } from './group-types.js'
 import type { RequestContext } from './user-service.js'
@@ -22,7 +22,7 @@ const NAME_ATTEMPTS = 3
 
 export function createGroupCreator (gc: GroupContext, changes: GroupChanges, render: (target: Target, members: ScimGroup['members']) => ScimGroup) {
   const { sf, store, config } = gc
-  const { display, readForChange, apply, membersAfter, explainWriteError, parseId, asTarget } = changes
+  const { display, readForChange, apply, membersAfter, explainWriteError, parseId, asTarget, manages } = changes
 
   async function linkExisting (target: Target, change: GroupChange, ctx: RequestContext): Promise<ScimGroup> {
     const { state } = await readForChange(target, mentionedMembers(change), true, ctx)
@@ -54,7 +54,10 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
       }
       return await guard(linkExisting({ kind: r.kind, id: String(found.Id), record: found, displayName: shown }, change, ctx))
     }
-    return await guard(createPublicGroup(displayName, change, ctx))
+    return await guard((async () => {
+      literalGroupName(displayName)
+      return await createPublicGroup(displayName, change, ctx)
+    })())
   }
 
   async function createPublicGroup (displayName: string, change: GroupChange, ctx: RequestContext): Promise<ScimGroup> {
@@ -62,11 +65,15 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
     // Members are checked before anything is written (one read, only when the POST names members): an unknown
     // member is a 400 that leaves Salesforce untouched, rather than a create that has to be rolled back.
     const names = [...new Set(members.filter((m) => m.id === undefined).map((m) => (m.userName ?? '').toLowerCase()))]
+    const askable = names.filter((n) => canBeUsername(gc.userMapping.toUsername(n)))
     const given = [...new Set(members.flatMap((m) => m.id !== undefined ? [m.id] : []))]
+    // Nested groups must be scimforce's own (mapping/group-plan.ts foreignGroups): refused before any read.
+    const foreign = foreignGroups(given, new Map(), store)
+    if (foreign !== undefined) throw foreign
     const found = new Set<string>()
     const nameOf = new Map<string, string>()
     if (members.length > 0) {
-      const read = await sf.read({ userNames: names.map((n) => gc.userMapping.toUsername(n)), userIds: given, publicGroupIds: given.filter((id) => id.startsWith('00G')) }, ctx.log)
+      const read = await sf.read({ userNames: askable.map((n) => gc.userMapping.toUsername(n)), userIds: given, publicGroupIds: given.filter((id) => id.startsWith('00G')) }, ctx.log)
       for (const r of read.byName) {
         found.add(String(r.Id))
         nameOf.set(display(r).toLowerCase(), String(r.Id))
@@ -108,7 +115,11 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
             ctx.log.info({ group: existing.Id }, 'a public group of this name exists; linking it')
             const shown = displayNameOf(config, 'group', existing)
             if (shown === undefined) throw new ScimError(409, 'uniqueness', `A public group named '${displayName}' exists but cannot be a SCIM group`)
-            return await linkExisting({ kind: 'group', id: String(existing.Id), record: existing, displayName: shown }, change, ctx)
+            const found: Target = { kind: 'group', id: String(existing.Id), record: existing, displayName: shown }
+            if (!manages(found)) {
+              throw new ScimError(409, 'uniqueness', `A public group named '${displayName}' (${found.id}) exists in Salesforce, made by an admin, not by scimforce: to let SCIM link and manage it, add its name or Id to ${MANAGE_EXISTING_KEY}`)
+            }
+            return await linkExisting(found, change, ctx)
           }
           continue
         }

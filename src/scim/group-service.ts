@@ -71,7 +71,7 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
   const sf = createGroupsGateway({ gateway: deps.gateway, objects: TARGETS })
   const gc: GroupContext = { sf, store, config, users: deps.users, userMapping: deps.userMapping }
   const changes = createGroupChanges(gc)
-  const { parseId, load, membersFrom, membersAfter, readForChange, apply } = changes
+  const { parseId, load, membersFrom, membersAfter, readForChange, apply, assertWritable } = changes
 
   function render (target: Target, members: ScimMember[] | undefined): ScimGroup {
     return toScimGroup(target.record, target.displayName, { externalId: store.groupExternalId(target.id), members })
@@ -98,6 +98,7 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
     const change = planGroupPut(body, mode)
     const full = change.base !== undefined
     const { target, state } = await guard(readForChange(id, mentionedMembers(change), full, ctx))
+    assertWritable(target, change)
     const result = await guard(apply(target, change, state, full, ctx))
     return render(target, result === undefined ? undefined : membersAfter(result, state))
   }
@@ -110,6 +111,7 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
     }
     const full = change.base !== undefined
     const { target, state } = await guard(readForChange(id, mentionedMembers(change), full, ctx))
+    assertWritable(target, change)
     const result = await guard(apply(target, change, state, full, ctx))
     if (!opts.members) return render(target, undefined)
     if (result !== undefined) return render(target, membersAfter(result, state))

@@ -44,6 +44,8 @@ interface World {
   /** The store's marks and claims. */
   marks?: Membership[]
   tombstoned?: string[]
+  /** Public groups scimforce created. */
+  created?: string[]
   managed?: Record<string, string | null>
 }
 
@@ -53,6 +55,7 @@ function marksOf (w: World): MarksView {
   const key = (id: string): string => id.slice(0, 15)
   return {
     isTombstoned: (id) => (w.tombstoned ?? []).includes(id),
+    isGroupCreated: (id) => (w.created ?? []).includes(id),
     membersOf: (targetId, userIds) => marks
       .filter((m) => key(m.targetId) === key(targetId) && (userIds === undefined || userIds.some((u) => key(u) === key(m.userId))))
       .map((m) => m.userId),
@@ -97,7 +100,7 @@ describe('planGroupChange: public groups and permission sets', () => {
       name: 'lets a public group hold a public group',
       target: PUBLIC,
       change: add(NESTED),
-      world: {},
+      world: { created: [NESTED] },
       writes: [{ op: 'addMember', userId: NESTED }],
     },
     {
@@ -216,6 +219,7 @@ describe('planGroupChange: public groups and permission sets', () => {
     { name: 'an unknown user', target: PUBLIC, change: add(ADA), world: {}, message: new RegExp(`No such user in Salesforce: ${ADA}`) },
     { name: 'a SCIM-deleted user', target: PUBLIC, change: add(ADA), world: { users: [user(ADA)], tombstoned: [ADA] }, message: /No such user/ },
     { name: 'a userName nobody has', target: PUBLIC, change: { ops: [{ ref: { userName: 'nobody' }, add: true }] }, world: {}, message: /No such user in Salesforce: nobody/ },
+    { name: 'a group scimforce did not create, nested into a public group', target: PUBLIC, change: add(NESTED), world: {}, message: /Only groups scimforce created can be members of a group; 00GHu00000000GBIAY was not created by scimforce/ },
     { name: 'a group in a permission set', target: PERMSET, change: add(NESTED), world: {}, message: /Members of a permission set are users; not 00G/ },
     { name: 'a rename that would turn a permission set into a public group', target: PERMSET, change: { ops: [], displayName: 'Sales' }, world: {}, message: /would turn permission set Reporting into a public group/ },
     { name: 'a rename of a public group to a mapped name', target: PUBLIC, change: { ops: [], displayName: 'Reporting' }, world: {}, message: /would turn a public group into permission set Reporting/ },

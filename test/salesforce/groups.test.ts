@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest'
 import { TARGETS } from '../../src/mapping/group.js'
 import { RecordWriteError } from '../../src/salesforce/batch.js'
 import type { CompositeSubrequest, Gateway } from '../../src/salesforce/gateway.js'
-import { createGroupsGateway } from '../../src/salesforce/groups.js'
+import { SalesforceError } from '../../src/salesforce/errors.js'
+import { checkComposite, createGroupsGateway, withId } from '../../src/salesforce/groups.js'
 import { quietLog } from '../reliability/fakes.js'
 
 const GROUP = '00GHu00000000GAIAY'
@@ -109,5 +110,49 @@ describe('Groups gateway: writes', () => {
     const err = await refused.sf.addToPublicGroup(GROUP, [ADA, GRACE], quietLog).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(RecordWriteError)
     expect(err).toMatchObject({ code: 'INVALID_CROSS_REFERENCE_KEY', label: GRACE })
+  })
+})
+
+describe('Groups gateway: no false success (checkComposite, withId)', () => {
+  const sub = (referenceId: string, extra: Partial<CompositeSubrequest> = {}): CompositeSubrequest => ({ method: 'GET', url: `/sobjects/Group/${GROUP}`, referenceId, ...extra })
+  const result = (referenceId: string, httpStatusCode: number, body: unknown) => ({ referenceId, httpStatusCode, body, httpHeaders: {} })
+  const halted = [{ errorCode: 'PROCESSING_HALTED', message: 'The transaction was rolled back since another operation in the same transaction failed.' }]
+
+  it('turns a halted request into an error with its real cause, not the echo', () => {
+    const reqs = [sub('w0', { method: 'POST', url: '/sobjects/Group' }), sub('w1')]
+    const cause = [{ errorCode: 'PROCESSING_HALTED', message: 'Invalid reference specified. No value for update.id found in update.' }]
+    expect(() => checkComposite(reqs, [result('w0', 400, cause), result('w1', 400, halted)])).toThrow(/Invalid reference specified/)
+    expect(() => checkComposite(reqs, [result('w0', 400, halted), result('w1', 400, halted)])).toThrow(SalesforceError)
+    expect(() => checkComposite(reqs, [result('w0', 201, { id: GROUP, success: true }), result('w1', 400, [{ errorCode: 'NOT_FOUND', message: 'gone' }])])).toThrow(/gone/)
+    expect(() => checkComposite(reqs, [result('w0', 201, { id: GROUP, success: true })])).toThrow(/1 of 2/)
+  })
+
+  it('wants the fate of every record of a collection', () => {
+    const create = sub('c0', { method: 'POST', url: '/composite/sobjects', body: { allOrNone: true, records: [{}, {}] } })
+    expect(() => checkComposite([create], [result('c0', 200, [{ id: 'a', success: true }])])).toThrow(/2 records/)
+    expect(() => checkComposite([create], [result('c0', 200, { ok: true })])).toThrow(SalesforceError)
+    expect(() => checkComposite([create], [result('c0', 200, [{ id: 'a', success: true }, { id: 'b', success: true }])])).not.toThrow()
+    const del = sub('c1', { method: 'DELETE', url: '/composite/sobjects?ids=0GMa,0GMb&allOrNone=true' })
+    expect(() => checkComposite([del], [result('c1', 200, [{ id: '0GMa', success: true }])])).toThrow(/2 records/)
+    expect(() => checkComposite([del], [result('c1', 200, [{ id: '0GMa', success: true }, { id: '0GMb', success: false, errors: [] }])])).not.toThrow()
+  })
+
+  it('refuses a read-back without an Id', () => {
+    expect(() => withId(halted, 'the new group')).toThrow(/carries no Id/)
+    expect(() => withId({ Name: 'x' }, 'the new group')).toThrow(SalesforceError)
+    expect(withId({ Id: GROUP }, 'g')).toEqual({ Id: GROUP })
+  })
+
+  it('fails a write whose composite halted, instead of reporting it applied', async () => {
+    const gateway = {
+      apiVersion: '62.0',
+      composite: async (requests: CompositeSubrequest[]) => requests.map((r) => result(r.referenceId, 400, halted)),
+    } as unknown as Gateway
+    const sf = createGroupsGateway({ gateway, objects: TARGETS })
+    await expect(sf.writeMembership({ kind: 'group', id: GROUP }, 'New Name', [{ op: 'addMember', userId: ADA }], quietLog)).rejects.toThrow(SalesforceError)
+    let committed = false
+    await expect(sf.createPublicGroup('G', 'G', [ADA], quietLog, () => { committed = true })).rejects.toThrow(SalesforceError)
+    expect(committed).toBe(false)
+    await expect(sf.addToPublicGroup(GROUP, [ADA], quietLog)).rejects.toThrow(SalesforceError)
   })
 })

@@ -9,7 +9,8 @@ let big: string
 const N = 5000
 
 beforeAll(async () => {
-  h = await groupsHarness({ mappings: [{ displayName: 'Sales Ops', kind: 'permissionSet', target: 'Sales_Ops', priority: 0 }] }, N + 100)
+  // Everyone In Sales is made below straight in the org (an admin's group): the config opts it in to SCIM writes.
+  h = await groupsHarness({ mappings: [{ displayName: 'Sales Ops', kind: 'permissionSet', target: 'Sales_Ops', priority: 0 }], manageExisting: ['Everyone In Sales'] }, N + 100)
   // The token is fetched once; every count below is of REST calls only.
   await h.http.get(`${SCIM}/Groups`).query({ count: 1 }).set(auth).expect(200)
   // A large public group, made in Salesforce directly (no API accounting), and known to scimforce by name.

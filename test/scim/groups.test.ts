@@ -10,7 +10,8 @@ let grace: string
 let salesTeam: string
 
 beforeEach(async () => {
-  h = await groupsHarness()
+  // Sales Team is an admin-made public group: these tests manage it, so the config opts it in (README "Groups").
+  h = await groupsHarness({ manageExisting: ['Sales Team'] })
   ada = String(h.emulator.seed.users['ada.lovelace@scimforce.demo'])
   grace = String(h.emulator.seed.users['grace.hopper@scimforce.demo'])
   // Seeded by hand in Salesforce (not by scimforce): Ada and Grace are members.
