@@ -5,6 +5,7 @@ import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
+import { REASONS } from '../../src/http/readiness.js'
 import type { Config, ScimClientConfig } from '../../src/config/types.js'
 import { createEmulator, type Emulator } from '../../src/emulator/index.js'
 import authPlugin, { createFailureThrottle, DEFAULT_THROTTLE, throttleKey } from '../../src/http/auth.js'
@@ -63,7 +64,7 @@ beforeAll(async () => {
   config.server.metricsToken = METRICS_TOKEN
   config.server.logLevel = 'trace'
   const stream = new Writable({ write (chunk: Buffer, _enc, done) { logLines.push(chunk.toString()); done() } })
-  app = await buildApp(config, { store, logger: loggerOptions(config, stream), retry: { attempts: 2, baseDelayMs: 5, budgetMs: 500 } })
+  app = await buildApp(config, { store, logger: loggerOptions(config, stream), retry: { attempts: 2, baseDelayMs: 5, budgetMs: 500 }, readiness: { cacheMs: 0 } })
   await app.ready()
 })
 afterAll(async () => {
@@ -239,7 +240,7 @@ describe('secrets stay secret', () => {
 
     // Health says whether, never why or where.
     expect(JSON.parse(health.body)).toEqual({ status: 'ok' })
-    expect(JSON.parse(ready.body)).toEqual({ status: 'ready', checks: { salesforce: 'ok', store: 'ok' } })
+    expect(JSON.parse(ready.body)).toEqual({ status: 'ready', checks: { salesforce: 'ok', circuit: 'closed', store: 'ok' } })
     // Salesforce refuses the token (the run-as user was deactivated): the probe says so, and nothing more.
     const integration = String(emulator.seed.users['integration@scimforce.demo'])
     emulator.org.systemUpdate('User', integration, { IsActive: false })
@@ -247,7 +248,7 @@ describe('secrets stay secret', () => {
     const down = await call({ method: 'GET', url: '/readyz' })
     emulator.org.systemUpdate('User', integration, { IsActive: true })
     expect(down.status).toBe(503)
-    expect(JSON.parse(down.body)).toEqual({ status: 'not ready', checks: { salesforce: 'failed', store: 'ok' } })
+    expect(JSON.parse(down.body)).toEqual({ status: 'not ready', checks: { salesforce: 'failed', circuit: 'closed', store: 'ok' }, reasons: [REASONS.api] })
     for (const doc of [health, ready, down]) {
       expect(doc.body).not.toContain(emulator.url)
       expect(doc.body).not.toMatch(/version|node|error|salesforce\.com|stack/i)
