@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config/types.js'
-import { installErrorHandlers } from './http/errors.js'
+import { clipLogged } from './http/clip.js'
+import { frameworkErrors, installErrorHandlers } from './http/errors.js'
 import metricsPlugin, { combineObservers, createMetrics, type Metrics } from './http/metrics.js'
 import { createReadiness, type ReadinessOptions } from './http/readiness.js'
 import { createUserMapping } from './mapping/user.js'
@@ -93,7 +94,7 @@ class RequestLog extends LogController {
       res: reply,
       responseTime: Math.round(reply.elapsedTime * 10) / 10,
       client: req.scimClient?.name,
-      userAgent: req.headers['user-agent'],
+      userAgent: clipLogged(req.headers['user-agent']),
     }
     if (error !== null && error !== undefined) {
       reply.log.error({ ...line, err: error }, 'request errored')
@@ -115,6 +116,8 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     logController: new RequestLog(),
     // Routes are matched case-sensitively per RFC 3986, except that IdPs disagree on a trailing slash.
     routerOptions: { ignoreTrailingSlash: true },
+    // The router's own refusals (an over-long path parameter, an undecodable URL) in SCIM's shape, quoting nothing.
+    frameworkErrors,
   })
 
   const store = deps.store ?? openStore(config.store.path)

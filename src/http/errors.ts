@@ -3,6 +3,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { SCIM_CONTENT_TYPE, SCIM_TYPES, type ScimType } from '../protocol/constants.js'
 import { asScimError, ScimError, scimErrorBody } from '../scim/errors.js'
+import { clipDetail } from './clip.js'
 
 interface ScimmyLikeError { status?: unknown, scimType?: unknown, message: string, name?: string }
 
@@ -12,8 +13,18 @@ const QUERY_DEFECTS = new Set(['MALFORMED_QUERY', 'INVALID_QUERY_FILTER_OPERATOR
 /** The messages of SCIMMY's input-coercion TypeErrors (scimmy/dist/lib/types/attribute.js, schemas). */
 const SCIMMY_INPUT_ERROR = /^(?:(?:Complex |Required )?[Aa]ttribute '|Missing values for required schema extension )/
 
-/** What the client sees for an error: status, scimType and a detail that is safe to show. */
-export function describeError (raw: unknown): { status: number, scimType?: ScimType, detail: string, retryAfter?: number } {
+type Described = { status: number, scimType?: ScimType, detail: string, retryAfter?: number }
+
+/**
+ * What the client sees for an error: status, scimType and a detail that is safe to show. Details quote client
+ * input (an id, a path, a filter); whichever layer quoted it, the quote is clipped here (clip.ts).
+ */
+export function describeError (raw: unknown): Described {
+  const d = describe(raw)
+  return { ...d, detail: clipDetail(d.detail) }
+}
+
+function describe (raw: unknown): Described {
   // A MappingError or SalesforceError that reached the handler becomes the ScimError the client is owed.
   const err = asScimError(raw)
   if (err instanceof ScimError) {
@@ -52,7 +63,7 @@ export function describeError (raw: unknown): { status: number, scimType?: ScimT
 
 export function sendScimError (reply: FastifyReply, status: number, scimType: ScimType | undefined, detail: string, retryAfter?: number): FastifyReply {
   if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter))
-  return reply.code(status).type(SCIM_CONTENT_TYPE).send(scimErrorBody(status, scimType, detail))
+  return reply.code(status).type(SCIM_CONTENT_TYPE).send(scimErrorBody(status, scimType, clipDetail(detail)))
 }
 
 export function installErrorHandlers (app: FastifyInstance): void {
@@ -68,4 +79,15 @@ export function installErrorHandlers (app: FastifyInstance): void {
   app.setNotFoundHandler((req: FastifyRequest, reply: FastifyReply) => {
     return sendScimError(reply, 404, undefined, `No endpoint ${req.method} ${req.url.split('?')[0] ?? ''}`)
   })
+}
+
+/**
+ * Errors Fastify's router raises before any hook or handler runs: a path parameter over maxParamLength (100
+ * characters, far beyond any Salesforce id) and a URL that cannot be decoded. Fastify's own answer quotes the
+ * whole path and is not a SCIM error; these answer in SCIM's shape, quoting nothing.
+ */
+export function frameworkErrors (err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  req.log.info({ code: err.code }, 'request refused by the router')
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendScimError(reply, 414, undefined, 'A path segment is longer than any resource id')
+  return sendScimError(reply, 400, undefined, 'The request URL cannot be decoded')
 }
