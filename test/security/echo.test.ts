@@ -5,6 +5,7 @@ import supertest from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { createEmulator, type Emulator } from '../../src/emulator/index.js'
+import { clipDetail } from '../../src/http/clip.js'
 import { loggerOptions } from '../../src/server.js'
 import { openStore } from '../../src/store/store.js'
 import { LogCapture } from '../app/support.js'
@@ -80,5 +81,17 @@ describe('echoed input is clipped', () => {
     await http.get(`${SCIM}/Users`).query({ filter: `userName eq "${LONG}` }).set(auth).set('user-agent', `agent-${LONG}`)
     const offending = log.lines.filter((l) => JSON.stringify(l).includes(RUN)).map((l) => JSON.stringify(l).slice(0, 300))
     expect(offending).toEqual([])
+  })
+})
+
+describe('clipDetail', () => {
+  it('keeps our own words, clips each long run to 100 characters and the whole to 500, and never splits a surrogate pair', () => {
+    const urn = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
+    expect(clipDetail(`Unsupported schema '${urn}'`)).toBe(`Unsupported schema '${urn}'`)
+    expect(clipDetail(`Resource ${'a'.repeat(300)} not found`)).toBe(`Resource ${'a'.repeat(100)}… not found`)
+    expect(clipDetail('word '.repeat(200)).length).toBe(501)
+    const emoji = `${'a'.repeat(99)}😀${'b'.repeat(50)}`
+    expect(clipDetail(emoji)).toBe(`${'a'.repeat(99)}…`)
+    expect(clipDetail(clipDetail(`x ${'y'.repeat(400)}`))).toBe(clipDetail(`x ${'y'.repeat(400)}`))
   })
 })
