@@ -4,8 +4,10 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { Config } from './config/types.js'
-import { installErrorHandlers } from './http/errors.js'
+import { clipLogged } from './http/clip.js'
+import { frameworkErrors, installErrorHandlers } from './http/errors.js'
 import metricsPlugin, { combineObservers, createMetrics, type Metrics } from './http/metrics.js'
+import { createReadiness, type ReadinessOptions } from './http/readiness.js'
 import { createUserMapping } from './mapping/user.js'
 import { createSalesforceSession, type SalesforceSession } from './salesforce/connection.js'
 import { createGateway, type Gateway, type GatewayObserver, type RetryPolicy } from './salesforce/gateway.js'
@@ -22,6 +24,8 @@ export interface AppDeps {
   retry?: RetryPolicy
   /** Also receives every Salesforce call, besides the app's own metrics (benchmarks, tests). */
   observer?: GatewayObserver
+  /** /readyz's cache period and wait (tests shorten them); omitted: DEFAULT_READINESS. */
+  readiness?: Partial<ReadinessOptions>
 }
 
 declare module 'fastify' {
@@ -90,7 +94,7 @@ class RequestLog extends LogController {
       res: reply,
       responseTime: Math.round(reply.elapsedTime * 10) / 10,
       client: req.scimClient?.name,
-      userAgent: req.headers['user-agent'],
+      userAgent: clipLogged(req.headers['user-agent']),
     }
     if (error !== null && error !== undefined) {
       reply.log.error({ ...line, err: error }, 'request errored')
@@ -112,6 +116,8 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     logController: new RequestLog(),
     // Routes are matched case-sensitively per RFC 3986, except that IdPs disagree on a trailing slash.
     routerOptions: { ignoreTrailingSlash: true },
+    // The router's own refusals (an over-long path parameter, an undecodable URL) in SCIM's shape, quoting nothing.
+    frameworkErrors,
   })
 
   const store = deps.store ?? openStore(config.store.path)
@@ -168,25 +174,12 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
 
   // Liveness: the process answers. Nothing about Salesforce or secrets.
   app.get('/healthz', async (_req, reply) => await reply.type('application/json').send({ status: 'ok' }))
-  // Readiness: a Salesforce token can be had, Salesforce answers, and the store can be written. A cached token
-  // alone would say "ready" long after Salesforce went away, so the versions list is fetched too: it needs no
-  // session and does not count toward the daily API limit (reference/salesforce.md §2.2).
+  // Readiness (src/http/readiness.ts): the integration user really calls the API (one call per cache period at
+  // most, whatever the probe rate), the circuit breaker is not holding calls back, and the store can be written.
+  const readiness = createReadiness({ session, dataPath: gateway.dataPath, breaker: gateway.breaker, store }, deps.readiness)
   app.get('/readyz', async (req, reply) => {
-    const checks: Record<string, 'ok' | 'failed'> = { salesforce: 'ok', store: 'ok' }
-    try {
-      await session.ensureAuthorized()
-      await session.conn.request({ method: 'GET', url: '/services/data/' })
-    } catch (err) {
-      checks.salesforce = 'failed'
-      // The reason goes to our log only: the probe's answer is seen by whoever can reach the port.
-      req.log.warn({ err }, 'readiness: Salesforce not reachable with a session')
-    }
-    try { store.probe() } catch (err) {
-      checks.store = 'failed'
-      req.log.warn({ err }, 'readiness: store not writable')
-    }
-    const ok = Object.values(checks).every((v) => v === 'ok')
-    return await reply.code(ok ? 200 : 503).type('application/json').send({ status: ok ? 'ready' : 'not ready', checks })
+    const report = await readiness.check(req.log)
+    return await reply.code(report.ready ? 200 : 503).type('application/json').header('cache-control', 'no-store').send(report.body)
   })
 
   await app.register(scimRoutes, { prefix: SCIM_PREFIX, config, users })

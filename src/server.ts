@@ -5,6 +5,7 @@ import type { DestinationStream, LoggerOptions } from 'pino'
 import { buildApp, REDACT_PATHS, type AppDeps } from './app.js'
 import { redactedConfig } from './config/loader.js'
 import type { Config } from './config/types.js'
+import { clipLogged } from './http/clip.js'
 import { checkGroupMappings } from './scim/group-targets.js'
 
 /**
@@ -13,11 +14,23 @@ import { checkGroupMappings } from './scim/group-targets.js'
  */
 export const SHUTDOWN_GRACE_MS = 10_000
 
-/** pino options for the process: JSON lines on stdout (or `destination`, for tests), secrets redacted. */
+/** The request as a log line shows it. */
+interface LoggedRequest { method: string, url: string, host?: string, ip?: string, socket?: { remotePort?: number } }
+
+/**
+ * Fastify's own request serializer (method, url, host, remote address and port), with the URL clipped: a URL is
+ * client input, up to 16 KiB of it, and the request id ties a clipped line to everything else.
+ */
+function serializeRequest (req: LoggedRequest): Record<string, unknown> {
+  return { method: req.method, url: clipLogged(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort }
+}
+
+/** pino options for the process: JSON lines on stdout (or `destination`, for tests), secrets redacted, input clipped. */
 export function loggerOptions (config: Config, destination?: DestinationStream): LoggerOptions & { stream?: DestinationStream } {
   return {
     level: config.server.logLevel,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { req: serializeRequest },
     ...(destination !== undefined ? { stream: destination } : {}),
   }
 }

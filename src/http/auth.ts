@@ -1,5 +1,5 @@
 // SCIM client authentication (Basic and Bearer) as an onRequest hook for the encapsulated SCIM routes only, with
-// a per-address throttle on repeated failures (429 + Retry-After) whose memory is bounded.
+// a throttle on repeated failures (429 + Retry-After): per address (IPv6 per /48) and global, in bounded memory.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { isIPv4, isIPv6 } from 'node:net'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -19,8 +19,14 @@ export interface ThrottleOptions {
   maxFailures: number
   /** One failure is forgotten per this many milliseconds, so a throttled address recovers by itself. */
   forgiveMs: number
-  /** Addresses remembered at most; the least recently seen is forgotten first. Bounds memory. */
+  /** Addresses remembered at most; the least recently failing one under its limit is forgotten first. Bounds memory. */
   maxTracked: number
+  /** Failures all addresses together may accumulate before every address not known to be good is refused. */
+  globalMaxFailures: number
+  /** One failure of the global budget is forgiven per this many milliseconds. */
+  globalForgiveMs: number
+  /** Addresses remembered as good (a recent success) at most; they keep their way in while the global budget is spent. */
+  maxKnownGood: number
 }
 
 export interface AuthPluginOptions {
@@ -34,9 +40,22 @@ export interface AuthPluginOptions {
 
 /**
  * A legitimate IdP never fails authentication, so it never spends this budget; a guesser gets 20 tries, then
- * one every 3 s (20 a minute at most). Ten thousand addresses cost about a megabyte.
+ * one every 3 s (20 a minute at most). Ten thousand addresses cost about a megabyte. An attacker with many
+ * addresses (a botnet, a cloud account's IPv4 pool) meets the global budget: 1,000 failures, then 10 a second for
+ * everyone together (864,000 a day, nothing against a 32-byte token); the IdPs that authenticated in the last
+ * day keep their way in meanwhile.
  */
-export const DEFAULT_THROTTLE: Readonly<ThrottleOptions> = Object.freeze({ maxFailures: 20, forgiveMs: 3000, maxTracked: 10_000 })
+export const DEFAULT_THROTTLE: Readonly<ThrottleOptions> = Object.freeze({
+  maxFailures: 20,
+  forgiveMs: 3000,
+  maxTracked: 10_000,
+  globalMaxFailures: 1000,
+  globalForgiveMs: 100,
+  maxKnownGood: 1000,
+})
+
+/** How long an address that authenticated stays known-good (exempt from the global budget, not from its own). */
+const KNOWN_GOOD_MS = 24 * 60 * 60 * 1000
 
 const REALM = 'scimforce'
 
@@ -62,76 +81,132 @@ function digest (s: string): Buffer {
 // Failure throttle
 
 /**
- * The address a failure is charged to. IPv4-mapped IPv6 is the IPv4 address; other IPv6 addresses count per /64,
- * the block one subscriber gets, or a single host could try from 2^64 "different" addresses.
+ * The address a failure is charged to. IPv4-mapped IPv6 is the IPv4 address; other IPv6 addresses count per /48,
+ * the smallest block a site is routinely given (RIPE-690, ARIN's end-site assignments): counting per /64 would let
+ * one site try from 65,536 "different" subnets, per address from 2^80.
  */
 export function throttleKey (ip: string): string {
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip)
   if (mapped !== null && isIPv4(mapped[1] as string)) return mapped[1] as string
   if (!isIPv6(ip)) return ip
-  const [head = '', tail = ''] = ip.split('%')[0]?.split('::') ?? []
+  const bare = ip.split('%')[0] ?? ''
+  // An embedded IPv4 tail (::1.2.3.4) is two groups at the end, never in the first three.
+  const [head = '', tail = ''] = bare.split('::')
   const left = head === '' ? [] : head.split(':')
-  const right = ip.includes('::') ? (tail === '' ? [] : tail.split(':')) : []
+  const right = bare.includes('::') ? (tail === '' ? [] : tail.split(':')) : []
   const groups = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
-  return `${groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(':')}::/64`
+  return `${groups.slice(0, 3).map((g) => (parseInt(g, 16) || 0).toString(16)).join(':')}::/48`
 }
 
 export interface FailureThrottle {
   /** Seconds the address must wait, or 0 when it may try. */
   retryAfter (key: string): number
-  /** Charges one failure; returns the new wait in seconds (0 while under the limit). */
+  /** Charges one failure to the address and to the global budget; returns the address's new wait in seconds. */
   fail (key: string): number
+  /** Records a success: the address is known-good, so the global budget does not shut it out. */
+  succeed (key: string): void
   /** Addresses currently remembered (tests, metrics). */
   readonly size: number
 }
 
+interface Bucket { level: number, since: number }
+
 /**
- * A leaky bucket per address, in whole failures: each failure adds one, one leaks out every `forgiveMs`; at
- * `maxFailures` the address waits until the next one has leaked. A success does not empty the bucket: an
- * attacker behind the same address as a real IdP (a NAT, a proxy) would otherwise reset it between guesses.
+ * Leaky buckets in whole failures: each failure adds one, one leaks out every `forgiveMs`; at the limit the
+ * address waits until the next one has leaked. One bucket per address, one for all addresses together. A success
+ * does not empty an address's bucket: an attacker behind the same address as a real IdP (a NAT, a proxy) would
+ * otherwise reset it between guesses.
  */
 export function createFailureThrottle (opts: Partial<ThrottleOptions> = {}, now: () => number = Date.now): FailureThrottle {
   const o = { ...DEFAULT_THROTTLE, ...opts }
-  if (!(o.maxFailures >= 1 && o.forgiveMs >= 1 && o.maxTracked >= 1)) throw new RangeError('throttle: maxFailures, forgiveMs and maxTracked must be positive')
+  if (![o.maxFailures, o.forgiveMs, o.maxTracked, o.globalMaxFailures, o.globalForgiveMs, o.maxKnownGood].every((n) => n >= 1)) {
+    throw new RangeError('throttle: every limit must be positive')
+  }
   // `since`: when the failure now at the bottom of the bucket started leaking. Map iteration order is insertion
   // order, and every failure re-inserts, so the least recently failing address comes first. (A plain Map, not
-  // lru-cache: the bound is two lines in fail(), a bucket empties by the leak arithmetic rather than a TTL, and a
-  // look-up must not refresh recency, which lru-cache's get() would.)
-  const buckets = new Map<string, { level: number, since: number }>()
+  // lru-cache: a bucket empties by the leak arithmetic rather than a TTL, a look-up must not refresh recency, which
+  // lru-cache's get() would, and eviction must skip full buckets, which no LRU does.)
+  const buckets = new Map<string, Bucket>()
+  const global: Bucket = { level: 0, since: now() }
+  // Address → time of its last success, oldest first.
+  const good = new Map<string, number>()
 
-  function current (key: string, t: number): { level: number, since: number } | undefined {
+  /** Applies the leak; the level after it. */
+  function leak (b: Bucket, t: number, forgiveMs: number): number {
+    const leaked = Math.floor((t - b.since) / forgiveMs)
+    if (leaked > 0) {
+      b.level = Math.max(0, b.level - leaked)
+      b.since += leaked * forgiveMs
+    }
+    if (b.level === 0) b.since = t
+    return b.level
+  }
+
+  function current (key: string, t: number): Bucket | undefined {
     const b = buckets.get(key)
     if (b === undefined) return undefined
-    const leaked = Math.floor((t - b.since) / o.forgiveMs)
-    if (leaked > 0) {
-      b.level -= leaked
-      b.since += leaked * o.forgiveMs
-    }
-    if (b.level > 0) return b
+    if (leak(b, t, o.forgiveMs) > 0) return b
     buckets.delete(key)
     return undefined
   }
 
-  /** Whole seconds until the address is under the limit again (at least 1), or 0 if it is now. */
-  function wait (b: { level: number, since: number } | undefined, t: number): number {
-    if (b === undefined || b.level < o.maxFailures) return 0
-    const ms = b.since + o.forgiveMs - t + (b.level - o.maxFailures) * o.forgiveMs
+  /** Whole seconds until the bucket is under its limit again (at least 1), or 0 if it is now. */
+  function wait (b: Bucket | undefined, t: number, max: number, forgiveMs: number): number {
+    if (b === undefined || b.level < max) return 0
+    const ms = b.since + forgiveMs - t + (b.level - max) * forgiveMs
     return Math.max(1, Math.ceil(ms / 1000))
+  }
+
+  function knownGood (key: string, t: number): boolean {
+    const at = good.get(key)
+    return at !== undefined && t - at < KNOWN_GOOD_MS
+  }
+
+  function globalWait (key: string, t: number): number {
+    leak(global, t, o.globalForgiveMs)
+    return knownGood(key, t) ? 0 : wait(global, t, o.globalMaxFailures, o.globalForgiveMs)
+  }
+
+  /**
+   * Makes room for one more address: forgets the least recently failing address that is under its limit. An
+   * address at its limit is never forgotten to make room, or an attacker could flush its own bucket by failing
+   * from enough other addresses; when every remembered address is at its limit, nobody new is remembered (the
+   * global budget still counts them). The scan runs once per failure, and failures are what the budgets bound.
+   */
+  function makeRoom (t: number): boolean {
+    if (buckets.size < o.maxTracked) return true
+    for (const key of buckets.keys()) {
+      const b = current(key, t)
+      if (b === undefined) return true
+      if (b.level < o.maxFailures) {
+        buckets.delete(key)
+        return true
+      }
+    }
+    return false
   }
 
   return {
     retryAfter (key) {
       const t = now()
-      return wait(current(key, t), t)
+      return Math.max(wait(current(key, t), t, o.maxFailures, o.forgiveMs), globalWait(key, t))
     },
     fail (key) {
       const t = now()
-      const b = current(key, t) ?? { level: 0, since: t }
-      b.level++
+      leak(global, t, o.globalForgiveMs)
+      global.level++
+      const b = current(key, t)
       buckets.delete(key)
-      if (buckets.size >= o.maxTracked) buckets.delete(buckets.keys().next().value as string)
-      buckets.set(key, b)
-      return wait(b, t)
+      if (b === undefined && !makeRoom(t)) return globalWait(key, t)
+      const bucket = b ?? { level: 0, since: t }
+      bucket.level++
+      buckets.set(key, bucket)
+      return Math.max(wait(bucket, t, o.maxFailures, o.forgiveMs), globalWait(key, t))
+    },
+    succeed (key) {
+      good.delete(key)
+      if (good.size >= o.maxKnownGood) good.delete(good.keys().next().value as string)
+      good.set(key, now())
     },
     get size () { return buckets.size },
   }
@@ -205,7 +280,7 @@ async function scimAuth (app: FastifyInstance, opts: AuthPluginOptions): Promise
       .code(429)
       .header('content-type', SCIM_CONTENT_TYPE)
       .header('retry-after', String(seconds))
-      .send(JSON.stringify(scimErrorBody(429, undefined, `Too many failed authentication attempts from this address; retry after ${seconds} s`)))
+      .send(JSON.stringify(scimErrorBody(429, undefined, `Too many failed authentication attempts; retry after ${seconds} s`)))
   }
 
   if (!app.hasRequestDecorator('scimClient')) app.decorateRequest('scimClient', undefined)
@@ -223,6 +298,7 @@ async function scimAuth (app: FastifyInstance, opts: AuthPluginOptions): Promise
     const result = authenticate(request.headers.authorization)
     if (typeof result !== 'string') {
       request.scimClient = result
+      throttle?.succeed(key)
       return
     }
     // The reason helps an admin whose IdP is misconfigured; the header and anything decoded from it never go to the log.

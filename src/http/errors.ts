@@ -3,12 +3,23 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { SCIM_CONTENT_TYPE, type ScimType } from '../protocol/constants.js'
 import { asScimError, ScimError, scimErrorBody } from '../scim/errors.js'
+import { clipDetail } from './clip.js'
 
 /** Salesforce codes that mean a query scimforce sent was wrong; the client can do nothing about them. */
 const QUERY_DEFECTS = new Set(['MALFORMED_QUERY', 'INVALID_QUERY_FILTER_OPERATOR'])
 
-/** What the client sees for an error: status, scimType and a detail that is safe to show. */
-export function describeError (raw: unknown): { status: number, scimType?: ScimType, detail: string, retryAfter?: number } {
+type Described = { status: number, scimType?: ScimType, detail: string, retryAfter?: number }
+
+/**
+ * What the client sees for an error: status, scimType and a detail that is safe to show. Details quote client
+ * input (an id, a path, a filter); whichever layer quoted it, the quote is clipped here (clip.ts).
+ */
+export function describeError (raw: unknown): Described {
+  const d = describe(raw)
+  return { ...d, detail: clipDetail(d.detail) }
+}
+
+function describe (raw: unknown): Described {
   // A typed error of another layer (mapping, Salesforce, protocol, SCIMMY) becomes the ScimError the client is owed;
   // SCIMMY's refusals of client input were turned into ScimErrors where SCIMMY ran (scim/errors.ts fromScimmy).
   const err = asScimError(raw)
@@ -37,7 +48,7 @@ export function describeError (raw: unknown): { status: number, scimType?: ScimT
 
 export function sendScimError (reply: FastifyReply, status: number, scimType: ScimType | undefined, detail: string, retryAfter?: number): FastifyReply {
   if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter))
-  return reply.code(status).type(SCIM_CONTENT_TYPE).send(scimErrorBody(status, scimType, detail))
+  return reply.code(status).type(SCIM_CONTENT_TYPE).send(scimErrorBody(status, scimType, clipDetail(detail)))
 }
 
 export function installErrorHandlers (app: FastifyInstance): void {
@@ -53,4 +64,15 @@ export function installErrorHandlers (app: FastifyInstance): void {
   app.setNotFoundHandler((req: FastifyRequest, reply: FastifyReply) => {
     return sendScimError(reply, 404, undefined, `No endpoint ${req.method} ${req.url.split('?')[0] ?? ''}`)
   })
+}
+
+/**
+ * Errors Fastify's router raises before any hook or handler runs: a path parameter over maxParamLength (100
+ * characters, far beyond any Salesforce id) and a URL that cannot be decoded. Fastify's own answer quotes the
+ * whole path and is not a SCIM error; these answer in SCIM's shape, quoting nothing.
+ */
+export function frameworkErrors (err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  req.log.info({ code: err.code }, 'request refused by the router')
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendScimError(reply, 414, undefined, 'A path segment is longer than any resource id')
+  return sendScimError(reply, 400, undefined, 'The request URL cannot be decoded')
 }

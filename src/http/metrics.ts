@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Breaker } from '../salesforce/breaker.js'
+import { createFailureThrottle, throttleKey, type ThrottleOptions } from './auth.js'
 import type { SalesforceSession } from '../salesforce/connection.js'
 import type { GatewayObserver } from '../salesforce/gateway.js'
 
@@ -185,6 +186,12 @@ export interface MetricsPluginOptions {
   token: string | undefined
   /** Requests under this prefix are counted as SCIM requests. */
   scimPrefix: string
+  /**
+   * Throttling of wrong tokens, as for SCIM credentials (its own budgets: the token is a different secret);
+   * `false` turns it off. The clock is a test seam.
+   */
+  throttle?: Partial<ThrottleOptions> | false
+  now?: () => number
 }
 
 // Fixed-length digests: the comparison takes the same time whatever the presented token's length.
@@ -216,17 +223,33 @@ async function metricsPlugin (app: FastifyInstance, opts: MetricsPluginOptions):
   if (opts.token === undefined) return
   const expected = digest(`Bearer ${opts.token}`)
 
+  // A guesser of the token meets the same throttle as a guesser of SCIM credentials: without it, /metrics would be
+  // the one door where guesses are free.
+  const throttle = opts.throttle === false ? undefined : createFailureThrottle(opts.throttle, opts.now)
+
   app.get('/metrics', async (req, reply) => {
+    const key = throttleKey(req.ip)
+    const waiting = throttle?.retryAfter(key) ?? 0
+    if (waiting > 0) {
+      // Refused before the token is compared: a throttled guesser cannot learn that a guess was right.
+      return await reply.code(429)
+        .header('retry-after', String(waiting))
+        .type('application/json')
+        .send({ status: 429, detail: `Too many failed attempts; retry after ${waiting} s` })
+    }
     const presented = req.headers.authorization ?? ''
     // Scheme names are case-insensitive (RFC 7235); the token is not.
     const normalised = presented.replace(/^bearer\s+/i, 'Bearer ')
     if (!timingSafeEqual(digest(normalised), expected)) {
-      req.log.warn('metrics scrape refused: missing or wrong METRICS_TOKEN')
+      // As for SCIM: only a presented token can be a guess.
+      const now = presented === '' ? 0 : throttle?.fail(key) ?? 0
+      req.log.warn({ address: key, ...(now > 0 ? { retryAfter: now } : {}) }, 'metrics scrape refused: missing or wrong METRICS_TOKEN')
       return await reply.code(401)
         .header('www-authenticate', 'Bearer realm="scimforce-metrics"')
         .type('application/json')
         .send({ status: 401, detail: 'A Bearer token (METRICS_TOKEN) is required' })
     }
+    throttle?.succeed(key)
     return await reply.type(metrics.contentType).send(await metrics.render())
   })
 }

@@ -1,9 +1,10 @@
 // /healthz and /readyz: open to probes, truthful about Salesforce and the store, and silent about secrets.
 import supertest from 'supertest'
 import { afterEach, describe, expect, it } from 'vitest'
-import { buildApp } from '../../src/app.js'
+import { buildApp, type AppDeps } from '../../src/app.js'
 import type { Config } from '../../src/config/types.js'
 import { createEmulator, type Emulator } from '../../src/emulator/index.js'
+import { REASONS } from '../../src/http/readiness.js'
 import { openStore, type Store } from '../../src/store/store.js'
 import { BASIC_PASSWORD, BEARER, testConfig } from '../helper.js'
 
@@ -22,8 +23,9 @@ async function emulator (): Promise<Emulator> {
   return Object.assign(Object.create(e) as Emulator, { close: async () => { closed = true; await close() } })
 }
 
-async function app (config: Config, store: Store = openStore(':memory:')): Promise<ReturnType<typeof supertest>> {
-  const a = await buildApp(config, { store })
+// No cache, unless a test is about the cache: most tests change the org between two probes.
+async function app (config: Config, store: Store = openStore(':memory:'), deps: AppDeps = { readiness: { cacheMs: 0 } }): Promise<ReturnType<typeof supertest>> {
+  const a = await buildApp(config, { store, ...deps })
   await a.listen({ port: 0, host: '127.0.0.1' })
   cleanups.push(async () => { await a.close(); store.close() })
   return supertest(a.server)
@@ -58,7 +60,8 @@ describe('/readyz', () => {
     const http = await app(config)
     const res = await http.get('/readyz')
     expect(res.status).toBe(200)
-    expect(res.body).toEqual({ status: 'ready', checks: { salesforce: 'ok', store: 'ok' } })
+    expect(res.body).toEqual({ status: 'ready', checks: { salesforce: 'ok', circuit: 'closed', store: 'ok' } })
+    expect(res.headers['cache-control']).toBe('no-store')
     expectNothingSecret(res.body, config)
   })
 
@@ -69,7 +72,7 @@ describe('/readyz', () => {
     const http = await app(config)
     const res = await http.get('/readyz')
     expect(res.status).toBe(503)
-    expect(res.body).toEqual({ status: 'not ready', checks: { salesforce: 'failed', store: 'ok' } })
+    expect(res.body).toEqual({ status: 'not ready', checks: { salesforce: 'failed', circuit: 'closed', store: 'ok' }, reasons: [REASONS.api] })
     expectNothingSecret(res.body, config)
   })
 
@@ -81,7 +84,7 @@ describe('/readyz', () => {
     await e.close()
     const res = await http.get('/readyz')
     expect(res.status).toBe(503)
-    expect(res.body).toEqual({ status: 'not ready', checks: { salesforce: 'failed', store: 'ok' } })
+    expect(res.body).toEqual({ status: 'not ready', checks: { salesforce: 'failed', circuit: 'closed', store: 'ok' }, reasons: [REASONS.api] })
     expectNothingSecret(res.body, config)
   })
 
@@ -93,15 +96,118 @@ describe('/readyz', () => {
     const http = await app(config, broken)
     const res = await http.get('/readyz')
     expect(res.status).toBe(503)
-    expect(res.body).toEqual({ status: 'not ready', checks: { salesforce: 'ok', store: 'failed' } })
+    expect(res.body).toEqual({ status: 'not ready', checks: { salesforce: 'ok', circuit: 'closed', store: 'failed' }, reasons: [REASONS.store] })
     expect(JSON.stringify(res.body)).not.toContain('SQLITE')
   })
 
-  it('does not spend the daily API allowance', async () => {
+  it('costs at most one API call per cache period, however many probes come and however fast', async () => {
+    const e = await emulator()
+    let t = 1_000_000
+    const http = await app(testConfig(e), openStore(':memory:'), { readiness: { cacheMs: 5000, now: () => t } })
+    // A burst: 25 probes at once share one check, then 25 more in a row are answered from its verdict.
+    const burst = await Promise.all(Array.from({ length: 25 }, async () => await http.get('/readyz')))
+    for (const res of burst) expect(res.status).toBe(200)
+    for (let i = 0; i < 25; i++) expect((await http.get('/readyz')).status).toBe(200)
+    expect(e.counters.snapshot().apiCalls).toBe(1)
+    expect(e.counters.snapshot().tokenRequests).toBe(1)
+    // The next period: one more call, and only one.
+    t += 5000
+    for (let i = 0; i < 10; i++) expect((await http.get('/readyz')).status).toBe(200)
+    expect(e.counters.snapshot().apiCalls).toBe(2)
+  })
+
+  it('caches a failure as well: a deactivated user is not asked for a token on every probe', async () => {
+    const e = await emulator()
+    let t = 1_000_000
+    const http = await app(testConfig(e), openStore(':memory:'), { readiness: { cacheMs: 5000, now: () => t } })
+    expect((await http.get('/readyz')).status).toBe(200)
+    t += 5000
+    e.org.update('User', String(e.seed.users['integration@scimforce.demo']), { IsActive: false })
+    expect((await http.get('/readyz')).status).toBe(503)
+    const tokens = e.counters.snapshot().tokenRequests
+    for (let i = 0; i < 10; i++) expect((await http.get('/readyz')).status).toBe(503)
+    expect(e.counters.snapshot().tokenRequests).toBe(tokens)
+  })
+})
+
+describe('/readyz tells the truth about the integration user', () => {
+  const NOT_READY = { status: 'not ready', checks: { salesforce: 'failed', circuit: 'closed', store: 'ok' }, reasons: [REASONS.api] }
+
+  it('is 503 once the integration user is deactivated (Salesforce ends its sessions), though a token was cached', async () => {
+    const e = await emulator()
+    const config = testConfig(e)
+    const http = await app(config)
+    expect((await http.get('/readyz')).status).toBe(200)
+    e.org.update('User', String(e.seed.users['integration@scimforce.demo']), { IsActive: false })
+    const res = await http.get('/readyz')
+    expect(res.status).toBe(503)
+    expect(res.body).toEqual(NOT_READY)
+    expectNothingSecret(res.body, config)
+    // And back when the admin reactivates it.
+    e.org.update('User', String(e.seed.users['integration@scimforce.demo']), { IsActive: true })
+    expect((await http.get('/readyz')).status).toBe(200)
+  })
+
+  it('is 503 once the integration user is frozen', async () => {
     const e = await emulator()
     const http = await app(testConfig(e))
-    for (let i = 0; i < 3; i++) expect((await http.get('/readyz')).status).toBe(200)
-    expect(e.counters.snapshot().apiCalls).toBe(0)
-    expect(e.counters.snapshot().tokenRequests).toBe(1)
+    expect((await http.get('/readyz')).status).toBe(200)
+    const [login] = e.org.lookup('UserLogin.user', String(e.seed.users['integration@scimforce.demo']))
+    e.org.update('UserLogin', String(login), { IsFrozen: true })
+    const res = await http.get('/readyz')
+    expect(res.status).toBe(503)
+    expect(res.body).toEqual(NOT_READY)
+  })
+
+  it('is 503 when the session is revoked and a new one is refused; ready again on a new session when it is not', async () => {
+    const e = await emulator()
+    const config = testConfig(e)
+    const http = await app(config)
+    expect((await http.get('/readyz')).status).toBe(200)
+    // Revoked, and the org answers a new token request: the check really called, on a new session.
+    await supertest(e.url).post('/__emulator/sessions/expire').expect((r) => { expect(r.status).toBeLessThan(300) })
+    const tokens = e.counters.snapshot().tokenRequests
+    expect((await http.get('/readyz')).status).toBe(200)
+    expect(e.counters.snapshot().tokenRequests).toBe(tokens + 1)
+    // Revoked, and the integration user may no longer log in: not ready.
+    await supertest(e.url).post('/__emulator/sessions/expire')
+    e.org.systemUpdate('User', String(e.seed.users['integration@scimforce.demo']), { IsActive: false })
+    const res = await http.get('/readyz')
+    expect(res.status).toBe(503)
+    expect(res.body).toEqual(NOT_READY)
+  })
+})
+
+describe('/readyz and the daily API allowance', () => {
+  it('stays ready when the allowance is spent: a quota is not an outage, and SCIM answers 429 meanwhile', async () => {
+    const e = await emulator()
+    const http = await app(testConfig(e))
+    e.faults.exhaustDailyLimit()
+    const res = await http.get('/readyz')
+    expect(res.status).toBe(200)
+    expect(res.body).toEqual({ status: 'ready', checks: { salesforce: 'ok', circuit: 'closed', store: 'ok' } })
+  })
+})
+
+describe('/readyz reports the circuit breaker', () => {
+  it('is 503 while the breaker holds Salesforce calls back, and ready once it lets a probe through', async () => {
+    const e = await emulator()
+    const config = testConfig(e)
+    const openMs = 300
+    const http = await app(config, openStore(':memory:'), { readiness: { cacheMs: 0 }, retry: { attempts: 1, baseDelayMs: 5, breaker: { consecutiveFailures: 1, openMs, maxOpenMs: openMs } } })
+    e.faults.failNext(1, 'serverUnavailable')
+    expect((await http.get('/scim/v2/Users').set('authorization', `Bearer ${BEARER}`)).status).toBe(503)
+    const res = await http.get('/readyz')
+    expect(res.status).toBe(503)
+    // Salesforce itself answers the check: the reason is the breaker, and the answer says so.
+    expect(res.body).toEqual({ status: 'not ready', checks: { salesforce: 'ok', circuit: 'open', store: 'ok' }, reasons: [REASONS.circuit] })
+    expectNothingSecret(res.body, config)
+    // Due for its probe: ready, so traffic comes back and its first call closes the breaker.
+    await new Promise((resolve) => setTimeout(resolve, openMs + 50))
+    const due = await http.get('/readyz')
+    expect(due.status).toBe(200)
+    expect(due.body.checks.circuit).toBe('halfOpen')
+    expect((await http.get('/scim/v2/Users').set('authorization', `Bearer ${BEARER}`)).status).toBe(200)
+    expect((await http.get('/readyz')).body.checks.circuit).toBe('closed')
   })
 })

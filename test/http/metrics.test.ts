@@ -2,7 +2,9 @@
 // happen, and never shows a credential.
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadConfig, redactedConfig } from '../../src/config/loader.js'
-import { createMetrics } from '../../src/http/metrics.js'
+import Fastify from 'fastify'
+import { DEFAULT_THROTTLE } from '../../src/http/auth.js'
+import metricsPlugin, { createMetrics } from '../../src/http/metrics.js'
 import { auth, basicAuth, BASIC_PASSWORD, BEARER, SCIM, startHarness, type Harness } from '../helper.js'
 
 const METRICS_TOKEN = 'test-metrics-token-0123456789'
@@ -61,6 +63,29 @@ describe('/metrics access', () => {
     expect(res.status).toBe(200)
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/)
     expect(res.text).toMatch(/^# HELP scimforce_scim_requests_total /m)
+  })
+
+  it('throttles wrong tokens like SCIM credentials: 429 + Retry-After, even for the right token, and per address', async () => {
+    const server = Fastify()
+    const metrics = createMetrics({ tokenRequests: 0, limitInfo: () => undefined })
+    await server.register(metricsPlugin, { metrics, token: METRICS_TOKEN, scimPrefix: SCIM })
+    try {
+      const get = async (remoteAddress: string, authorization?: string): Promise<{ statusCode: number, headers: Record<string, unknown>, body: string }> =>
+        await server.inject({ method: 'GET', url: '/metrics', remoteAddress, headers: authorization === undefined ? {} : { authorization } })
+      for (let i = 0; i < DEFAULT_THROTTLE.maxFailures; i++) expect((await get('203.0.113.7', `Bearer guess-${i}`)).statusCode).toBe(401)
+      const refused = await get('203.0.113.7', 'Bearer one-more')
+      expect(refused.statusCode).toBe(429)
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1)
+      expect(refused.body).not.toContain('scimforce_')
+      // The right token is not even compared while the address waits: a guesser learns nothing.
+      expect((await get('203.0.113.7', `Bearer ${METRICS_TOKEN}`)).statusCode).toBe(429)
+      // Another address scrapes on; a scrape without any token is not a guess.
+      expect((await get('203.0.113.8', `Bearer ${METRICS_TOKEN}`)).statusCode).toBe(200)
+      for (let i = 0; i < DEFAULT_THROTTLE.maxFailures * 2; i++) expect((await get('203.0.113.9')).statusCode).toBe(401)
+      expect((await get('203.0.113.9', `Bearer ${METRICS_TOKEN}`)).statusCode).toBe(200)
+    } finally {
+      await server.close()
+    }
   })
 
   it('is not served at all without a METRICS_TOKEN', async () => {

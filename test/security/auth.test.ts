@@ -5,6 +5,7 @@ import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
+import { REASONS } from '../../src/http/readiness.js'
 import type { Config, ScimClientConfig } from '../../src/config/types.js'
 import { createEmulator, type Emulator } from '../../src/emulator/index.js'
 import authPlugin, { createFailureThrottle, DEFAULT_THROTTLE, throttleKey } from '../../src/http/auth.js'
@@ -63,7 +64,7 @@ beforeAll(async () => {
   config.server.metricsToken = METRICS_TOKEN
   config.server.logLevel = 'trace'
   const stream = new Writable({ write (chunk: Buffer, _enc, done) { logLines.push(chunk.toString()); done() } })
-  app = await buildApp(config, { store, logger: loggerOptions(config, stream), retry: { attempts: 2, baseDelayMs: 5, budgetMs: 500 } })
+  app = await buildApp(config, { store, logger: loggerOptions(config, stream), retry: { attempts: 2, baseDelayMs: 5, budgetMs: 500 }, readiness: { cacheMs: 0 } })
   await app.ready()
 })
 afterAll(async () => {
@@ -147,12 +148,18 @@ describe('throttling of repeated failures', () => {
     expect((await call({ method: 'GET', url: `${SCIM}/Users?count=1`, remoteAddress: '203.0.113.9', headers: { authorization: GOOD_BEARER } })).status).toBe(200)
   })
 
-  it('counts an IPv6 /64 as one address, and IPv4-mapped IPv6 as the IPv4 address', () => {
+  it('counts an IPv6 /48 as one address, and IPv4-mapped IPv6 as the IPv4 address', () => {
     expect(throttleKey('2001:db8:1:2:aaaa::1')).toBe(throttleKey('2001:db8:1:2:ffff:ffff:ffff:ffff'))
-    expect(throttleKey('2001:db8:1:2::1')).not.toBe(throttleKey('2001:db8:1:3::1'))
+    // One site's /48 holds 65,536 /64s: all of them are one budget.
+    expect(throttleKey('2001:db8:1:2::1')).toBe(throttleKey('2001:db8:1:ffff::1'))
+    expect(throttleKey('2001:db8:1::')).toBe('2001:db8:1::/48')
+    expect(throttleKey('2001:db8:1:2::1')).not.toBe(throttleKey('2001:db8:2:2::1'))
+    expect(throttleKey('2001:DB8:0001::1%eth0')).toBe('2001:db8:1::/48')
     expect(throttleKey('::ffff:192.0.2.1')).toBe('192.0.2.1')
-    expect(throttleKey('::1')).toBe('0:0:0:0::/64')
+    expect(throttleKey('::1')).toBe('0:0:0::/48')
     expect(throttleKey('192.0.2.1')).toBe('192.0.2.1')
+    // Each IPv4 address is its own budget.
+    expect(throttleKey('192.0.2.2')).not.toBe(throttleKey('192.0.2.1'))
   })
 
   it('decays: one failure is forgiven per interval, so a throttled address recovers by itself', () => {
@@ -171,13 +178,65 @@ describe('throttling of repeated failures', () => {
   })
 
   it('keeps its memory bounded whatever the number of addresses', () => {
-    const throttle = createFailureThrottle({ maxTracked: 100 })
+    // (The global budget is not what this test is about.)
+    const throttle = createFailureThrottle({ maxTracked: 100, globalMaxFailures: 1_000_000 })
     for (let i = 0; i < 10_000; i++) throttle.fail(`198.51.${i >> 8}.${i & 255}`)
     expect(throttle.size).toBe(100)
     // The most recent addresses are the ones remembered.
     expect(throttle.retryAfter('198.51.39.15')).toBe(0)
     for (let i = 0; i < DEFAULT_THROTTLE.maxFailures; i++) throttle.fail('198.51.39.15')
     expect(throttle.retryAfter('198.51.39.15')).toBeGreaterThan(0)
+  })
+})
+
+describe('throttling against many addresses', () => {
+  it('never forgets an address at its limit to make room: spraying other addresses does not flush it', () => {
+    let t = 0
+    const throttle = createFailureThrottle({ maxFailures: 5, forgiveMs: 60_000, maxTracked: 10, globalMaxFailures: 1_000_000 }, () => t)
+    for (let i = 0; i < 5; i++) throttle.fail('203.0.113.66')
+    expect(throttle.retryAfter('203.0.113.66')).toBeGreaterThan(0)
+    // The same attacker from 10,000 other addresses, one failure each, then everything at the limit too.
+    for (let i = 0; i < 10_000; i++) throttle.fail(`198.18.${i >> 8}.${i & 255}`)
+    for (let i = 0; i < 50; i++) for (let j = 0; j < 5; j++) throttle.fail(`198.19.0.${i}`)
+    t = 1000
+    expect(throttle.size).toBeLessThanOrEqual(10)
+    expect(throttle.retryAfter('203.0.113.66')).toBeGreaterThan(0)
+  })
+
+  it('has a global budget: spread over many addresses, failures still run out, except for addresses known to be good', () => {
+    let t = 0
+    const throttle = createFailureThrottle({ maxFailures: 20, globalMaxFailures: 100, globalForgiveMs: 1000 }, () => t)
+    throttle.succeed('192.0.2.10') // the IdP
+    for (let i = 0; i < 100; i++) throttle.fail(`198.18.0.${i}`)
+    // A fresh address, never seen: refused before its credentials are looked at.
+    expect(throttle.retryAfter('198.18.1.1')).toBeGreaterThanOrEqual(1)
+    // The IdP that authenticated before keeps its way in.
+    expect(throttle.retryAfter('192.0.2.10')).toBe(0)
+    // The budget leaks like the others: one failure forgiven per globalForgiveMs.
+    t = 1000
+    expect(throttle.retryAfter('198.18.1.1')).toBe(0)
+  })
+
+  it('through the plugin: a spray from many addresses meets 429, the IdP that authenticated earlier does not', async () => {
+    const clients: ScimClientConfig[] = [{ name: 'entra', auth: { type: 'bearer', token: 'entra-token-0123456789abcdef' }, putMode: 'replace' }]
+    const server = Fastify()
+    await server.register(async (scim) => {
+      await scim.register(authPlugin, { clients, throttle: { globalMaxFailures: 30, globalForgiveMs: 60_000 } })
+      scim.get('/Users', async () => ({ ok: true }))
+    }, { prefix: SCIM })
+    try {
+      const idp = { remoteAddress: '192.0.2.10', headers: { authorization: 'Bearer entra-token-0123456789abcdef' } }
+      expect((await server.inject({ method: 'GET', url: `${SCIM}/Users`, ...idp })).statusCode).toBe(200)
+      for (let i = 0; i < 30; i++) {
+        expect((await server.inject({ method: 'GET', url: `${SCIM}/Users`, remoteAddress: `198.18.0.${i}`, headers: { authorization: `Bearer guess-${i}` } })).statusCode).toBe(401)
+      }
+      const refused = await server.inject({ method: 'GET', url: `${SCIM}/Users`, remoteAddress: '198.18.9.9', headers: { authorization: 'Bearer guess' } })
+      expect(refused.statusCode).toBe(429)
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1)
+      expect((await server.inject({ method: 'GET', url: `${SCIM}/Users`, ...idp })).statusCode).toBe(200)
+    } finally {
+      await server.close()
+    }
   })
 })
 
@@ -239,7 +298,7 @@ describe('secrets stay secret', () => {
 
     // Health says whether, never why or where.
     expect(JSON.parse(health.body)).toEqual({ status: 'ok' })
-    expect(JSON.parse(ready.body)).toEqual({ status: 'ready', checks: { salesforce: 'ok', store: 'ok' } })
+    expect(JSON.parse(ready.body)).toEqual({ status: 'ready', checks: { salesforce: 'ok', circuit: 'closed', store: 'ok' } })
     // Salesforce refuses the token (the run-as user was deactivated): the probe says so, and nothing more.
     const integration = String(emulator.seed.users['integration@scimforce.demo'])
     emulator.org.systemUpdate('User', integration, { IsActive: false })
@@ -247,7 +306,7 @@ describe('secrets stay secret', () => {
     const down = await call({ method: 'GET', url: '/readyz' })
     emulator.org.systemUpdate('User', integration, { IsActive: true })
     expect(down.status).toBe(503)
-    expect(JSON.parse(down.body)).toEqual({ status: 'not ready', checks: { salesforce: 'failed', store: 'ok' } })
+    expect(JSON.parse(down.body)).toEqual({ status: 'not ready', checks: { salesforce: 'failed', circuit: 'closed', store: 'ok' }, reasons: [REASONS.api] })
     for (const doc of [health, ready, down]) {
       expect(doc.body).not.toContain(emulator.url)
       expect(doc.body).not.toMatch(/version|node|error|salesforce\.com|stack/i)
