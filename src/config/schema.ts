@@ -267,10 +267,10 @@ const UserDefaultsSchema = z.object(UserDefaultsShape)
 
 /**
  * User fields a free-form extra mapping must not write (issue 11): whoever holds a SCIM client's credentials would
- * otherwise choose a user's profile, role, manager, login name, SSO identity or admin permissions. Profile and
- * role come only from group mappings (where admin-grade targets are opt-in); Username, IsActive and
- * FederationIdentifier from the built-in mapping (userName, active, and only an admin's own mapping of externalId).
- * ManagerId is refused because manager-based sharing and approvals follow it. Salesforce field names are
+ * otherwise choose a user's profile, role, login name, SSO identity, manager (sharing and approvals follow it),
+ * account or admin permissions. Profile and role come only from group mappings (where admin-grade targets are
+ * opt-in); Username, IsActive, FederationIdentifier and ManagerId only through the built-in mapping (userName,
+ * active, externalId, enterprise manager), whose checks a second source would bypass. Salesforce field names are
  * case-insensitive, so the comparison is too.
  */
 const SENSITIVE_USER_FIELDS = new Set(['profileid', 'userroleid', 'username', 'isactive', 'federationidentifier', 'managerid', 'delegatedapproverid', 'usertype', 'contactid', 'accountid'])
