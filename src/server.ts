@@ -6,7 +6,7 @@ import { buildApp, REDACT_PATHS, type AppDeps } from './app.js'
 import { redactedConfig } from './config/loader.js'
 import type { Config } from './config/types.js'
 import { clipLogged } from './http/clip.js'
-import { checkGroupMappings } from './scim/group-targets.js'
+import { checkGroupMappingsAtStart } from './scim/group-targets.js'
 
 /**
  * In-flight requests get this long to finish after SIGTERM before the process exits anyway. Below Kubernetes'
@@ -37,6 +37,16 @@ export function loggerOptions (config: Config, destination?: DestinationStream):
 
 export async function startServer (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = await buildApp(config, { logger: loggerOptions(config), ...deps })
+  // Before listening: a group mapping that names an admin-grade record without allowPrivileged stops the start
+  // (PrivilegedTargetError names the key and the fix). Other mapping problems, and an unreachable Salesforce, are
+  // logged and do not: users still provision, and every request refuses admin-grade targets on its own.
+  let mappingProblems: string[]
+  try {
+    mappingProblems = await checkGroupMappingsAtStart(app.scimforce.gateway, config, app.log)
+  } catch (err) {
+    await app.close()
+    throw err
+  }
   // Entra gives up after 60 s; a request that has taken longer is of no use to anyone.
   app.server.requestTimeout = 65_000
   // Longer than typical load balancer idle timeouts (60 s), so the proxy closes first and never hits a dead socket.
@@ -44,11 +54,8 @@ export async function startServer (config: Config, deps: AppDeps = {}): Promise<
   await app.listen({ port: config.server.port, host: config.server.host })
   // What the process runs with, minus every secret: the first thing to look at when something is off.
   app.log.info({ config: redactedConfig(config), metrics: config.server.metricsToken !== undefined }, 'scimforce started')
-  // A group mapping whose target is missing is reported now, not at the first provisioning. It does not stop the
-  // process: Salesforce may simply be unreachable at this moment, and users still provision.
-  checkGroupMappings(app.scimforce.gateway, config, app.log).then((problems) => {
-    for (const problem of problems) app.log.error({ problem }, 'group mapping problem (run `scimforce doctor`)')
-  }, (err: unknown) => { app.log.warn({ err }, 'group mappings could not be checked at start-up') })
+  // A group mapping whose target is missing is reported now, not at the first provisioning.
+  for (const problem of mappingProblems) app.log.error({ problem }, 'group mapping problem (run `scimforce doctor`)')
   return app
 }
 

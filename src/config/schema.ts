@@ -265,11 +265,30 @@ const UserDefaultsSchema = z.object(UserDefaultsShape)
     }
   }, { when: (payload) => isRecord(payload.value) })
 
+/**
+ * User fields a free-form extra mapping must not write (issue 11): whoever holds a SCIM client's credentials would
+ * otherwise choose a user's profile, role, login name, SSO identity, manager (sharing and approvals follow it),
+ * account or admin permissions. Profile and role come only from group mappings (where admin-grade targets are
+ * opt-in); Username, IsActive, FederationIdentifier and ManagerId only through the built-in mapping (userName,
+ * active, externalId, enterprise manager), whose checks a second source would bypass. Salesforce field names are
+ * case-insensitive, so the comparison is too.
+ */
+const SENSITIVE_USER_FIELDS = new Set(['profileid', 'userroleid', 'username', 'isactive', 'federationidentifier', 'managerid', 'delegatedapproverid', 'usertype', 'contactid', 'accountid'])
+/** Permission flags on User (UserPermissions*) and any Permissions* field grant abilities, not data. */
+const SENSITIVE_USER_FIELD_PREFIX = /^(?:user)?permissions/i
+
+export function isSensitiveUserField (field: string): boolean {
+  return SENSITIVE_USER_FIELDS.has(field.toLowerCase()) || SENSITIVE_USER_FIELD_PREFIX.test(field)
+}
+
 const ExtraMappingSchema = z.strictObject({
   /** SCIM path, e.g. "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter". */
   scim: z.string().trim().min(1, { error: 'must be a SCIM attribute path such as urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter' }),
   /** Salesforce User field API name, e.g. "CostCenter__c". */
   salesforce: z.string().trim().regex(SALESFORCE_FIELD, { error: 'must be a Salesforce field API name such as CostCenter__c' })
+    .refine((f) => !isSensitiveUserField(f), {
+      error: (iss) => `must not be ${String(iss.input)}: profile, role, manager, Username, IsActive, FederationIdentifier and permission fields (Permissions*, UserPermissions*) cannot be written from SCIM attributes; map profiles and roles with groups.mappings instead`
+    })
 })
 
 const UsersSchema = z.strictObject({
@@ -301,7 +320,13 @@ const GroupMappingSchema = z.strictObject({
   permissionSetGroup: z.string().trim().min(1).optional(),
   profile: z.string().trim().min(1).optional(),
   role: z.string().trim().min(1).optional(),
-  priority: z.number().int().optional()
+  priority: z.number().int().optional(),
+  /**
+   * The mapping may stand for an admin-grade record (a profile or permission set granting ModifyAllData,
+   * ViewAllData, ManageUsers, CustomizeApplication or AuthorApex, a permission set group holding one, a role at
+   * the top of the hierarchy). Off: start-up, doctor and every request refuse such a target (issue 11).
+   */
+  allowPrivileged: z.boolean().optional()
 }).superRefine((m, ctx) => {
   const kinds = GROUP_TARGET_KINDS.filter((k) => m[k] !== undefined)
   if (kinds.length !== 1) {
@@ -318,6 +343,15 @@ const GroupMappingSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', path: [kind], message: `must contain one * when displayName is a pattern: the text the pattern matched names the ${GROUP_TARGET_WORDS[kind]} (e.g. displayName "SF *" with ${kind} "*"), so each group has its own Salesforce record` })
   }
   if (stars(m.displayName) === 0 && stars(target) > 0) ctx.addIssue({ code: 'custom', path: [kind], message: 'may contain * only when displayName is a pattern with *' })
+  // A pattern lets whoever names groups in the IdP pick the record: it may only reach records whose name starts
+  // with a prefix the Salesforce admin chose (e.g. SCIM_*), never any record of the kind (issue 11).
+  if (stars(target) === 1) {
+    if (kind === 'profile') {
+      ctx.addIssue({ code: 'custom', path: [kind], message: 'must name one profile, not a pattern: a profile decides a user\'s licence and every base permission, so each profile group needs its own mapping' })
+    } else if (!/^[A-Za-z][A-Za-z0-9_]*\*/.test(target)) {
+      ctx.addIssue({ code: 'custom', path: [kind], message: `must start with a naming prefix before the * (e.g. "SCIM_*"), so that groups reach only the ${GROUP_TARGET_WORDS[kind]}s the Salesforce admin named for SCIM, not "${target}"` })
+    }
+  }
   if (/^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/.test(target) && /^0(?:PS|PG)|^00[eE]/.test(target) && !target.startsWith(GROUP_TARGET_PREFIX[kind])) {
     ctx.addIssue({ code: 'custom', path: [kind], message: `is an Id of another kind of record: a ${kind} Id starts with ${GROUP_TARGET_PREFIX[kind]}` })
   }
@@ -337,7 +371,9 @@ const GroupMappingSchema = z.strictObject({
      */
     target: m[kind] as string,
     /** profile and role: when a user is in several such groups, the highest priority wins. */
-    priority: m.priority ?? 0
+    priority: m.priority ?? 0,
+    /** Present (true) only when the target may be admin-grade (see allowPrivileged above). */
+    ...(m.allowPrivileged === true ? { allowPrivileged: true as const } : {})
   }
 })
 

@@ -6,6 +6,7 @@ import { CORE_GROUP_SCHEMA } from '../protocol/constants.js'
 import type { FilterNode } from '../protocol/filter.js'
 import { normalizeSalesforceId } from '../salesforce/ids.js'
 import { MappingError } from './errors.js'
+import { ADMIN_PERMISSIONS, privilegeOf } from './group-privilege.js'
 import { readPatchPath } from './path.js'
 import type { Membership } from '../store/store.js'
 
@@ -26,11 +27,13 @@ export interface TargetInfo {
 
 export const TARGETS: Readonly<Record<GroupKind, TargetInfo>> = {
   group: { sobject: 'Group', prefix: '00G', nameField: 'Name', fields: ['Id', 'Name', 'DeveloperName', 'Type', 'CreatedDate', 'LastModifiedDate'], label: 'public group' },
-  // Type tells a regular permission set from the hidden ones profiles and permission set groups own (§5).
-  permissionSet: { sobject: 'PermissionSet', prefix: '0PS', nameField: 'Name', fields: ['Id', 'Name', 'Label', 'Type', 'CreatedDate', 'LastModifiedDate'], label: 'permission set' },
+  // Type tells a regular permission set from the hidden ones profiles and permission set groups own (§5). The
+  // admin permissions travel with every read, so each request can refuse an admin-grade target (privilegeOf).
+  permissionSet: { sobject: 'PermissionSet', prefix: '0PS', nameField: 'Name', fields: ['Id', 'Name', 'Label', 'Type', 'CreatedDate', 'LastModifiedDate', ...ADMIN_PERMISSIONS], label: 'permission set' },
   permissionSetGroup: { sobject: 'PermissionSetGroup', prefix: '0PG', nameField: 'DeveloperName', fields: ['Id', 'DeveloperName', 'MasterLabel', 'CreatedDate', 'LastModifiedDate'], label: 'permission set group' },
-  profile: { sobject: 'Profile', prefix: '00e', nameField: 'Name', fields: ['Id', 'Name', 'CreatedDate', 'LastModifiedDate'], label: 'profile' },
-  role: { sobject: 'UserRole', prefix: '00E', nameField: 'DeveloperName', fields: ['Id', 'Name', 'DeveloperName', 'CreatedDate', 'LastModifiedDate'], label: 'role' },
+  profile: { sobject: 'Profile', prefix: '00e', nameField: 'Name', fields: ['Id', 'Name', 'CreatedDate', 'LastModifiedDate', ...ADMIN_PERMISSIONS], label: 'profile' },
+  // ParentRoleId: a role without a parent is the top of the hierarchy, which privilegeOf counts as admin-grade.
+  role: { sobject: 'UserRole', prefix: '00E', nameField: 'DeveloperName', fields: ['Id', 'Name', 'DeveloperName', 'ParentRoleId', 'CreatedDate', 'LastModifiedDate'], label: 'role' },
 }
 
 export const GROUP_KINDS = Object.keys(TARGETS) as GroupKind[]
@@ -106,12 +109,18 @@ export function displayNameOf (config: GroupsConfig, kind: GroupKind, record: Re
   if (kind === 'permissionSet' && record.Type !== undefined && record.Type !== 'Regular') return undefined
   for (const m of config.mappings) {
     if (m.kind !== kind) continue
+    let shown: string | undefined
     if (!isPattern(m.target)) {
-      if (targetIsId(kind, m.target) ? sameId(m.target, id) : (typeof name === 'string' && m.target.toLowerCase() === name.toLowerCase())) return m.displayName
-      continue
+      if (targetIsId(kind, m.target) ? sameId(m.target, id) : (typeof name === 'string' && m.target.toLowerCase() === name.toLowerCase())) shown = m.displayName
+    } else {
+      const match = typeof name === 'string' ? patternRegex(m.target).exec(name) : null
+      if (match !== null) shown = m.displayName.replace('*', match[1] as string)
     }
-    const match = typeof name === 'string' ? patternRegex(m.target).exec(name) : null
-    if (match !== null) return m.displayName.replace('*', match[1] as string)
+    if (shown === undefined) continue
+    // An admin-grade record is no SCIM group unless its mapping allows it: not listed, not found by id, not
+    // written (issue 11). The check sees the record as read for this very request, so a permission granted a
+    // minute ago counts.
+    return m.allowPrivileged !== true && privilegeOf(kind, record) !== undefined ? undefined : shown
   }
   return undefined
 }

@@ -4,7 +4,7 @@
 import {
   TARGETS, deriveDeveloperName, displayNameOf, mentionedMembers, parseMembers, resolveDisplayName, type GroupChange, type ScimGroup,
 } from '../mapping/group.js'
-import { sameTarget, targetKey } from '../mapping/group-target.js'
+import { privilegedRefusal, sameTarget, targetKey } from '../mapping/group-target.js'
 import { foreignGroups, literalGroupName, noSuchUser } from '../mapping/group-plan.js'
 import { MAX_COLLECTION_RECORDS, RecordWriteError } from '../salesforce/batch.js'
 import { SalesforceError } from '../salesforce/errors.js'
@@ -47,6 +47,9 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
       if (found === undefined) {
         throw new ScimError(400, 'invalidValue', `'${displayName}' maps to the ${TARGETS[r.kind].label} '${r.target}', which does not exist in Salesforce (or cannot be assigned): create it, or fix groups.mappings[${r.index}]`)
       }
+      // Admin-grade records are opt-in per mapping (issue 11): refused before anything is assigned.
+      const refusal = privilegedRefusal(r.mapping, r.index, found)
+      if (refusal !== undefined) throw new ScimError(403, undefined, `'${displayName}' maps to ${refusal}`)
       // One record, one SCIM group: under the name the record answers to, not under a second one that also maps to it.
       const shown = displayNameOf(config, r.kind, found)
       if (shown === undefined || !sameTarget(config, shown, r.kind, found) || shown.toLowerCase() !== displayName.toLowerCase()) {

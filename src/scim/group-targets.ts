@@ -1,13 +1,16 @@
 // The start-up check (and the doctor's) that every configured group mapping names a Salesforce record that exists
-// (permission sets, permission set groups, profiles, roles); the lookups are the Groups gateway's.
+// (permission sets, permission set groups, profiles, roles) and is not admin-grade unless the mapping allows it;
+// the lookups are the Groups gateway's.
 import type { Config, GroupTargetKind } from '../config/types.js'
 import { DEFAULT_GROUPS_CONFIG, TARGETS, displayNameOf } from '../mapping/group.js'
-import { sameTarget, targetKey } from '../mapping/group-target.js'
+import { ADMIN_PERMISSIONS } from '../mapping/group-privilege.js'
+import { privilegedRefusal, sameTarget, targetKey } from '../mapping/group-target.js'
 import type { Logger } from '../salesforce/connection.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { Gateway, SfRecord } from '../salesforce/gateway.js'
 import { createGroupsGateway } from '../salesforce/groups.js'
 import { normalizeSalesforceId } from '../salesforce/ids.js'
+import { adminGradePermissionSetGroups } from '../salesforce/target-privilege.js'
 
 const KIND_WORD: Record<GroupTargetKind, string> = {
   permissionSet: 'permission set (by its API name)',
@@ -16,35 +19,65 @@ const KIND_WORD: Record<GroupTargetKind, string> = {
   role: 'role (by its API name)',
 }
 
+/** What the check found: problems to fix, and admin-grade targets that stop the start. */
+export interface GroupMappingFindings {
+  /** One line per admin-grade target a mapping does not allow, naming the key and the fix. */
+  refused: string[]
+  /** One line per other problem (missing or shared records, shadowed names, Salesforce unreachable). */
+  problems: string[]
+}
+
+/** Thrown at start-up when a group mapping names an admin-grade record without allowing it. */
+export class PrivilegedTargetError extends Error {
+  readonly refused: string[]
+
+  constructor (refused: string[]) {
+    super(`refusing to start: ${refused.length === 1 ? 'a group mapping names' : 'group mappings name'} an admin-grade Salesforce record:\n${refused.map((r) => `  ${r}`).join('\n')}\nmap the group to a less privileged record, or set allowPrivileged: true on that mapping if every member of the IdP group may hold it`)
+    this.name = 'PrivilegedTargetError'
+    this.refused = refused
+  }
+}
+
 /**
  * The start-up check (and the doctor's): every exact mapping must name one existing record that a group can
- * stand for, and no two mappings may name the same record (their SCIM groups would share one id). Patterns
- * cannot be checked ahead (they name records by what the IdP sends) and are reported when a group arrives.
- * Costs one API call (the lookups travel in one composite request, split if there are more than five kinds to ask).
- * Returns one line per problem, worded for the admin; an empty list means all is well. A Salesforce outage is a
- * problem too ("could not check …"), not an exception, so that the caller decides whether to start.
+ * stand for, not an admin-grade one unless the mapping says allowPrivileged, and no two mappings may name the same
+ * record (their SCIM groups would share one id). Patterns cannot be checked ahead (they name records by what the
+ * IdP sends) and are checked when a group arrives: mapping/group.ts displayNameOf refuses admin-grade records then.
+ * Costs one API call (the lookups travel in one composite request, split if there are more than five kinds to
+ * ask), and one more when an exact mapping names a permission set group. A Salesforce outage is a problem too
+ * ("could not check …"), not an exception, so that the caller decides whether to start.
  */
-export async function checkGroupMappings (gateway: Gateway, config: Config, log: Logger): Promise<string[]> {
+export async function inspectGroupMappings (gateway: Gateway, config: Config, log: Logger): Promise<GroupMappingFindings> {
   const groups = config.groups ?? DEFAULT_GROUPS_CONFIG
   const exact = groups.mappings.map((m, i) => ({ m, i })).filter(({ m }) => !m.target.includes('*'))
-  const problems: string[] = []
+  const out: GroupMappingFindings = { refused: [], problems: [] }
   const needsDefaultProfile = groups.mappings.some((m) => m.kind === 'profile')
-  if (exact.length === 0 && !needsDefaultProfile) return problems
+  if (exact.length === 0 && !needsDefaultProfile) return out
   let found: { records: SfRecord[][], profileFound: boolean }
+  let adminGroups: Set<string>
   try {
     const lookups = exact.map(({ m }) => ({ kind: m.kind, key: targetKey(m.kind, m.target) }))
     const profileId = needsDefaultProfile ? normalizeSalesforceId(config.users.defaults.ProfileId) ?? config.users.defaults.ProfileId : undefined
     found = await createGroupsGateway({ gateway, objects: TARGETS }).lookupTargets(lookups, log, profileId)
+    const groupIds = exact.flatMap(({ m }, n) => m.kind === 'permissionSetGroup' && m.allowPrivileged !== true ? found.records[n]?.slice(0, 1).map((r) => String(r.Id)) ?? [] : [])
+    adminGroups = await adminGradePermissionSetGroups(gateway, groupIds, ADMIN_PERMISSIONS, log)
   } catch (err) {
     const reason = err instanceof SalesforceError ? `${err.code}: ${err.message}` : String(err)
-    return [`groups.mappings could not be checked against Salesforce (${reason}): scimforce checks them again when a group arrives`]
+    out.problems.push(`groups.mappings could not be checked against Salesforce (${reason}): scimforce checks them again when a group arrives`)
+    return out
   }
+  const { problems, refused } = out
   const seen = new Map<string, number>()
   for (const [n, { m, i }] of exact.entries()) {
     const key = `groups.mappings[${i}].${m.kind}`
     const record = found.records[n]?.[0]
     if (record === undefined) {
       problems.push(`${key} names "${m.target}", but Salesforce has no such ${KIND_WORD[m.kind as GroupTargetKind]}${m.kind === 'permissionSet' ? ' that can be assigned' : ''}: fix the name, or create it in Salesforce`)
+      continue
+    }
+    const refusal = privilegedRefusal(m, i, record, adminGroups)
+    if (refusal !== undefined) {
+      refused.push(`${key} ("${m.displayName}"): ${refusal}`)
       continue
     }
     const id = String(record.Id)
@@ -62,6 +95,24 @@ export async function checkGroupMappings (gateway: Gateway, config: Config, log:
   if (needsDefaultProfile && !found.profileFound) {
     problems.push(`users.defaults.ProfileId (${config.users.defaults.ProfileId}) does not exist in Salesforce: users who leave every profile group fall back to it`)
   }
+  if (refused.length > 0) log.error({ refused }, 'group mappings name admin-grade records without allowPrivileged')
   if (problems.length > 0) log.warn({ problems }, 'group mappings need attention')
+  return out
+}
+
+/** Every finding as one line per problem, refusals first (doctor); an empty list means all is well. */
+export async function checkGroupMappings (gateway: Gateway, config: Config, log: Logger): Promise<string[]> {
+  const { refused, problems } = await inspectGroupMappings(gateway, config, log)
+  return [...refused, ...problems]
+}
+
+/**
+ * The start-up gate: throws PrivilegedTargetError when a mapping names an admin-grade record it does not allow,
+ * and otherwise returns the other problems for the log. They do not stop the start (Salesforce may just be
+ * unreachable now; requests refuse admin-grade targets on their own), an admin-grade target does.
+ */
+export async function checkGroupMappingsAtStart (gateway: Gateway, config: Config, log: Logger): Promise<string[]> {
+  const { refused, problems } = await inspectGroupMappings(gateway, config, log)
+  if (refused.length > 0) throw new PrivilegedTargetError(refused)
   return problems
 }

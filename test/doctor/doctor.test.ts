@@ -119,6 +119,23 @@ describe('doctor', () => {
     expect(failed.rows['group mappings']?.detail).toContain('No_Such_Set')
   })
 
+  it('fails the group mappings check for an admin-grade target the mapping does not allow, naming the key', async () => {
+    const e = await org()
+    const dir = mkdtempSync(join(tmpdir(), 'scimforce-doctor-privileged-'))
+    dirs.push(dir)
+    const refused = join(dir, 'refused.yaml')
+    writeFileSync(refused, 'groups:\n  mappings:\n    - displayName: User Admins\n      permissionSet: User_Admin\n')
+    const failed = await doctor(envFor(e, { SCIMFORCE_CONFIG: refused }))
+    expect(failed.code).toBe(1)
+    expect(failed.rows['group mappings']?.status).toBe('fail')
+    expect(failed.rows['group mappings']?.detail).toMatch(/^groups\.mappings\[0\]\.permissionSet \("User Admins"\): the permission set 'User_Admin' grants ManageUsers: .*allowPrivileged: true/)
+    expect(failed.output).toMatch(/group mappings\s+FAIL\s+groups\.mappings\[0\]\.permissionSet/)
+    const allowed = join(dir, 'allowed.yaml')
+    writeFileSync(allowed, 'groups:\n  mappings:\n    - displayName: User Admins\n      permissionSet: User_Admin\n      allowPrivileged: true\n')
+    const ok = await doctor(envFor(e, { SCIMFORCE_CONFIG: allowed }))
+    expect(ok.rows['group mappings']).toMatchObject({ status: 'pass', detail: '1 mapping(s), every target found' })
+  })
+
   it('fails when the daily API limit is spent', async () => {
     const e = await org()
     e.faults.exhaustDailyLimit()

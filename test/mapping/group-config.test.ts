@@ -49,19 +49,19 @@ groups:
   defaultTarget: none
   mappings:
     - { displayName: Sales Ops, permissionSet: Sales_Ops }
-    - { displayName: "SF PS *", permissionSet: "*" }
+    - { displayName: "SF PS *", permissionSet: "SCIM_*" }
     - { displayName: Sales Bundle, permissionSetGroup: Sales_Bundle }
     - { displayName: Admins, profile: 00e5j000001AbCdAAK, priority: 20 }
-    - { displayName: "Role *", role: "*", priority: 5 }
+    - { displayName: "Role *", role: "SCIM_*", priority: 5, allowPrivileged: true }
 `)
     expect(c.groups).toEqual({
       defaultTarget: 'none',
       mappings: [
         { displayName: 'Sales Ops', kind: 'permissionSet', target: 'Sales_Ops', priority: 0 },
-        { displayName: 'SF PS *', kind: 'permissionSet', target: '*', priority: 0 },
+        { displayName: 'SF PS *', kind: 'permissionSet', target: 'SCIM_*', priority: 0 },
         { displayName: 'Sales Bundle', kind: 'permissionSetGroup', target: 'Sales_Bundle', priority: 0 },
         { displayName: 'Admins', kind: 'profile', target: '00e5j000001AbCdAAK', priority: 20 },
-        { displayName: 'Role *', kind: 'role', target: '*', priority: 5 },
+        { displayName: 'Role *', kind: 'role', target: 'SCIM_*', priority: 5, allowPrivileged: true },
       ],
     })
     expect(c.clients.find((x) => x.name === 'wso2')?.stripUserStorePrefix).toBe(false)

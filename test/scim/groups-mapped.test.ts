@@ -20,7 +20,8 @@ function mappings (s: Harness['emulator']['seed']): GroupMapping[] {
     { displayName: 'SF PS *', kind: 'permissionSet', target: '*', priority: 0 },
     { displayName: 'Sales Bundle', kind: 'permissionSetGroup', target: 'Sales_Bundle', priority: 0 },
     { displayName: 'Marketing', kind: 'profile', target: 'Marketing User', priority: 10 },
-    { displayName: 'Admins', kind: 'profile', target: String(s.profiles['System Administrator']), priority: 20 },
+    // System Administrator is admin-grade: the mapping has to allow it (issue 11).
+    { displayName: 'Admins', kind: 'profile', target: String(s.profiles['System Administrator']), priority: 20, allowPrivileged: true },
     { displayName: 'Support Agents', kind: 'role', target: 'Support_Agent', priority: 5 },
     { displayName: 'Role *', kind: 'role', target: '*', priority: 0 },
   ]

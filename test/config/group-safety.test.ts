@@ -1,0 +1,98 @@
+// Issue 11 in the configuration: group-mapping patterns reach only a Salesforce-side prefix, profiles take no
+// pattern, allowPrivileged is read, and extra mappings cannot write sensitive User fields. Each refusal names its key.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../../src/config/loader.js'
+import { isSensitiveUserField } from '../../src/config/schema.js'
+
+const BASE: NodeJS.ProcessEnv = {
+  SF_LOGIN_URL: 'https://acme.my.salesforce.com',
+  SF_CLIENT_ID: '3MVG9-client-id',
+  SF_CLIENT_SECRET: 'sf-client-secret',
+  SF_PROFILE_ID: '00e5j000001AbCdAAK',
+  SCIM_BEARER_TOKEN: 'bearer-token-0123456789',
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'scimforce-group-safety-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+let n = 0
+
+function load (yaml: string): ReturnType<typeof loadConfig> {
+  const path = join(dir, `c${++n}.yaml`)
+  writeFileSync(path, yaml)
+  return loadConfig(BASE, { configPath: path })
+}
+
+function problems (yaml: string): readonly string[] {
+  try {
+    load(yaml)
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError)
+    return (err as ConfigError).problems
+  }
+  throw new Error('expected a ConfigError')
+}
+
+const mapping = (line: string): string => `groups:\n  mappings:\n    - ${line}\n`
+
+describe('group mapping patterns', () => {
+  it('refuses a pattern that may reach any record of its kind', () => {
+    for (const [kind, target] of [['permissionSet', '*'], ['permissionSetGroup', '*'], ['role', '*'], ['permissionSet', '*_Admin']]) {
+      const found = problems(mapping(`{ displayName: "SF *", ${kind}: "${target}" }`))
+      expect(found).toHaveLength(1)
+      expect(found[0]).toMatch(new RegExp(`^groups\\.mappings\\[0\\]\\.${kind} must start with a naming prefix before the \\* \\(e\\.g\\. "SCIM_\\*"\\)`))
+    }
+  })
+
+  it('accepts a pattern within a prefix the Salesforce admin chose', () => {
+    const c = load(`groups:
+  mappings:
+    - { displayName: "SF PS *", permissionSet: "SCIM_*" }
+    - { displayName: "SF PSG *", permissionSetGroup: "SCIM_*" }
+    - { displayName: "Role *", role: "Sales_*" }
+`)
+    expect(c.groups?.mappings.map((m) => m.target)).toEqual(['SCIM_*', 'SCIM_*', 'Sales_*'])
+  })
+
+  it('refuses any pattern on a profile, even with a prefix', () => {
+    for (const target of ['*', 'SCIM_*']) {
+      const found = problems(mapping(`{ displayName: "Profile *", profile: "${target}" }`))
+      expect(found).toEqual([expect.stringMatching(/^groups\.mappings\[0\]\.profile must name one profile, not a pattern/)])
+    }
+  })
+
+  it('reads allowPrivileged (absent unless true) and refuses a value that is not true/false', () => {
+    const c = load(`groups:
+  mappings:
+    - { displayName: Admins, profile: System Administrator, allowPrivileged: true }
+    - { displayName: Sales, profile: Standard User, allowPrivileged: false }
+`)
+    expect(c.groups?.mappings[0]).toMatchObject({ kind: 'profile', target: 'System Administrator', allowPrivileged: true })
+    expect(c.groups?.mappings[1]).not.toHaveProperty('allowPrivileged')
+    expect(problems(mapping('{ displayName: A, permissionSet: B, allowPrivileged: yes please }'))).toEqual([
+      expect.stringMatching(/^groups\.mappings\[0\]\.allowPrivileged must be true or false/),
+    ])
+  })
+})
+
+describe('users.extraMappings targets', () => {
+  const extra = (field: string): string => `users:\n  extraMappings:\n    - { scim: "title", salesforce: ${field} }\n`
+
+  it('refuses profile, role, login, activation, identity, manager and permission fields, naming the key', () => {
+    const refused = ['ProfileId', 'UserRoleId', 'Username', 'IsActive', 'FederationIdentifier', 'ManagerId', 'profileid', 'PermissionsModifyAllData', 'UserPermissionsMarketingUser', 'userpermissionsofflineuser']
+    for (const field of refused) {
+      const found = problems(extra(field))
+      expect(found, field).toHaveLength(1)
+      expect(found[0]).toMatch(new RegExp(`^users\\.extraMappings\\[0\\]\\.salesforce must not be ${field}: .*groups\\.mappings`))
+    }
+  })
+
+  it('accepts ordinary fields', () => {
+    for (const field of ['CostCenter__c', 'Department', 'Division', 'EmployeeNumber', 'Permission_Level__c']) {
+      expect(load(extra(field)).users.extraMappings[0]?.salesforce).toBe(field)
+      expect(isSensitiveUserField(field)).toBe(false)
+    }
+  })
+})
