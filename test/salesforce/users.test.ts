@@ -102,6 +102,20 @@ describe('writes: each with its read-back in one API call', () => {
     expect(await failure(users.updateAndRead(ghost, {}, log))).toMatchObject({ code: 'NOT_FOUND', kind: 'notFound' })
   })
 
+  it('the guard rides in the write\'s composite: a user out of scope at that moment is NOT_FOUND, nothing written', async () => {
+    const id = String((await users.createAndRead(newUser(), log)).Id)
+    emulator.org.insert('PermissionSetAssignment', { AssigneeId: id, PermissionSetId: emulator.seed.permissionSets.User_Admin as string })
+    const c = await cost(async () => await failure(users.updateAndRead(id, { Title: 'owned' }, log)))
+    expect(c).toMatchObject({ calls: 1, composites: 1, result: { code: 'NOT_FOUND', kind: 'notFound' } })
+    expect(raw(id)?.Title ?? null).toBeNull()
+    const d = await cost(async () => await failure(users.deactivateAndRead(id, 'freeze', log)))
+    expect(d).toMatchObject({ calls: 1, composites: 1, result: { code: 'NOT_FOUND' } })
+    expect(raw(id)?.IsActive).toBe(true)
+    expect(emulator.org.find('UserLogin', (r) => r.UserId === id)?.IsFrozen).toBe(false)
+    expect(await failure(users.updateAndRead(integrationId, { Title: 'owned' }, log))).toMatchObject({ code: 'NOT_FOUND' })
+    expect(await users.retrieve(integrationId, log)).toBeUndefined()
+  })
+
   it('refuses an id that is not a Salesforce id before it reaches a URL', async () => {
     const c = await cost(async () => await failure(users.updateAndRead('005/../Account', { Title: 'x' }, log)))
     expect(c).toMatchObject({ calls: 0, result: { code: 'MALFORMED_ID' } })
