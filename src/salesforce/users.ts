@@ -1,6 +1,7 @@
 // Everything scimforce sends to Salesforce for a User: the record URLs, the SOQL and the `/composite` layouts
-// (a write and its read-back in one API call), with every composite result checked. Returns records or throws
-// a typed SalesforceError; what a record means for SCIM is decided above this layer.
+// (a guard, a write and its read-back in one API call), with every composite result checked, and the managed
+// scope (issue 11) in every read and write. Returns records or throws a typed SalesforceError; what a record
+// means for SCIM is decided above this layer.
 import type { UsersConfig } from '../config/types.js'
 import type { Logger } from './connection.js'
 import { fromItems, SalesforceError, type SalesforceErrorItem } from './errors.js'
