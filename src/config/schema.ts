@@ -301,7 +301,17 @@ const UsersSchema = z.strictObject({
   /** A POST whose userName belongs to an active user the IdP does not know: 409 (reject) or take it over (adopt). */
   onActiveConflict: z.enum(['reject', 'adopt']).default('reject'),
   /** Additional SCIM ⇄ Salesforce field pairs on top of the built-in mapping. */
-  extraMappings: z.array(ExtraMappingSchema).default([])
+  extraMappings: z.array(ExtraMappingSchema).default([]),
+  /**
+   * Users holding ModifyAllData, ViewAllData, ManageUsers, CustomizeApplication or AuthorApex (from a profile or
+   * a permission set) are outside SCIM's reach unless this is true. The integration user never is in reach.
+   */
+  allowPrivileged: z.boolean().default(false),
+  /** Narrows the managed scope further. */
+  scope: section(z.strictObject({
+    /** Only users whose profile has one of these names (e.g. ["Standard User"]); unset: every profile. */
+    profiles: z.array(z.string().trim().min(1)).min(1).optional()
+  }), {})
 })
 
 const StoreSchema = z.strictObject({

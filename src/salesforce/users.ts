@@ -1,11 +1,12 @@
 // Everything scimforce sends to Salesforce for a User: the record URLs, the SOQL and the `/composite` layouts
-// (a write and its read-back in one API call), with every composite result checked. Returns records or throws
-// a typed SalesforceError; what a record means for SCIM is decided above this layer.
+// (a guard, a write and its read-back in one API call), with every composite result checked, and the managed
+// scope (issue 11) in every read and write. Returns records or throws a typed SalesforceError; what a record
+// means for SCIM is decided above this layer.
 import type { UsersConfig } from '../config/types.js'
 import type { Logger } from './connection.js'
 import { fromItems, SalesforceError, type SalesforceErrorItem } from './errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from './gateway.js'
-import { and, MAX_SOQL_OFFSET, or, select, soql, type Soql, type SoqlFragment } from './soql.js'
+import { and, eq, MAX_SOQL_OFFSET, or, select, soql, type Soql, type SoqlFragment } from './soql.js'
 
 /** Field values to write on a User; null clears a field. */
 export type UserChanges = Record<string, string | number | boolean | null>
@@ -33,21 +34,40 @@ export interface UserPageRequest {
   limit: number
 }
 
+/**
+ * Which users SCIM may see and change (DESIGN.md, "The SCIM client is trusted with the workforce, not with the
+ * org"). Outside it a user does not exist for SCIM.
+ */
+export interface UserScope {
+  /** The integration user's Id, from the OAuth identity (connection.ts): never in scope, whatever the config says. */
+  integrationUserId: () => Promise<string>
+  /** Users holding an admin-grade permission (PRIVILEGED_PERMISSIONS) are in scope only when this is true. */
+  allowPrivileged: boolean
+  /** When set, only users whose profile has one of these names are in scope. */
+  profiles?: readonly string[]
+}
+
+/** Whether a user Salesforce knows by that Username lies inside the managed scope. */
+export interface UsernameMatch { record: SfRecord, inScope: boolean }
+
 export interface UserGateway {
   /** The User fields every read returns (the mapping's select list). */
   readonly fields: readonly string[]
-  /** One user by id; undefined when Salesforce has none. */
+  /** One user by (normalised) id; undefined when Salesforce has none inside the managed scope. */
   retrieve (id: string, log: Logger): Promise<SfRecord | undefined>
   /**
    * The user and other reads (e.g. its group memberships) in one `/composite`, one API call; `bodies` holds every
    * subrequest's answer by referenceId, the user's under 'user'. A failed subrequest throws.
    */
   retrieveWith (id: string, reads: readonly CompositeSubrequest[], log: Logger): Promise<{ user: SfRecord, bodies: ReadonlyMap<string, unknown> }>
-  /** The user, active or not, whose Username is exactly this one. */
-  findByUsername (username: string, log: Logger): Promise<SfRecord | undefined>
+  /** The user, active or not, whose Username is exactly this one, and whether it is in scope: one API call. */
+  findByUsername (username: string, log: Logger): Promise<UsernameMatch | undefined>
   /** POST the user and read it back: one API call, never replayed after an unknown outcome. */
   createAndRead (record: Record<string, unknown>, log: Logger): Promise<SfRecord>
-  /** PATCH the user and read it back: one API call. No changes is a plain read (NOT_FOUND when there is none). */
+  /**
+   * PATCH the user and read it back: one API call, guarded (NOT_FOUND when the user is outside the scope at the
+   * moment of the write). No changes is a plain read (NOT_FOUND when there is none).
+   */
   updateAndRead (id: string, changes: UserChanges, log: Logger): Promise<SfRecord>
   /**
    * IsActive=false and the read-back, in one all-or-none call. `freeze` also freezes the user's UserLogin in the
@@ -55,7 +75,7 @@ export interface UserGateway {
    */
   deactivateAndRead (id: string, mode: DeleteMode, log: Logger): Promise<SfRecord>
   /** The condition a list runs under: the managed scope, the filter, the tombstone exclusion. */
-  where (criteria: UserCriteria): SoqlFragment
+  where (criteria: UserCriteria): Promise<SoqlFragment>
   /** Users matching `where`. */
   count (where: SoqlFragment, log: Logger): Promise<number>
   /** The total and one page, in one `/composite` (one API call). */
@@ -80,7 +100,65 @@ export const MAX_INLINE_TOMBSTONES = 600
  * Users a SCIM client manages: people with a Salesforce licence (Standard) or Chatter (CsnOnly); not guests,
  * automated process users or portal users, which Salesforce creates itself.
  */
-const USER_SCOPE: SoqlFragment = soql`UserType IN ${['Standard', 'CsnOnly']}`
+const USER_TYPES: SoqlFragment = soql`UserType IN ${['Standard', 'CsnOnly']}`
+
+/**
+ * Admin-grade permissions (issue 11): a user holding any of them, from its profile or any permission set, can
+ * take over the org, so it is out of SCIM's reach unless `users.allowPrivileged`.
+ */
+export const PRIVILEGED_PERMISSIONS = [
+  'PermissionsModifyAllData', 'PermissionsViewAllData', 'PermissionsManageUsers',
+  'PermissionsCustomizeApplication', 'PermissionsAuthorApex',
+] as const
+
+/**
+ * Users holding a privileged permission from any source: every profile owns a PermissionSet (IsOwnedByProfile)
+ * assigned to its users, so one anti-join over PermissionSetAssignment covers profiles and permission sets alike
+ * (salesforce.md §10, "Permissions on profiles and permission sets"; SOQL and SOQL Reference, "Semi-Joins and
+ * Anti-Joins"). It stays an operand of the top-level AND: Salesforce refuses a semi-join under OR (same page).
+ * The text is static (field names from code), so no value reaches it.
+ */
+const NOT_PRIVILEGED: SoqlFragment = soql`Id NOT IN (SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSet.PermissionsModifyAllData = true OR PermissionSet.PermissionsViewAllData = true OR PermissionSet.PermissionsManageUsers = true OR PermissionSet.PermissionsCustomizeApplication = true OR PermissionSet.PermissionsAuthorApex = true)`
+
+/** The managed scope as a SOQL condition: evaluated by Salesforce at the moment of the call, never cached. */
+export function scopeCondition (scope: Omit<UserScope, 'integrationUserId'>, integrationUserId: string): SoqlFragment {
+  const parts: SoqlFragment[] = [USER_TYPES, soql`Id != ${integrationUserId}`]
+  if (!scope.allowPrivileged) parts.push(NOT_PRIVILEGED)
+  if (scope.profiles !== undefined && scope.profiles.length > 0) parts.push(soql`Profile.Name IN ${scope.profiles}`)
+  return and(...parts)
+}
+
+/** The referenceId of the guard query, and how a write names the user it found. */
+const GUARD = 'guard'
+const GUARDED_ID = `@{${GUARD}.records[0].Id}`
+
+/**
+ * Salesforce resolves `@{…}` in every string of a `/composite` subrequest and has no escape (salesforce.md §10):
+ * a value holding one would be read as a reference to another subrequest's result (or halt the request). Such a
+ * value cannot travel in a composite; the Gateway has no plain sObject write yet, so it is refused with 400.
+ */
+function assertLiteral (body: Record<string, unknown>): void {
+  const fields = Object.entries(body).filter(([, v]) => typeof v === 'string' && v.includes('@{')).map(([k]) => k)
+  if (fields.length > 0) {
+    throw new SalesforceError('COMPOSITE_REFERENCE_IN_VALUE', `A value containing "@{" cannot be stored safely: Salesforce would read it as a composite reference (${fields.join(', ')})`, 'validation', { fields, httpStatus: 400 })
+  }
+}
+
+/**
+ * The guard query found no user in scope: the write that referenced it halted. With allOrNone false the guard's
+ * own answer shows it; with allOrNone true everything is rolled back and the halted write's message names the
+ * guard ("Invalid reference specified. No value for guard.records[0].Id found in guard", salesforce.md §4.1).
+ * No other reference can be unresolvable: values with `@{` never enter a composite (assertLiteral).
+ */
+function guardMissed (results: CompositeResults): boolean {
+  const guard = results.find((r) => r.referenceId === GUARD)
+  if (guard !== undefined && guard.httpStatusCode < 300) {
+    const records = (guard.body as { records?: unknown[] } | null)?.records
+    if (Array.isArray(records) && records.length === 0) return true
+  }
+  return results.some((r) => Array.isArray(r.body) && (r.body as SalesforceErrorItem[]).some((e) =>
+    e.errorCode === 'PROCESSING_HALTED' && new RegExp(`No value for ${GUARD}[.[]`).test(e.message)))
+}
 
 /** Salesforce ids are 15 or 18 alphanumerics; anything else must not reach a URL. */
 const SALESFORCE_ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/
@@ -120,13 +198,43 @@ function recordOf (results: CompositeResults, referenceId: string): SfRecord {
 
 const queryUrl = (q: Soql): string => `/query?q=${encodeURIComponent(q)}`
 
-export function createUserGateway (gateway: Gateway, selectFields: readonly string[]): UserGateway {
+export function createUserGateway (gateway: Gateway, selectFields: readonly string[], scope: UserScope): UserGateway {
   const fields = [...selectFields]
   const recordUrl = (ref: string): string => `/sobjects/User/${ref}?fields=${fields.join(',')}`
   const readBack = (ref: string): CompositeSubrequest => ({ method: 'GET', url: recordUrl(ref), referenceId: 'readBack' })
 
+  /** The scope condition with the integration user's Id, which is known once a token is held. */
+  async function inScope (): Promise<SoqlFragment> {
+    return scopeCondition(scope, await scope.integrationUserId())
+  }
+
+  /** One user by id within the scope, as a query (one API call, like a record GET). */
+  async function scopedQuery (id: string): Promise<Soql> {
+    return select({ fields, from: 'User', where: and(eq('Id', pathId(id)), await inScope()), limit: 1 })
+  }
+
   async function retrieve (id: string, log: Logger): Promise<SfRecord | undefined> {
-    return await gateway.retrieve('User', id, fields, log)
+    return (await gateway.query(await scopedQuery(id), log)).records[0]
+  }
+
+  /**
+   * A write that holds only while the user is in scope: the guard query and the writes that reference the user
+   * it found (`@{guard.records[0].Id}`) travel in one `/composite`, so a user made admin a moment ago halts the
+   * write (issue 11). Still one API call. A halted guard is NOT_FOUND.
+   */
+  async function guarded (id: string, writes: (ref: string) => CompositeSubrequest[], log: Logger): Promise<SfRecord> {
+    const guard = select({ fields: ['Id'], from: 'User', where: and(eq('Id', pathId(id)), await inScope()), limit: 1 })
+    const requests = [{ method: 'GET' as const, url: queryUrl(guard), referenceId: GUARD }, ...writes(GUARDED_ID), readBack(GUARDED_ID)]
+    for (const r of requests) if (r.body !== undefined) assertLiteral(r.body as Record<string, unknown>)
+    let results: CompositeResults
+    try {
+      results = await gateway.composite(requests, { allOrNone: true, safeToRetry: true }, log)
+    } catch (err) {
+      if (err instanceof SalesforceError && err.code === 'PROCESSING_HALTED' && /No value for guard[.[]/.test(err.message)) throw notFound()
+      throw err
+    }
+    if (guardMissed(results)) throw notFound()
+    return recordOf(checked(results), 'readBack')
   }
 
   return {
@@ -135,18 +243,29 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
 
     async retrieveWith (id, reads, log) {
       const res = checked(await gateway.composite([
-        { method: 'GET', url: recordUrl(pathId(id)), referenceId: 'user' },
+        { method: 'GET', url: queryUrl(await scopedQuery(id)), referenceId: 'user' },
         ...reads,
       ], { allOrNone: false, safeToRetry: true }, log))
-      return { user: recordOf(res, 'user'), bodies: new Map(res.map((r) => [r.referenceId, r.body])) }
+      const found = (res.find((r) => r.referenceId === 'user')?.body as { records?: SfRecord[] } | null)?.records?.[0]
+      if (found === undefined) throw notFound()
+      return { user: found, bodies: new Map(res.map((r) => [r.referenceId, r.body])) }
     },
 
     async findByUsername (username, log) {
-      const res = await gateway.query(select({ fields, from: 'User', where: soql`Username = ${username}`, limit: 2 }), log)
-      return res.records[0]
+      // Both in one call: the user whatever it is, and whether the scope admits it.
+      const any = select({ fields, from: 'User', where: soql`Username = ${username}`, limit: 2 })
+      const scoped = select({ fields: ['Id'], from: 'User', where: and(eq('Username', username), await inScope()), limit: 2 })
+      const res = checked(await gateway.composite([
+        { method: 'GET', url: queryUrl(any), referenceId: 'any' },
+        { method: 'GET', url: queryUrl(scoped), referenceId: 'scoped' },
+      ], { allOrNone: false, safeToRetry: true }, log))
+      const record = (res[0]?.body as { records: SfRecord[] }).records[0]
+      if (record === undefined) return undefined
+      return { record, inScope: (res[1]?.body as { records: SfRecord[] }).records.length > 0 }
     },
 
     async createAndRead (record, log) {
+      assertLiteral(record)
       const res = checked(await gateway.composite([
         { method: 'POST', url: '/sobjects/User', referenceId: 'newUser', body: record },
         readBack('@{newUser.id}'),
@@ -160,38 +279,32 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
         if (rec === undefined) throw notFound()
         return rec
       }
-      const res = checked(await gateway.composite([
-        { method: 'PATCH', url: `/sobjects/User/${pathId(id)}`, referenceId: 'update', body: changes },
-        readBack(id),
-      ], { allOrNone: true, safeToRetry: true }, log))
-      return recordOf(res, 'readBack')
+      return await guarded(id, (ref) => [{ method: 'PATCH', url: `/sobjects/User/${ref}`, referenceId: 'update', body: changes }], log)
     },
 
     async deactivateAndRead (id, mode, log) {
       const changes: UserChanges = { IsActive: false }
       if (mode === 'rename') {
-        const rec = await gateway.retrieve('User', id, ['Username'], log)
+        const rec = await retrieve(id, log)
         if (rec === undefined) throw notFound()
         changes.Username = renamedUsername(String(rec.Username))
       }
-      const requests: CompositeSubrequest[] = [
-        { method: 'PATCH', url: `/sobjects/User/${pathId(id)}`, referenceId: 'deactivate', body: changes },
-        readBack(id),
-      ]
-      if (mode === 'freeze') {
-        // UserLogin holds the freeze flag (salesforce.md §2.9); find the row and set it within the same transaction.
-        const login = select({ fields: ['Id'], from: 'UserLogin', where: soql`UserId = ${id}`, limit: 1 })
-        requests.push(
-          { method: 'GET', url: queryUrl(login), referenceId: 'login' },
-          { method: 'PATCH', url: '/sobjects/UserLogin/@{login.records[0].Id}', referenceId: 'freeze', body: { IsFrozen: true } }
-        )
-      }
-      const res = checked(await gateway.composite(requests, { allOrNone: true, safeToRetry: true }, log))
-      return recordOf(res, 'readBack')
+      return await guarded(id, (ref) => {
+        const requests: CompositeSubrequest[] = [{ method: 'PATCH', url: `/sobjects/User/${ref}`, referenceId: 'deactivate', body: changes }]
+        if (mode === 'freeze') {
+          // UserLogin holds the freeze flag (salesforce.md §2.9); find the row and set it within the same transaction.
+          const login = select({ fields: ['Id'], from: 'UserLogin', where: soql`UserId = ${id}`, limit: 1 })
+          requests.push(
+            { method: 'GET', url: queryUrl(login), referenceId: 'login' },
+            { method: 'PATCH', url: '/sobjects/UserLogin/@{login.records[0].Id}', referenceId: 'freeze', body: { IsFrozen: true } }
+          )
+        }
+        return requests
+      }, log)
     },
 
-    where (criteria) {
-      const parts: SoqlFragment[] = [USER_SCOPE]
+    async where (criteria) {
+      const parts: SoqlFragment[] = [await inScope()]
       if (criteria.filter !== undefined) parts.push(criteria.filter)
       const hidden = criteria.hideInactive ?? []
       if (hidden.length > 0) parts.push(or(soql`IsActive = true`, soql`Id NOT IN ${hidden}`))
@@ -225,7 +338,8 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
 
     async readByIds (ids, log) {
       if (ids.length === 0) return []
-      const page = await gateway.query(select({ fields, from: 'User', where: soql`Id IN ${ids}` }), log)
+      // The scope again: a user made admin between the scan and this read is left out.
+      const page = await gateway.query(select({ fields, from: 'User', where: and(soql`Id IN ${ids}`, await inScope()) }), log)
       const byId = new Map(page.records.map((r) => [String(r.Id), r]))
       return ids.map((id) => byId.get(id)).filter((r): r is SfRecord => r !== undefined)
     },

@@ -58,7 +58,7 @@ export function createUserLister (deps: { users: UserGateway, mapping: UserMappi
     const filter = q.filter === undefined ? undefined : filterToSoql(q.filter, schema)
     const tombstones = store.tombstoneIds()
     const inline = tombstones.length <= MAX_INLINE_TOMBSTONES
-    const where = users.where({ ...(filter !== undefined ? { filter } : {}), ...(inline ? { hideInactive: tombstones } : {}) })
+    const where = await users.where({ ...(filter !== undefined ? { filter } : {}), ...(inline ? { hideInactive: tombstones } : {}) })
     const orderBy = sortSpec(q)
     const offset = q.startIndex - 1
 
@@ -99,7 +99,7 @@ export function createUserLister (deps: { users: UserGateway, mapping: UserMappi
   return { list }
 }
 
-type ListWhere = ReturnType<UserGateway['where']>
+type ListWhere = Awaited<ReturnType<UserGateway['where']>>
 
 function sortField (mapping: UserMapping, sortBy: string): string | undefined {
   const key = sortBy.toLowerCase()

@@ -6,6 +6,7 @@ import type { UsersConfig } from '../config/types.js'
 import type { Logger } from '../salesforce/connection.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from '../salesforce/gateway.js'
+import { normalizeSalesforceId } from '../salesforce/ids.js'
 import { createUserGateway } from '../salesforce/users.js'
 import type { Store } from '../store/store.js'
 import {
@@ -47,17 +48,31 @@ export interface UserServiceDeps {
   mapping: UserMapping
   config: UsersConfig
   store: Store
+  /** The integration user's Id (connection.ts integrationUserId): outside the managed scope, always. */
+  integrationUserId: () => Promise<string>
 }
 
-/** User ids carry the key prefix 005; any other id cannot name a User, so it is a 404 without a call. */
-const USER_ID = /^005[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?$/
+/**
+ * A path id as the canonical 18-character Id (15 or 18 characters, any case: salesforce.md §2.6), so that every
+ * lookup and the tombstone check see one form (a lower-case variant of a deleted user's id is the same user).
+ * User ids carry the key prefix 005; any other id cannot name a User, so it is a 404 without a call.
+ */
+function userId (id: string): string {
+  const canonical = normalizeSalesforceId(id)
+  if (canonical === undefined || !canonical.startsWith('005')) throw notFound(id)
+  return canonical
+}
 
 /** How often a CommunityNickname clash is retried with a fresh suffix before giving up. */
 const NICKNAME_ATTEMPTS = 3
 
 export function createUserService (deps: UserServiceDeps): UserService {
   const { mapping, config, store } = deps
-  const users = createUserGateway(deps.gateway, mapping.selectFields)
+  const users = createUserGateway(deps.gateway, mapping.selectFields, {
+    integrationUserId: deps.integrationUserId,
+    allowPrivileged: config.allowPrivileged,
+    ...(config.scope.profiles !== undefined ? { profiles: config.scope.profiles } : {}),
+  })
   const lister = createUserLister({ users, mapping, store })
 
   async function rehire (existing: SfRecord, user: Record<string, unknown>, ctx: RequestContext): Promise<ScimUser> {
@@ -65,18 +80,25 @@ export function createUserService (deps: UserServiceDeps): UserService {
     const changes = scimToFields(mapping, user)
     changes.IsActive = user.active !== false
     delete changes.CommunityNickname
-    const rec = await users.updateAndRead(id, changes, ctx.log)
+    // The guard travels with the write: a user that left the scope since the look-up is not taken over.
+    const rec = await users.updateAndRead(id, changes, ctx.log).catch((err: unknown) => {
+      if (err instanceof SalesforceError && err.code === 'NOT_FOUND') throw outOfScope(user)
+      throw err
+    })
     store.removeTombstone(id)
     ctx.log.info({ userId: id }, 'rehired an inactive Salesforce user')
     return toScimUser(mapping, rec)
   }
 
-  function checkId (id: string): void {
-    if (!USER_ID.test(id) || store.isTombstoned(id)) throw notFound(id)
+  /** The canonical id of a user that is not tombstoned; a 404 otherwise. */
+  function checkId (pathId: string): string {
+    const id = userId(pathId)
+    if (store.isTombstoned(id)) throw notFound(pathId)
+    return id
   }
 
-  async function get (id: string, ctx: RequestContext, opts?: { groups?: UserGroupsReader }): Promise<ScimUser> {
-    if (!USER_ID.test(id)) throw notFound(id)
+  async function get (pathId: string, ctx: RequestContext, opts?: { groups?: UserGroupsReader }): Promise<ScimUser> {
+    const id = userId(pathId)
     const reader = opts?.groups
     let rec: SfRecord | undefined
     let groups: Array<Record<string, unknown>> | undefined
@@ -120,10 +142,13 @@ export function createUserService (deps: UserServiceDeps): UserService {
         if (err.code === 'DUPLICATE_COMM_NICKNAME' && attempt + 1 < NICKNAME_ATTEMPTS) continue
         const username = String(record.Username)
         if (err.code === 'DUPLICATE_USERNAME') {
-          const existing = await guard(users.findByUsername(username, ctx.log))
-          if (existing === undefined) {
+          const match = await guard(users.findByUsername(username, ctx.log))
+          if (match === undefined) {
             throw new ScimError(409, 'uniqueness', `userName ${String(user.userName)} is taken by a user in another Salesforce org (Salesforce usernames are unique across all orgs); use a different userName or a username suffix`, { salesforceCode: err.code })
           }
+          // Outside the scope a user does not exist for SCIM: never rehired, adopted or named by its id.
+          if (!match.inScope) throw outOfScope(user, err.code)
+          const existing = match.record
           const id = String(existing.Id)
           if (existing.IsActive !== true || store.isTombstoned(id)) {
             return { user: await guard(rehire(existing, user, ctx)), rehired: true }
@@ -136,10 +161,10 @@ export function createUserService (deps: UserServiceDeps): UserService {
         }
         if (err.kind === 'unknownOutcome') {
           // The POST may have reached Salesforce before the connection broke: look, never create twice.
-          const existing = await guard(users.findByUsername(username, ctx.log))
-          if (existing !== undefined && existing.IsActive === true && !store.isTombstoned(String(existing.Id))) {
-            ctx.log.warn({ userId: existing.Id }, 'create outcome was unknown; the user exists, answering with it')
-            return { user: toScimUser(mapping, existing), rehired: false }
+          const existing = (await guard(users.findByUsername(username, ctx.log)))
+          if (existing !== undefined && existing.inScope && existing.record.IsActive === true && !store.isTombstoned(String(existing.record.Id))) {
+            ctx.log.warn({ userId: existing.record.Id }, 'create outcome was unknown; the user exists, answering with it')
+            return { user: toScimUser(mapping, existing.record), rehired: false }
           }
         }
         throw toScimError(err)
@@ -147,8 +172,8 @@ export function createUserService (deps: UserServiceDeps): UserService {
     }
   }
 
-  async function replace (id: string, user: Record<string, unknown>, mode: 'merge' | 'replace', ctx: RequestContext): Promise<ScimUser> {
-    checkId(id)
+  async function replace (pathId: string, user: Record<string, unknown>, mode: 'merge' | 'replace', ctx: RequestContext): Promise<ScimUser> {
+    const id = checkId(pathId)
     const changes = scimToFields(mapping, user)
     // Alias and nickname are derived once at creation; a PUT that carries no nickName keeps the one Salesforce has.
     if (mode === 'replace') {
@@ -157,8 +182,8 @@ export function createUserService (deps: UserServiceDeps): UserService {
     return toScimUser(mapping, await guard(users.updateAndRead(id, changes, ctx.log).catch(notFoundOn(id))))
   }
 
-  async function patch (id: string, body: { Operations: PatchOperation[] }, ctx: RequestContext): Promise<ScimUser> {
-    checkId(id)
+  async function patch (pathId: string, body: { Operations: PatchOperation[] }, ctx: RequestContext): Promise<ScimUser> {
+    const id = checkId(pathId)
     const plan = planPatch(mapping, body.Operations)
     if (plan.kind === 'direct') {
       return toScimUser(mapping, await guard(users.updateAndRead(id, plan.changes, ctx.log).catch(notFoundOn(id))))
@@ -179,8 +204,8 @@ export function createUserService (deps: UserServiceDeps): UserService {
     return toScimUser(mapping, await guard(users.updateAndRead(id, changes, ctx.log).catch(notFoundOn(id))))
   }
 
-  async function remove (id: string, ctx: RequestContext): Promise<void> {
-    checkId(id)
+  async function remove (pathId: string, ctx: RequestContext): Promise<void> {
+    const id = checkId(pathId)
     const rec = await guard(users.deactivateAndRead(id, config.deleteMode, ctx.log).catch(notFoundOn(id)))
     store.addTombstone({ id: String(rec.Id), userName: mapping.fromUsername(String(rec.Username ?? '')), client: ctx.client })
   }
@@ -196,6 +221,11 @@ export function createUserService (deps: UserServiceDeps): UserService {
     patch,
     delete: remove,
   }
+}
+
+/** A POST naming a user outside the managed scope: 409, and the detail says why (never a rehire). */
+function outOfScope (user: Record<string, unknown>, salesforceCode = 'DUPLICATE_USERNAME'): ScimError {
+  return new ScimError(409, 'uniqueness', `userName ${String(user.userName)} belongs to a Salesforce user outside scimforce's managed scope (the integration user, a privileged user, or a profile not in users.scope); it cannot be created, rehired or adopted through SCIM`, { salesforceCode })
 }
 
 /** A path id that Salesforce does not know is a 404 for the IdP; a bad id inside the body stays a 400. */

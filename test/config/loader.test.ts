@@ -67,11 +67,20 @@ describe('loadConfig', () => {
         usernameSuffix: '',
         deleteMode: 'deactivate',
         onActiveConflict: 'reject',
-        extraMappings: []
+        extraMappings: [],
+        allowPrivileged: false,
+        scope: {}
       },
       store: { path: './data/scimforce.db' },
       groups: { defaultTarget: 'publicGroup', mappings: [] }
     })
+  })
+
+  it('reads the managed scope: privileged users opt-in, an optional profile allow-list', () => {
+    const users = loadConfig(BASE, { configPath: 'scope.yaml', readFile: () => 'users:\n  allowPrivileged: true\n  scope:\n    profiles: [Standard User]\n' }).users
+    expect(users).toMatchObject({ allowPrivileged: true, scope: { profiles: ['Standard User'] } })
+    expect(problems(BASE, { configPath: 'bad-scope.yaml', readFile: () => 'users:\n  allowPrivileged: yes please\n  scope:\n    profiles: []\n    roles: [CEO]\n' }).join('\n'))
+      .toMatch(/users\.allowPrivileged[\s\S]*users\.scope/)
   })
 
   it('reads every environment variable of the contract', () => {

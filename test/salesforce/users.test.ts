@@ -2,7 +2,7 @@
 // SOQL it logs) and that a composite result that is not a success is an error, never a record.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createEmulator, type Emulator } from '../../src/emulator/index.js'
-import { createSalesforceSession } from '../../src/salesforce/connection.js'
+import { createSalesforceSession, integrationUserId } from '../../src/salesforce/connection.js'
 import { SalesforceError } from '../../src/salesforce/errors.js'
 import { createGateway, type Gateway } from '../../src/salesforce/gateway.js'
 import { eq } from '../../src/salesforce/soql.js'
@@ -14,6 +14,10 @@ const FIELDS = ['Id', 'Username', 'LastName', 'Title', 'IsActive']
 let emulator: Emulator
 let gateway: Gateway
 let users: UserGateway
+let integrationId: string
+const scope = { integrationUserId: async () => integrationId, allowPrivileged: false }
+/** The managed scope as every list query carries it (issue 11): people, not the integration user, no admins. */
+const SCOPE = (): string => "(UserType IN ('Standard', 'CsnOnly')) AND (Id != '" + integrationId + "') AND (Id NOT IN (SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSet.PermissionsModifyAllData = true OR PermissionSet.PermissionsViewAllData = true OR PermissionSet.PermissionsManageUsers = true OR PermissionSet.PermissionsCustomizeApplication = true OR PermissionSet.PermissionsAuthorApex = true))"
 
 beforeAll(async () => {
   emulator = await createEmulator()
@@ -27,8 +31,8 @@ beforeAll(async () => {
     timeoutMs: 5000,
   }, log)
   gateway = createGateway(session, { attempts: 2, baseDelayMs: 5, budgetMs: 2000 })
-  users = createUserGateway(gateway, FIELDS)
-  await session.ensureAuthorized()
+  integrationId = await integrationUserId(session)
+  users = createUserGateway(gateway, FIELDS, scope)
 })
 afterAll(async () => { await emulator.close() })
 
@@ -98,6 +102,20 @@ describe('writes: each with its read-back in one API call', () => {
     expect(await failure(users.updateAndRead(ghost, {}, log))).toMatchObject({ code: 'NOT_FOUND', kind: 'notFound' })
   })
 
+  it('the guard rides in the write\'s composite: a user out of scope at that moment is NOT_FOUND, nothing written', async () => {
+    const id = String((await users.createAndRead(newUser(), log)).Id)
+    emulator.org.insert('PermissionSetAssignment', { AssigneeId: id, PermissionSetId: emulator.seed.permissionSets.User_Admin as string })
+    const c = await cost(async () => await failure(users.updateAndRead(id, { Title: 'owned' }, log)))
+    expect(c).toMatchObject({ calls: 1, composites: 1, result: { code: 'NOT_FOUND', kind: 'notFound' } })
+    expect(raw(id)?.Title ?? null).toBeNull()
+    const d = await cost(async () => await failure(users.deactivateAndRead(id, 'freeze', log)))
+    expect(d).toMatchObject({ calls: 1, composites: 1, result: { code: 'NOT_FOUND' } })
+    expect(raw(id)?.IsActive).toBe(true)
+    expect(emulator.org.find('UserLogin', (r) => r.UserId === id)?.IsFrozen).toBe(false)
+    expect(await failure(users.updateAndRead(integrationId, { Title: 'owned' }, log))).toMatchObject({ code: 'NOT_FOUND' })
+    expect(await users.retrieve(integrationId, log)).toBeUndefined()
+  })
+
   it('refuses an id that is not a Salesforce id before it reaches a URL', async () => {
     const c = await cost(async () => await failure(users.updateAndRead('005/../Account', { Title: 'x' }, log)))
     expect(c).toMatchObject({ calls: 0, result: { code: 'MALFORMED_ID' } })
@@ -107,9 +125,22 @@ describe('writes: each with its read-back in one API call', () => {
     const { Id } = await users.createAndRead(newUser(), log)
     const id = String(Id)
     // An unresolvable composite reference halts the whole request (salesforce.md §4.1 and §10).
-    const err = await failure(users.updateAndRead(id, { Title: '@{update.id}' }, log))
+    const halting: Gateway = {
+      ...gateway,
+      composite: async (requests) => requests.map((r) => ({ referenceId: r.referenceId, httpStatusCode: 400, httpHeaders: {}, body: [{ errorCode: 'PROCESSING_HALTED', message: 'The transaction was rolled back since another operation in the same transaction failed.' }] })),
+    }
+    const err = await failure(createUserGateway(halting, FIELDS, scope).updateAndRead(id, { Title: 'x' }, log))
     expect(err.code).toBe('PROCESSING_HALTED')
     expect(raw(id)?.Title ?? null).toBeNull()
+  })
+
+  it('a value containing @{ never travels in a composite: refused with a validation error, no call, nothing written', async () => {
+    const { Id } = await users.createAndRead(newUser(), log)
+    const id = String(Id)
+    const c = await cost(async () => await failure(users.updateAndRead(id, { Title: '@{update.id}', Phone: '+1 555' }, log)))
+    expect(c).toMatchObject({ calls: 0, result: { code: 'COMPOSITE_REFERENCE_IN_VALUE', kind: 'validation', fields: ['Title'] } })
+    expect(raw(id)?.Title ?? null).toBeNull()
+    expect(await failure(users.createAndRead({ ...newUser(), Phone: 'x @{guard.records[0].Id}' }, log))).toMatchObject({ code: 'COMPOSITE_REFERENCE_IN_VALUE', fields: ['Phone'] })
   })
 
   it('deactivateAndRead: IsActive=false and the read-back in one call; freeze rides along in the same call', async () => {
@@ -121,7 +152,10 @@ describe('writes: each with its read-back in one API call', () => {
     const frozen = String((await users.createAndRead(newUser(), log)).Id)
     const f = await cost(async () => await users.deactivateAndRead(frozen, 'freeze', log))
     expect(f).toMatchObject({ calls: 1, composites: 1, result: { Id: frozen, IsActive: false } })
-    expect(f.soql).toEqual([`SELECT Id FROM UserLogin WHERE UserId = '${frozen}' LIMIT 1`])
+    expect(f.soql).toEqual([
+      `SELECT Id FROM User WHERE Id = '${frozen}' AND ${SCOPE()} LIMIT 1`,
+      `SELECT Id FROM UserLogin WHERE UserId = '${frozen}' LIMIT 1`,
+    ])
     expect(emulator.org.find('UserLogin', (r) => r.UserId === frozen)?.IsFrozen).toBe(true)
   })
 
@@ -154,8 +188,11 @@ describe('reads', () => {
     await users.deactivateAndRead(String(rec.Id), 'deactivate', log)
     const username = String(rec.Username)
     const c = await cost(async () => await users.findByUsername(username, log))
-    expect(c).toMatchObject({ calls: 1, result: { Id: rec.Id, IsActive: false } })
-    expect(c.soql).toEqual([`SELECT ${FIELDS.join(', ')} FROM User WHERE Username = '${username}' LIMIT 2`])
+    expect(c).toMatchObject({ calls: 1, result: { record: { Id: rec.Id, IsActive: false }, inScope: true } })
+    expect(c.soql).toEqual([
+      `SELECT ${FIELDS.join(', ')} FROM User WHERE Username = '${username}' LIMIT 2`,
+      `SELECT Id FROM User WHERE Username = '${username}' AND ${SCOPE()} LIMIT 2`,
+    ])
     expect(await users.findByUsername(`nobody.${username}`, log)).toBeUndefined()
   })
 
@@ -180,19 +217,19 @@ describe('lists', () => {
   })
 
   it('listPage: the total and one page in one API call, in the managed scope', async () => {
-    const where = users.where({ filter: eq('LastName', marker) })
+    const where = await users.where({ filter: eq('LastName', marker) })
     const c = await cost(async () => await users.listPage({ where, orderBy: [{ field: 'Id', dir: 'ASC' }], offset: 1, limit: 2 }, log))
     expect(c).toMatchObject({ calls: 1, composites: 1 })
     expect(c.result.total).toBe(5)
     expect(c.result.records.map((r) => r.Id)).toEqual(ids.slice(1, 3))
     expect(c.soql).toEqual([
-      `SELECT COUNT() FROM User WHERE (UserType IN ('Standard', 'CsnOnly')) AND LastName = '${marker}'`,
-      `SELECT ${FIELDS.join(', ')} FROM User WHERE (UserType IN ('Standard', 'CsnOnly')) AND LastName = '${marker}' ORDER BY Id ASC LIMIT 2 OFFSET 1`,
+      `SELECT COUNT() FROM User WHERE ${SCOPE()} AND LastName = '${marker}'`,
+      `SELECT ${FIELDS.join(', ')} FROM User WHERE ${SCOPE()} AND LastName = '${marker}' ORDER BY Id ASC LIMIT 2 OFFSET 1`,
     ])
   })
 
   it('listPage after an id pages by keyset, the total unchanged', async () => {
-    const where = users.where({ filter: eq('LastName', marker) })
+    const where = await users.where({ filter: eq('LastName', marker) })
     const page = await users.listPage({ where, orderBy: [{ field: 'Id', dir: 'ASC' }], offset: 0, afterId: ids[2] as string, limit: 10 }, log)
     expect(page).toMatchObject({ total: 5 })
     expect(page.records.map((r) => r.Id)).toEqual(ids.slice(3))
@@ -201,14 +238,14 @@ describe('lists', () => {
   it('where hides tombstoned users while they are inactive; count is one query', async () => {
     const [inactive, active] = ids as [string, string]
     emulator.org.update('User', inactive, { IsActive: false })
-    const where = users.where({ filter: eq('LastName', marker), hideInactive: [inactive, active] })
+    const where = await users.where({ filter: eq('LastName', marker), hideInactive: [inactive, active] })
     const c = await cost(async () => await users.count(where, log))
     expect(c).toMatchObject({ calls: 1, result: 4 })
     emulator.org.update('User', inactive, { IsActive: true })
   })
 
   it('scanIds walks every matching id in order; readByIds returns records in the order asked', async () => {
-    const where = users.where({ filter: eq('LastName', marker) })
+    const where = await users.where({ filter: eq('LastName', marker) })
     const seen: string[] = []
     for await (const r of users.scanIds(where, [{ field: 'Id', dir: 'DESC' }], log)) seen.push(r.id)
     expect(seen).toEqual([...ids].reverse())
@@ -230,7 +267,7 @@ describe('composite results are checked', () => {
   }
 
   it('a read-back without an Id is an error of unknown outcome, never a record', async () => {
-    const broken = createUserGateway(answering({ attributes: { type: 'User' } }), FIELDS)
+    const broken = createUserGateway(answering({ attributes: { type: 'User' } }), FIELDS, scope)
     expect(await failure(broken.updateAndRead('005000000000000AAA', { Title: 'x' }, log))).toMatchObject({ code: 'MISSING_READ_BACK', kind: 'unknownOutcome' })
     expect(await failure(broken.createAndRead(newUser(), log))).toMatchObject({ code: 'MISSING_READ_BACK' })
     expect(await failure(broken.deactivateAndRead('005000000000000AAA', 'deactivate', log))).toMatchObject({ code: 'MISSING_READ_BACK' })

@@ -1,7 +1,7 @@
 // Shared pieces of the Groups tests: users seeded straight into the emulated org (no API accounting), the rows
 // that membership is made of, and the request shapes IdPs send.
 import { expect } from 'vitest'
-import type { GroupsConfig } from '../../src/config/types.js'
+import type { GroupsConfig, UsersConfig } from '../../src/config/types.js'
 import { auth, SCIM, startHarness, type Harness } from '../helper.js'
 
 export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
@@ -9,9 +9,10 @@ export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
 type Rec = Record<string, unknown>
 
 /** A harness whose config carries these group settings (and licences enough for bulk users). */
-export async function groupsHarness (groups?: Partial<GroupsConfig>, licenses = 6000): Promise<Harness> {
+export async function groupsHarness (groups?: Partial<GroupsConfig>, licenses = 6000, users?: Partial<UsersConfig>): Promise<Harness> {
   return await startHarness({
     emulator: { licenseTotals: { Salesforce: licenses, 'Salesforce Platform': 50 } },
+    ...(users !== undefined ? { users } : {}),
     config: (c) => ({ ...c, groups: { defaultTarget: 'publicGroup', mappings: [], ...groups } }),
   })
 }
