@@ -90,6 +90,12 @@ export interface GroupsGatewayDeps {
   gateway: Gateway
   /** The objects behind each kind (mapping/group.ts TARGETS). */
   objects: GroupObjects
+  /**
+   * The Users path's managed scope (users.ts scopeCondition): a member is looked up only among the users SCIM may
+   * reach, so a group cannot add the integration user or an admin to a public group, a permission set, a profile
+   * or a role. Without it (start-up checks, which read no users) lookups are unscoped.
+   */
+  userScope?: () => Promise<SoqlFragment>
 }
 
 export type GroupsGateway = ReturnType<typeof createGroupsGateway>
@@ -213,13 +219,14 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
   }
 
   /** The subrequests of a read, in a fixed order: target, names, users, rows, members, groups. */
-  function readRequests (r: GroupRead): CompositeSubrequest[] {
+  function readRequests (r: GroupRead, scope: SoqlFragment | undefined): CompositeSubrequest[] {
     const out: CompositeSubrequest[] = []
+    const scoped = (cond: SoqlFragment): SoqlFragment => (scope === undefined ? cond : and(cond, scope))
     if (r.target !== undefined) out.push(targetGet(r.target.kind, r.target.id))
     chunk(r.userNames ?? [], MAX_IDS_PER_QUERY).forEach((part, i) =>
-      out.push(queryRequest(`names${i}`, select({ fields: USER_FIELDS, from: 'User', where: inList('Username', part) }))))
+      out.push(queryRequest(`names${i}`, select({ fields: USER_FIELDS, from: 'User', where: scoped(inList('Username', part)) }))))
     chunk((r.userIds ?? []).filter((id) => id.startsWith('005')), MAX_IDS_PER_QUERY).forEach((part, i) =>
-      out.push(queryRequest(`users${i}`, select({ fields: USER_FIELDS, from: 'User', where: inList('Id', part) }))))
+      out.push(queryRequest(`users${i}`, select({ fields: USER_FIELDS, from: 'User', where: scoped(inList('Id', part)) }))))
     if (r.rows !== undefined) {
       const { kind, targetId, userIds } = r.rows
       if (userIds === undefined) out.push(queryRequest('rows', rowQuery(kind, targetId, undefined)))
@@ -233,7 +240,8 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
 
   /** One read (see GroupRead); nothing is sent when it asks for nothing. */
   async function read (r: GroupRead, log: Logger): Promise<GroupReadResult> {
-    const requests = readRequests(r)
+    const looksUpUsers = (r.userNames?.length ?? 0) > 0 || (r.userIds?.length ?? 0) > 0
+    const requests = readRequests(r, looksUpUsers && deps.userScope !== undefined ? await deps.userScope() : undefined)
     const bodies = requests.length === 0 ? new Map<string, unknown>() : await readAll(gateway, requests, log)
     const out: GroupReadResult = { byName: [], users: [], rows: new Map(), members: (r.members ?? []).map(() => ({ users: [], groups: [] })), publicGroups: [] }
     const userCol = r.rows?.kind === 'group' ? 'UserOrGroupId' : 'AssigneeId'

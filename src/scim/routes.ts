@@ -8,6 +8,7 @@ import authPlugin from '../http/auth.js'
 import { sendScimError } from '../http/errors.js'
 import { createUserMapping } from '../mapping/user.js'
 import { SCIM_CONTENT_TYPE, SCIM_PREFIX } from '../protocol/constants.js'
+import { integrationUserId } from '../salesforce/connection.js'
 import { clip, ScimError } from './errors.js'
 import { groupResource } from './group-resource.js'
 import { createGroupService, type GroupService } from './group-service.js'
@@ -67,7 +68,14 @@ export default async function scimRoutes (app: FastifyInstance, opts: ScimRoutes
 
   // Groups: built on the app's gateway and store unless handed in.
   const groups = opts.groups ?? (app.hasDecorator('scimforce')
-    ? createGroupService({ gateway: app.scimforce.gateway, store: app.scimforce.store, groups: config.groups, users: config.users, userMapping: createUserMapping(config.users) })
+    ? createGroupService({
+      gateway: app.scimforce.gateway,
+      store: app.scimforce.store,
+      groups: config.groups,
+      users: config.users,
+      userMapping: createUserMapping(config.users),
+      integrationUserId: async () => await integrationUserId(app.scimforce.session),
+    })
     : undefined)
 
   // Write methods send JSON (RFC 7644 §3.1); Fastify's own text/plain parser would hand a string on.

@@ -172,3 +172,30 @@ describe('no false success', () => {
     }
   })
 })
+
+describe('members come only from the managed scope of Users', () => {
+  it('refuses the integration user and the org admin in a change that reads its members, and writes nothing', async () => {
+    const { h, ada } = await start()
+    const seed = h.emulator.seed
+    const integration = String(seed.users['integration@scimforce.demo'])
+    const admin = String(seed.users['admin@scimforce.demo'])
+    const own = String((await createGroup(h, { displayName: 'Scoped Members', members: [{ value: ada }] })).id)
+    for (const member of [{ value: integration }, { value: admin }, { value: admin.toLowerCase() }, { display: 'admin@scimforce.demo' }]) {
+      const res = await h.http.put(`${SCIM}/Groups/${own}`).set(auth).send({ displayName: 'Scoped Members', members: [{ value: ada }, member] })
+      expect(res.status).toBeGreaterThanOrEqual(400)
+      expect(res.status).toBeLessThan(500)
+    }
+    expect(groupMembers(h, own)).toEqual([ada])
+  })
+
+  it('refuses an admin made a moment ago through a permission set', async () => {
+    const { h, ada } = await start()
+    const fresh = seedUser(h)
+    const own = String((await createGroup(h, { displayName: 'Fresh Admin Target', members: [{ value: ada }] })).id)
+    h.emulator.org.insert('PermissionSetAssignment', { AssigneeId: fresh, PermissionSetId: h.emulator.seed.permissionSets.User_Admin })
+    const res = await h.http.put(`${SCIM}/Groups/${own}`).set(auth).send({ displayName: 'Fresh Admin Target', members: [{ value: ada }, { value: fresh }] })
+    expect(res.status).toBeGreaterThanOrEqual(400)
+    expect(res.status).toBeLessThan(500)
+    expect(groupMembers(h, own)).toEqual([ada])
+  })
+})
