@@ -307,19 +307,35 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
    * Adds users to a public group in one call: the composite reads the group and which of them are in it already,
    * then inserts them all (Salesforce answers a duplicate GroupMember with the existing row, §5). A refused record
    * throws RecordWriteError labelled with its user id; allOrNone undoes the rest.
+   *
+   * The managed scope rides in the same call: a query finds which of the users SCIM may reach, and each inserted
+   * row names its user through that query's answer (`@{scope.records[i].Id}`). When one of them is outside the scope
+   * (or not a user), the answer has fewer records, a reference cannot be resolved and Salesforce halts the whole
+   * request (salesforce.md §4.1, §10), so nothing is written. The set inserted is the set queried whatever order
+   * the query answers in; only the label of a refused record assumes the query's order (by Id) matches ours.
    */
   async function addToPublicGroup (groupId: string, userIds: readonly string[], log: Logger): Promise<{ record: SfRecord | undefined, existing: string[] }> {
-    const results = await gateway.composite([
+    const scope = deps.userScope === undefined ? undefined : await deps.userScope()
+    const ordered = [...userIds].sort()
+    const member = (u: string, i: number): string => (scope === undefined ? u : `@{scope.records[${i}].Id}`)
+    const requests: CompositeSubrequest[] = [
       targetGet('group', groupId),
-      queryRequest('rows', rowQuery('group', groupId, userIds)),
-      { method: 'POST', url: '/composite/sobjects', referenceId: 'c0', body: { allOrNone: true, records: userIds.map((u) => ({ attributes: { type: 'GroupMember' }, GroupId: groupId, UserOrGroupId: u })) } },
-    ], { allOrNone: true, safeToRetry: false }, log)
-    const collection = results[2]?.body
+      queryRequest('rows', rowQuery('group', groupId, ordered)),
+      ...(scope === undefined ? [] : [queryRequest('scope', select({ fields: ['Id'], from: 'User', where: and(inList('Id', ordered), scope), orderBy: [{ field: 'Id' }] }))]),
+      { method: 'POST', url: '/composite/sobjects', referenceId: 'c0', body: { allOrNone: true, records: ordered.map((u, i) => ({ attributes: { type: 'GroupMember' }, GroupId: groupId, UserOrGroupId: member(u, i) })) } },
+    ]
+    const results = await gateway.composite(requests, { allOrNone: true, safeToRetry: false }, log).catch((err: unknown) => {
+      if (scope !== undefined && err instanceof SalesforceError && err.message.includes('scope.records')) {
+        throw new SalesforceError('INVALID_CROSS_REFERENCE_KEY', 'a member is not a user SCIM can reach (no such user, or one outside the managed scope)', 'validation', { cause: err })
+      }
+      throw err
+    })
+    const collection = results[requests.length - 1]?.body
     if (Array.isArray(collection) && collection.some((r: { success?: boolean }) => r?.success === false)) {
       const i = collection.findIndex((r: { success?: boolean, errors?: Array<{ statusCode?: string }> }) => r?.success === false && r.errors?.[0]?.statusCode !== 'ALL_OR_NONE_OPERATION_ROLLED_BACK')
       const bad = collection[i < 0 ? 0 : i] as { errors?: Array<{ statusCode?: string, message?: string, fields?: string[] }> }
       const e = bad.errors?.[0]
-      throw new RecordWriteError(e?.statusCode ?? 'UNKNOWN', e?.message ?? 'record refused', userIds[i < 0 ? 0 : i] ?? '', e?.fields ?? [])
+      throw new RecordWriteError(e?.statusCode ?? 'UNKNOWN', e?.message ?? 'record refused', ordered[i < 0 ? 0 : i] ?? '', e?.fields ?? [])
     }
     return {
       record: withId(results[0]?.body, `group ${groupId}`),

@@ -188,6 +188,36 @@ describe('members come only from the managed scope of Users', () => {
     expect(groupMembers(h, own)).toEqual([ada])
   })
 
+  it('refuses them in the one-call add to a group scimforce created too (the scope rides in the same composite)', async () => {
+    const { h, ada, grace } = await start()
+    const seed = h.emulator.seed
+    const integration = String(seed.users['integration@scimforce.demo'])
+    const admin = String(seed.users['admin@scimforce.demo'])
+    const own = String((await createGroup(h, { displayName: 'One Call Scope', members: [{ value: ada }] })).id)
+    const calls = h.emulator.counters.snapshot().apiCalls
+    for (const value of [integration, admin, admin.toLowerCase()]) {
+      const res = await patchGroup(h, own, [{ op: 'add', path: 'members', value: [{ value: grace }, { value }] }])
+      expect(res.status).toBeGreaterThanOrEqual(400)
+      expect(res.status).toBeLessThan(500)
+    }
+    expect(groupMembers(h, own)).toEqual([ada])
+    // An in-scope add is still one API call.
+    const before = h.emulator.counters.snapshot().apiCalls
+    expect((await patchGroup(h, own, [{ op: 'add', path: 'members', value: [{ value: grace }] }])).status).toBeLessThan(300)
+    expect(h.emulator.counters.snapshot().apiCalls - before).toBe(1)
+    expect(groupMembers(h, own)).toEqual(sorted([ada, grace]))
+    expect(before).toBeGreaterThan(calls)
+  })
+
+  it('refuses them as the first members of a new group, and creates no group', async () => {
+    const { h, ada } = await start()
+    const admin = String(h.emulator.seed.users['admin@scimforce.demo'])
+    const post = await h.http.post(`${SCIM}/Groups`).set(auth).send({ displayName: 'Admins Via Scim', members: [{ value: ada }, { value: admin }] })
+    expect(post.status).toBeGreaterThanOrEqual(400)
+    expect(post.status).toBeLessThan(500)
+    expect(h.emulator.org.query('SELECT Id FROM Group WHERE Name = \'Admins Via Scim\'')).toEqual([])
+  })
+
   it('refuses an admin made a moment ago through a permission set', async () => {
     const { h, ada } = await start()
     const fresh = seedUser(h)
