@@ -316,7 +316,8 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
    */
   async function addToPublicGroup (groupId: string, userIds: readonly string[], log: Logger): Promise<{ record: SfRecord | undefined, existing: string[] }> {
     const scope = deps.userScope === undefined ? undefined : await deps.userScope()
-    const ordered = [...userIds].sort()
+    // With the scope, rows follow the scope query's order (by Id), so a refused record is named right.
+    const ordered = scope === undefined ? userIds : [...userIds].sort()
     const member = (u: string, i: number): string => (scope === undefined ? u : `@{scope.records[${i}].Id}`)
     const requests: CompositeSubrequest[] = [
       targetGet('group', groupId),
