@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseDocument } from 'yaml'
 import type { z } from 'zod'
-import { ConfigSchema, configErrorMap, isRecord, IS_REQUIRED, type ConfigIssueParams } from './schema.js'
+import { configErrorMap } from './error-map.js'
+import { ConfigSchema, isRecord, IS_REQUIRED, type ConfigIssueParams } from './schema.js'
 import type { Config, ScimClientConfig } from './types.js'
 
 export interface LoadConfigOptions {
