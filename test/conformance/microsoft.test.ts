@@ -1,10 +1,20 @@
 // Microsoft's SCIM test collection (newman) against a fresh emulated org and scimforce, compared with the
 // justified expected-failures list: part of npm test, so a regression or a newly passing assertion shows up here.
+import { existsSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { compare, formatComparison, loadExpectedFailures, runConformance, type AssertionResult } from './run.js'
+import { COLLECTION_PATH, compare, formatComparison, loadExpectedFailures, runConformance, type AssertionResult } from './run.js'
+
+// The collection is not part of the repository: it sits in shared/ beside it, as on developer machines and in CI.
+// A clone on its own (a newcomer's `git clone && npm ci && npm test`) skips the run and says why; in CI (CI=true)
+// the collection is required, so a missing one fails instead of passing silently.
+const collectionPresent = existsSync(COLLECTION_PATH)
+const required = process.env.CI === 'true'
+if (!collectionPresent && !required) {
+  console.warn(`Microsoft SCIM conformance run skipped: no collection at ${COLLECTION_PATH} (put shared/ beside the repository, or set SCIM_CONFORMANCE_COLLECTION to its path)`)
+}
 
 describe('Microsoft SCIM conformance collection', () => {
-  it('fails exactly the assertions listed in expected-failures.json', async () => {
+  it.skipIf(!collectionPresent && !required)('fails exactly the assertions listed in expected-failures.json', async () => {
     const { comparison } = await runConformance()
     expect(comparison.ok, formatComparison(comparison)).toBe(true)
     // Sanity: the collection really ran (79 requests less the Get Token folder carry 107 assertions).
