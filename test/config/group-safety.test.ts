@@ -1,39 +1,10 @@
 // Issue 11 in the configuration: group-mapping patterns reach only a Salesforce-side prefix, profiles take no
 // pattern, allowPrivileged is read, and extra mappings cannot write sensitive User fields. Each refusal names its key.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from '../../src/config/loader.js'
+import { describe, expect, it } from 'vitest'
 import { isSensitiveUserField } from '../../src/config/schema.js'
+import { yamlConfigs } from './yaml-config.js'
 
-const BASE: NodeJS.ProcessEnv = {
-  SF_LOGIN_URL: 'https://acme.my.salesforce.com',
-  SF_CLIENT_ID: '3MVG9-client-id',
-  SF_CLIENT_SECRET: 'sf-client-secret',
-  SF_PROFILE_ID: '00e5j000001AbCdAAK',
-  SCIM_BEARER_TOKEN: 'bearer-token-0123456789',
-}
-
-const dir = mkdtempSync(join(tmpdir(), 'scimforce-group-safety-'))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
-let n = 0
-
-function load (yaml: string): ReturnType<typeof loadConfig> {
-  const path = join(dir, `c${++n}.yaml`)
-  writeFileSync(path, yaml)
-  return loadConfig(BASE, { configPath: path })
-}
-
-function problems (yaml: string): readonly string[] {
-  try {
-    load(yaml)
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError)
-    return (err as ConfigError).problems
-  }
-  throw new Error('expected a ConfigError')
-}
+const { load, problems } = yamlConfigs('group-safety')
 
 const mapping = (line: string): string => `groups:\n  mappings:\n    - ${line}\n`
 

@@ -1,26 +1,9 @@
 // groups.manageExisting: the admin-made public groups SCIM may write to (issue 11), read from YAML, refused when blank.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../../src/config/loader.js'
+import { BASE_ENV as BASE, yamlConfigs } from './yaml-config.js'
 
-const BASE: NodeJS.ProcessEnv = {
-  SF_LOGIN_URL: 'https://acme.my.salesforce.com',
-  SF_CLIENT_ID: '3MVG9-client-id',
-  SF_CLIENT_SECRET: 'sf-client-secret',
-  SF_PROFILE_ID: '00e5j000001AbCdAAK',
-  SCIM_BEARER_TOKEN: 'bearer-token-0123456789',
-}
-
-const dir = mkdtempSync(join(tmpdir(), 'scimforce-manage-existing-'))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-function load (yaml: string): ReturnType<typeof loadConfig> {
-  const path = join(dir, `c${Math.random().toString(36).slice(2)}.yaml`)
-  writeFileSync(path, yaml)
-  return loadConfig(BASE, { configPath: path })
-}
+const { load } = yamlConfigs('manage-existing')
 
 describe('groups.manageExisting', () => {
   it('is absent by default: no admin-made group is writable', () => {
