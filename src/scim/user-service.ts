@@ -103,7 +103,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
     let rec: SfRecord | undefined
     let groups: Array<Record<string, unknown>> | undefined
     const withGroups = reader !== undefined && reader.requests.length > 0
-      ? await users.retrieveWith(id, reader.requests, ctx.log)
+      ? await guard(users.retrieveWith(id, reader.requests, ctx.log)
         .catch((err: unknown) => {
           // A membership query the org refuses must not cost the IdP its user: read the user alone (one more call).
           if (err instanceof SalesforceError && err.kind === 'validation') {
@@ -111,8 +111,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
             return undefined
           }
           return notFoundOn(id)(err)
-        })
-        .catch((err: unknown) => { throw err instanceof SalesforceError ? toScimError(err) : err })
+        }))
       : undefined
     if (withGroups !== undefined && reader !== undefined) {
       rec = withGroups.user
