@@ -109,6 +109,8 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: config.server.bodyLimit,
+    // Behind a TLS-terminating proxy: request.ip (auth throttle, logs) is the client X-Forwarded-For names.
+    trustProxy: config.server.trustProxy,
     // The IdP's correlation id (x-request-id), when it sends a usable one, ties our logs to theirs; every log
     // line of the request, its Salesforce calls' included (they log through req.log), carries it as reqId.
     requestIdHeader: false,

@@ -48,6 +48,7 @@ const ENV_BINDINGS: readonly EnvBinding[] = [
   { name: 'PUBLIC_URL', path: ['server', 'publicUrl'], kind: 'text' },
   { name: 'LOG_LEVEL', path: ['server', 'logLevel'], kind: 'text' },
   { name: 'METRICS_TOKEN', path: ['server', 'metricsToken'], kind: 'secret' },
+  { name: 'TRUST_PROXY', path: ['server', 'trustProxy'], kind: 'text' },
   { name: 'SF_LOGIN_URL', path: ['salesforce', 'loginUrl'], kind: 'text' },
   { name: 'SF_AUTH_FLOW', path: ['salesforce', 'authFlow'], kind: 'text' },
   { name: 'SF_CLIENT_ID', path: ['salesforce', 'clientId'], kind: 'text' },
