@@ -6,6 +6,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import type { Config } from './config/types.js'
 import { clipLogged } from './http/clip.js'
 import { frameworkErrors, installErrorHandlers } from './http/errors.js'
+import { watchApiUsage } from './http/api-usage.js'
 import metricsPlugin, { combineObservers, createMetrics, type Metrics } from './http/metrics.js'
 import { createReadiness, type ReadinessOptions } from './http/readiness.js'
 import { createUserMapping } from './mapping/user.js'
@@ -126,7 +127,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   const ownsStore = deps.store === undefined
   const session = deps.session ?? createSalesforceSession(config.salesforce, app.log)
   const metrics = createMetrics(session)
-  const gateway = createGateway(session, deps.retry, combineObservers(metrics.observer, deps.observer))
+  const gateway = createGateway(session, deps.retry, combineObservers(metrics.observer, watchApiUsage(session, app.log), deps.observer))
   metrics.watchBreaker(gateway.breaker)
   const mapping = createUserMapping(config.users)
   const users = createUserService({ gateway, mapping, config: config.users, store, integrationUserId: async () => await integrationUserId(session) })
