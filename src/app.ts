@@ -7,6 +7,7 @@ import type { Config } from './config/types.js'
 import { clipLogged } from './http/clip.js'
 import { frameworkErrors, installErrorHandlers } from './http/errors.js'
 import { watchApiUsage } from './http/api-usage.js'
+import { captureSalesforceIds, salesforceIdOf } from './http/salesforce-id.js'
 import metricsPlugin, { combineObservers, createMetrics, type Metrics } from './http/metrics.js'
 import { createReadiness, type ReadinessOptions } from './http/readiness.js'
 import { createUserMapping } from './mapping/user.js'
@@ -95,6 +96,8 @@ class RequestLog extends LogController {
       res: reply,
       responseTime: Math.round(reply.elapsedTime * 10) / 10,
       client: req.scimClient?.name,
+      // The Salesforce record a successful write created or changed (http/salesforce-id.ts).
+      salesforceId: salesforceIdOf(req),
       userAgent: clipLogged(req.headers['user-agent']),
     }
     if (error !== null && error !== undefined) {
@@ -136,6 +139,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   app.addHook('onClose', async () => { if (ownsStore) store.close() })
 
   installErrorHandlers(app)
+  captureSalesforceIds(app)
 
   app.addHook('onRequest', async (req, reply) => {
     // Echoed on every answer, so an IdP admin can quote it and we can find the request's log lines.
