@@ -65,6 +65,16 @@ const ENV_BINDINGS: readonly EnvBinding[] = [
 
 const BINDING_BY_KEY = new Map(ENV_BINDINGS.map((b) => [b.path.join('.'), b]))
 
+/**
+ * Every environment variable the configuration reads, `NAME_FILE` forms included: deployment files are checked
+ * against it (test/deploy) so that they cannot set a variable nothing reads.
+ */
+export const CONFIG_ENV_NAMES: readonly string[] = [
+  'SCIMFORCE_CONFIG',
+  ...ENV_BINDINGS.flatMap((b) => b.kind === 'secret' ? [b.name, `${b.name}_FILE`] : [b.name]),
+  'SCIM_BEARER_TOKEN', 'SCIM_BEARER_TOKEN_FILE', 'SCIM_BASIC_USER', 'SCIM_BASIC_PASSWORD', 'SCIM_BASIC_PASSWORD_FILE'
+]
+
 /** Where a client came from, so problems name the variable the admin actually set. */
 type ClientOrigin = 'file' | 'SCIM_BEARER_TOKEN' | 'SCIM_BASIC_USER'
 
