@@ -172,7 +172,7 @@ export function loadConfig (env: NodeJS.ProcessEnv, opts: LoadConfigOptions = {}
   const username = get('SCIM_BASIC_USER')
   const password = secretEnv('SCIM_BASIC_PASSWORD')
   if (username !== undefined && password !== undefined) {
-    // merge: the Basic client is normally WSO2 IS, whose PUT carries only the claims that changed (wso2.md §0.7).
+    // merge: the Basic client is normally WSO2 IS, whose PUT carries only the claims that changed (its SCIM2 connector sends a PUT of userName and the changed claims only).
     envClients.push({ client: { name: username, auth: { type: 'basic', username, password }, putMode: 'merge' }, origin: 'SCIM_BASIC_USER' })
   } else if (username !== undefined && get('SCIM_BASIC_PASSWORD_FILE') === undefined) {
     problems.push('SCIM_BASIC_PASSWORD is required when SCIM_BASIC_USER is set: set SCIM_BASIC_PASSWORD or SCIM_BASIC_PASSWORD_FILE')
