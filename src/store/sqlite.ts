@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import { idKey, type MembershipKind, type Store } from './types.js'
+import { idKey, type MembershipKind, type Store, type StoredDoc } from './types.js'
 
 export function openSqliteStore (path: string): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
@@ -41,6 +41,13 @@ export function openSqliteStore (path: string): Store {
       set_at TEXT NOT NULL,
       PRIMARY KEY (user_key, field)
     );
+    CREATE TABLE IF NOT EXISTS docs (
+      ns TEXT NOT NULL,
+      key TEXT NOT NULL,
+      value TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      PRIMARY KEY (ns, key)
+    );
     CREATE TABLE IF NOT EXISTS groups (
       group_key TEXT PRIMARY KEY,
       group_id TEXT NOT NULL,
@@ -78,6 +85,16 @@ export function openSqliteStore (path: string): Store {
   const setExternal = db.prepare('INSERT INTO groups (group_key, group_id, external_id) VALUES (?, ?, ?) ON CONFLICT (group_key) DO UPDATE SET external_id = excluded.external_id')
   const externals = db.prepare<[], { group_id: string, external_id: string }>('SELECT group_id, external_id FROM groups WHERE external_id IS NOT NULL ORDER BY group_key')
   const forgetGroupRow = db.prepare('UPDATE groups SET created = 0, external_id = NULL WHERE group_key = ?')
+
+  type DocRow = { key: string, value: string, updated_at: string }
+  const docGet = db.prepare<[string, string], DocRow>('SELECT key, value, updated_at FROM docs WHERE ns = ? AND key = ?')
+  const docPut = db.prepare('INSERT OR REPLACE INTO docs (ns, key, value, updated_at) VALUES (?, ?, ?, ?)')
+  const docInsert = db.prepare('INSERT OR IGNORE INTO docs (ns, key, value, updated_at) VALUES (?, ?, ?, ?)')
+  const docDelete = db.prepare('DELETE FROM docs WHERE ns = ? AND key = ?')
+  // substr, not LIKE: a prefix may hold % or _, and keys compare exactly (case-sensitive).
+  const docList = db.prepare<[string, string, string, number], DocRow>(
+    'SELECT key, value, updated_at FROM docs WHERE ns = ? AND substr(key, 1, length(?)) = ? ORDER BY key LIMIT ?')
+  const doc = <T>(r: DocRow): StoredDoc<T> => ({ key: r.key, value: JSON.parse(r.value) as T, updatedAt: r.updated_at })
 
   let cache: string[] | undefined
   const sync: SyncPart = {
@@ -134,6 +151,17 @@ export function openSqliteStore (path: string): Store {
         delMembers.run(idKey(groupId))
         forgetGroupRow.run(idKey(groupId))
       })()
+    },
+    getDoc<T> (ns: string, key: string) {
+      const row = docGet.get(ns, key)
+      return row === undefined ? undefined : doc<T>(row)
+    },
+    putDoc (ns, key, value) { docPut.run(ns, key, JSON.stringify(value), new Date().toISOString()) },
+    insertDoc: (ns, key, value) => docInsert.run(ns, key, JSON.stringify(value), new Date().toISOString()).changes > 0,
+    deleteDoc: (ns, key) => docDelete.run(ns, key).changes > 0,
+    listDocs<T> (ns: string, opts?: { prefix?: string, limit?: number }) {
+      const prefix = opts?.prefix ?? ''
+      return docList.all(ns, prefix, prefix, opts?.limit ?? -1).map((r) => doc<T>(r))
     },
     probe () { probeStmt.run(new Date().toISOString()) },
     close () { if (db.open) db.close() },

@@ -26,6 +26,13 @@ export interface Membership {
   displayName: string
 }
 
+/** A document of Store.getDoc / listDocs, with when it was last written (ISO 8601). */
+export interface StoredDoc<T> {
+  key: string
+  value: T
+  updatedAt: string
+}
+
 export interface Store {
   isTombstoned (id: string): Promise<boolean>
   addTombstone (t: Omit<Tombstone, 'deletedAt'>): Promise<void>
@@ -71,6 +78,19 @@ export interface Store {
   groupExternalIds (): Promise<Array<{ groupId: string, externalId: string }>>
   /** Forgets everything about a group (after DELETE), tombstone aside. */
   forgetGroup (groupId: string): Promise<void>
+  /**
+   * Small JSON documents keyed by (namespace, key): scimforce's own state beyond the tables above (externalIds,
+   * pending emails, write intents…), kept the same way by every back-end. Keys are compared exactly.
+   */
+  getDoc<T = unknown> (ns: string, key: string): Promise<StoredDoc<T> | undefined>
+  /** Writes a document, replacing any. */
+  putDoc (ns: string, key: string, value: unknown): Promise<void>
+  /** Writes a document only if none has this key; false when one exists (a unique constraint, not a read first). */
+  insertDoc (ns: string, key: string, value: unknown): Promise<boolean>
+  /** Deletes a document; false when there was none. */
+  deleteDoc (ns: string, key: string): Promise<boolean>
+  /** Documents of a namespace in key order, optionally those whose key starts with `prefix`. */
+  listDocs<T = unknown> (ns: string, opts?: { prefix?: string, limit?: number }): Promise<Array<StoredDoc<T>>>
   /** Proves the store can be written (readiness). */
   probe (): Promise<void>
   close (): Promise<void>

@@ -50,3 +50,26 @@ describe('store locks', () => {
     await store.close()
   })
 })
+
+describe('store documents', () => {
+  it('puts, inserts once, lists by exact prefix and deletes', async () => {
+    const store = openStore(':memory:')
+    expect(await store.insertDoc('ext', 'wso2|Ab', { id: '1' })).toBe(true)
+    expect(await store.insertDoc('ext', 'wso2|Ab', { id: '2' })).toBe(false)
+    expect((await store.getDoc('ext', 'wso2|Ab'))?.value).toEqual({ id: '1' })
+    expect(await store.getDoc('ext', 'wso2|ab')).toBeUndefined()
+    await store.putDoc('ext', 'wso2|Ab', { id: '3' })
+    await store.putDoc('ext', 'wso2|A%', { id: '4' })
+    await store.putDoc('ext', 'okta|Ab', { id: '5' })
+    await store.putDoc('other', 'wso2|Ab', { id: '6' })
+    expect((await store.listDocs('ext', { prefix: 'wso2|' })).map((d) => d.value)).toEqual([{ id: '4' }, { id: '3' }])
+    expect((await store.listDocs('ext', { prefix: 'wso2|A%' })).map((d) => d.key)).toEqual(['wso2|A%'])
+    expect(await store.listDocs('ext', { limit: 1 })).toHaveLength(1)
+    expect(await store.deleteDoc('ext', 'wso2|Ab')).toBe(true)
+    expect(await store.deleteDoc('ext', 'wso2|Ab')).toBe(false)
+    // Inside a failed transaction nothing stays.
+    await expect(store.transaction(async (tx) => { await tx.putDoc('ext', 'x', 1); throw new Error('no') })).rejects.toThrow('no')
+    expect(await store.getDoc('ext', 'x')).toBeUndefined()
+    await store.close()
+  })
+})
