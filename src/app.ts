@@ -136,7 +136,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   const users = createUserService({ gateway, mapping, config: config.users, store, integrationUserId: async () => await integrationUserId(session) })
   app.decorate('scimforce', { store, session, gateway, metrics })
   // Runs after the server has stopped accepting and every in-flight request has been answered.
-  app.addHook('onClose', async () => { if (ownsStore) store.close() })
+  app.addHook('onClose', async () => { if (ownsStore) await store.close() })
 
   installErrorHandlers(app)
   captureSalesforceIds(app)

@@ -139,12 +139,12 @@ function licenseCheck (facts: ProfileFacts): Check {
   }
 }
 
-function storeCheck (config: Config): CheckResult {
+async function storeCheck (config: Config): Promise<CheckResult> {
   const path = config.store.path
   if (path === ':memory:') return { name: 'store', status: 'pass', detail: 'in memory: tombstones are lost at every restart' }
   try {
     const store = openStore(path)
-    try { store.probe() } finally { store.close() }
+    try { await store.probe() } finally { await store.close() }
     return { name: 'store', status: 'pass', detail: `${path} is writable` }
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err)
@@ -203,7 +203,7 @@ export async function runChecks (env: NodeJS.ProcessEnv): Promise<CheckResult[]>
       if (name === 'salesforce token') tokenFailed = true
     }
   }
-  results.push(storeCheck(config))
+  results.push(await storeCheck(config))
   return scrubbed(results, secretsOf(config, env, session))
 }
 

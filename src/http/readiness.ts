@@ -119,7 +119,7 @@ export function createReadiness (deps: ReadinessDeps, options: Partial<Readiness
       else if (!api) reasons.push(REASONS.api)
       if (heldBack) reasons.push(REASONS.circuit)
       let store: CheckResult = 'ok'
-      try { deps.store.probe() } catch (err) {
+      try { await deps.store.probe() } catch (err) {
         store = 'failed'
         log.warn({ err }, 'readiness: store not writable')
         reasons.push(REASONS.store)

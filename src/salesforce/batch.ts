@@ -189,7 +189,7 @@ export async function applyWrites (
   singles: readonly SingleWrite[],
   writes: readonly RecordWrite[],
   log: Logger,
-  onCommitted: (labels: string[], results: Map<string, unknown>) => void
+  onCommitted: (labels: string[], results: Map<string, unknown>) => void | Promise<void>
 ): Promise<WriteProgress> {
   const steps = planWrites(singles, writes)
   let done = 0
@@ -201,7 +201,7 @@ export async function applyWrites (
       step.requests.forEach((r, i) => {
         if (r.url.startsWith('/composite/sobjects')) checkCollection(results[i]?.body, step.labels[i] ?? [])
       })
-      onCommitted(step.labels.flat(), new Map(results.map((r) => [r.referenceId, r.body])))
+      await onCommitted(step.labels.flat(), new Map(results.map((r) => [r.referenceId, r.body])))
       done++
     } catch (err) {
       const progress: WriteProgress = {

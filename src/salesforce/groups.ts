@@ -294,13 +294,13 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
    * Creates a public group with its first members (labels: the member ids) and reads it back, in one composite;
    * `onCommitted` gets the new record as soon as Salesforce committed it.
    */
-  async function createPublicGroup (name: string, developerName: string, memberIds: readonly string[], log: Logger, onCommitted: (record: SfRecord) => void): Promise<void> {
+  async function createPublicGroup (name: string, developerName: string, memberIds: readonly string[], log: Logger, onCommitted: (record: SfRecord) => void | Promise<void>): Promise<void> {
     const singles: SingleWrite[] = [
       { method: 'POST', url: '/sobjects/Group', body: { Name: name, DeveloperName: developerName, Type: 'Regular' }, label: 'group' },
       { method: 'GET', url: `/sobjects/Group/@{w0.id}?fields=${objects.group.fields.join(',')}`, label: 'readBack' },
     ]
     const writes: RecordWrite[] = memberIds.map((id) => ({ op: 'create', sobject: 'GroupMember', fields: { GroupId: '@{w0.id}', UserOrGroupId: id }, label: id }))
-    await applyWrites(gateway, singles, writes, log, (_labels, results) => { onCommitted(withId(results.get('w1'), `the new group '${name}'`)) })
+    await applyWrites(gateway, singles, writes, log, async (_labels, results) => { await onCommitted(withId(results.get('w1'), `the new group '${name}'`)) })
   }
 
   /**

@@ -11,6 +11,7 @@ import type { GroupRead, GroupReadResult } from '../salesforce/groups.js'
 import { normalizeSalesforceId } from '../salesforce/ids.js'
 import { ScimError, toScimError } from './errors.js'
 import { notFound } from './errors.js'
+import { loadMarks } from './group-marks.js'
 import type { GroupContext, Target } from './group-types.js'
 import type { RequestContext } from './user-service.js'
 
@@ -43,10 +44,10 @@ export function createGroupChanges (gc: GroupContext) {
   const display = (rec: SfRecord): string => userMapping.fromUsername(String(rec.Username ?? ''))
 
   /** The SCIM group an id names: 404 unless a record of a SCIM kind exists and maps back to itself. */
-  function parseId (raw: string): { id: string, kind: GroupKind } {
+  async function parseId (raw: string): Promise<{ id: string, kind: GroupKind }> {
     const id = normalizeSalesforceId(raw)
     const kind = id === undefined ? undefined : kindOfId(id)
-    if (id === undefined || kind === undefined || store.isGroupTombstoned(id)) throw notFound(raw)
+    if (id === undefined || kind === undefined || await store.isGroupTombstoned(id)) throw notFound(raw)
     return { id, kind }
   }
 
@@ -61,8 +62,8 @@ export function createGroupChanges (gc: GroupContext) {
    * Whether SCIM may write to this target: any mapped record (the mapping is the admin's consent), a public group
    * scimforce created, or an admin-made one that groups.manageExisting names by Name or Id.
    */
-  function manages (target: Target): boolean {
-    if (target.kind !== 'group' || store.isGroupCreated(target.id)) return true
+  async function manages (target: Target): Promise<boolean> {
+    if (target.kind !== 'group' || await store.isGroupCreated(target.id)) return true
     const name = String(target.record.Name ?? target.displayName).toLowerCase()
     return (config.manageExisting ?? []).some((entry) => {
       const id = normalizeSalesforceId(entry)
@@ -75,15 +76,15 @@ export function createGroupChanges (gc: GroupContext) {
    * groups.manageExisting opts it in: every internal user may inherit such a group's sharing. An externalId alone
    * is scimforce's own bookkeeping and goes through.
    */
-  function assertWritable (target: Target, change: GroupChange): void {
+  async function assertWritable (target: Target, change: GroupChange): Promise<void> {
     const touches = change.base !== undefined || change.ops.length > 0 || (change.displayName !== undefined && change.displayName !== target.displayName)
-    if (!touches || manages(target)) return
+    if (!touches || await manages(target)) return
     throw new ScimError(403, undefined, `'${target.displayName}' (${target.id}) is a public group an admin made in Salesforce, not scimforce: its members and name are left alone. To let SCIM manage it, add its name or Id to ${MANAGE_EXISTING_KEY}`)
   }
 
   /** Reads the target together with `extra` reads, in one call. */
   async function load (raw: string, extra: GroupRead, ctx: RequestContext): Promise<{ target: Target, read: GroupReadResult }> {
-    const { id, kind } = parseId(raw)
+    const { id, kind } = await parseId(raw)
     let read: GroupReadResult
     try {
       read = await sf.read({ ...extra, target: { kind, id } }, ctx.log)
@@ -95,21 +96,27 @@ export function createGroupChanges (gc: GroupContext) {
   }
 
   /** The members read for a target: users (a SCIM-deleted one is gone for the IdP, RFC 7644 §3.6), then groups. */
-  function membersFrom (read: { users: SfRecord[], groups: SfRecord[] } | undefined): ScimMember[] {
+  async function membersFrom (read: { users: SfRecord[], groups: SfRecord[] } | undefined): Promise<ScimMember[]> {
+    const users: SfRecord[] = []
+    for (const r of read?.users ?? []) if (!await store.isTombstoned(String(r.Id))) users.push(r)
     return [
-      ...(read?.users ?? []).filter((r) => !store.isTombstoned(String(r.Id))).map((r): ScimMember => ({ value: String(r.Id), display: display(r), type: 'User' })),
+      ...users.map((r): ScimMember => ({ value: String(r.Id), display: display(r), type: 'User' })),
       ...(read?.groups ?? []).map((r): ScimMember => ({ value: String(r.Id), display: String(r.Name ?? ''), type: 'Group' })),
     ]
   }
 
   /** The members a full state read found, with userNames, for PUT and POST answers (no further read). */
-  function membersAfter (result: Set<string>, state: State): ScimMember[] {
-    return [...result].sort().flatMap((id): ScimMember[] => {
-      if (id.startsWith('00G')) return [{ value: id, type: 'Group' }]
-      if (store.isTombstoned(id)) return []
-      const u = state.users.get(id)
-      return [{ value: id, ...(u !== undefined ? { display: display(u) } : {}), type: 'User' }]
-    })
+  async function membersAfter (result: Set<string>, state: State): Promise<ScimMember[]> {
+    const out: ScimMember[] = []
+    for (const id of [...result].sort()) {
+      if (id.startsWith('00G')) {
+        out.push({ value: id, type: 'Group' })
+      } else if (!await store.isTombstoned(id)) {
+        const u = state.users.get(id)
+        out.push({ value: id, ...(u !== undefined ? { display: display(u) } : {}), type: 'User' })
+      }
+    }
+    return out
   }
 
   /**
@@ -140,9 +147,8 @@ export function createGroupChanges (gc: GroupContext) {
       }
     }
     const ids = [...new Set(refs.map((r) => r.id ?? state.names.get((r.userName ?? '').toLowerCase())).filter((id): id is string => id !== undefined))]
-    const kind = target?.kind ?? parseId(raw as string).kind
-    const targetId = target?.id ?? parseId(raw as string).id
-    const extraUsers = isSingleValued(kind) && full ? store.membersOf(targetId) : []
+    const { kind, id: targetId } = target ?? await parseId(raw as string)
+    const extraUsers = isSingleValued(kind) && full ? await store.membersOf(targetId) : []
     const request: GroupRead = {
       userIds: [...new Set([...ids, ...extraUsers])].filter((id) => !state.users.has(id)),
       ...(!isSingleValued(kind) ? { rows: { kind, targetId, userIds: full ? undefined : ids } } : {}),
@@ -160,16 +166,20 @@ export function createGroupChanges (gc: GroupContext) {
     return { target, state }
   }
 
-  function applyEffects (effects: readonly StoreEffect[], client: string): void {
-    for (const e of effects) {
-      switch (e.type) {
-        case 'addMembership': store.addMemberships([e.membership], client); break
-        case 'removeMembership': store.removeMemberships(e.targetId, [e.userId]); break
-        case 'setManagedField': store.setManagedField(e.userId, e.field, e.value); break
-        case 'clearManagedField': store.clearManagedField(e.userId, e.field); break
-        case 'setGroupExternalId': store.setGroupExternalId(e.groupId, e.externalId); break
+  /** Applies store effects, all or none. */
+  async function applyEffects (effects: readonly StoreEffect[], client: string): Promise<void> {
+    if (effects.length === 0) return
+    await store.transaction(async (tx) => {
+      for (const e of effects) {
+        switch (e.type) {
+          case 'addMembership': await tx.addMemberships([e.membership], client); break
+          case 'removeMembership': await tx.removeMemberships(e.targetId, [e.userId]); break
+          case 'setManagedField': await tx.setManagedField(e.userId, e.field, e.value); break
+          case 'clearManagedField': await tx.clearManagedField(e.userId, e.field); break
+          case 'setGroupExternalId': await tx.setGroupExternalId(e.groupId, e.externalId); break
+        }
       }
-    }
+    })
   }
 
   /**
@@ -177,26 +187,27 @@ export function createGroupChanges (gc: GroupContext) {
    * then the effects that need no write. Returns the resulting member set when the state read was full.
    */
   async function apply (target: Target, change: GroupChange, state: State, full: boolean, ctx: RequestContext): Promise<Set<string> | undefined> {
-    const plan = planGroupChange({ config, fallbackProfileId, target, change, state, full, marks: store })
+    const marks = await loadMarks(store, target, change, state)
+    const plan = planGroupChange({ config, fallbackProfileId, target, change, state, full, marks })
     for (const { userId, row } of plan.kept) ctx.log.info({ group: target.id, userId, row }, `left a ${TARGETS[target.kind].label} membership scimforce did not make`)
     target.displayName = plan.displayName
     if (plan.writes.length > 0 || plan.rename !== undefined) {
       const byLabel = new Map(plan.writes.map((w) => [w.write.userId, w]))
-      store.transaction(() => { for (const w of plan.writes) applyEffects(w.effects, ctx.client) })
-      await sf.writeMembership(target, plan.rename, plan.writes.map((w) => w.write), ctx.log).catch((err: unknown) => {
+      await applyEffects(plan.writes.flatMap((w) => w.effects), ctx.client)
+      await sf.writeMembership(target, plan.rename, plan.writes.map((w) => w.write), ctx.log).catch(async (err: unknown) => {
         const progress = progressOf(err)
         const undo = progress === undefined
           ? [...byLabel.keys()]
           : [...(progress.outcomeUnknown === true ? [] : progress.failed ?? []), ...progress.unsent ?? []]
-        store.transaction(() => { for (const label of undo) applyEffects(byLabel.get(label)?.undo ?? [], ctx.client) })
+        await applyEffects(undo.flatMap((label) => byLabel.get(label)?.undo ?? []), ctx.client)
         throw explainWriteError(err, target)
       })
     }
-    store.transaction(() => { applyEffects(plan.after, ctx.client) })
+    await applyEffects(plan.after, ctx.client)
     if (plan.rename !== undefined) target.record = { ...target.record, Name: target.displayName }
     if (!full) return undefined
     // Claims (profile, role) are in the store; the plan knows the rows.
-    return isSingleValued(target.kind) ? new Set(store.membersOf(target.id)) : plan.members
+    return isSingleValued(target.kind) ? new Set(await store.membersOf(target.id)) : plan.members
   }
 
   /** Names the member a record error is about, and says how far a multi-step change got. */

@@ -20,7 +20,7 @@ const DUPLICATE_NAME = new Set(['DUPLICATE_DEVELOPER_NAME', 'DUPLICATE_VALUE'])
 /** Derived DeveloperNames tried before giving up (the base, then two suffixed ones). */
 const NAME_ATTEMPTS = 3
 
-export function createGroupCreator (gc: GroupContext, changes: GroupChanges, render: (target: Target, members: ScimGroup['members']) => ScimGroup) {
+export function createGroupCreator (gc: GroupContext, changes: GroupChanges, render: (target: Target, members: ScimGroup['members']) => Promise<ScimGroup>) {
   const { sf, store, config } = gc
   const { display, readForChange, apply, membersAfter, explainWriteError, parseId, asTarget, manages } = changes
 
@@ -29,8 +29,8 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
     // Linking adds the members the POST names; it never takes away what the target already has.
     const adding: GroupChange = { ops: (change.base ?? []).map((ref) => ({ ref, add: true })), ...(change.externalId !== undefined ? { externalId: change.externalId } : {}) }
     const result = await apply(target, adding, state, true, ctx)
-    store.removeGroupTombstone(target.id)
-    return render(target, membersAfter(result ?? new Set(), state))
+    await store.removeGroupTombstone(target.id)
+    return await render(target, await membersAfter(result ?? new Set(), state))
   }
 
   async function create (body: Record<string, unknown>, ctx: RequestContext): Promise<ScimGroup> {
@@ -71,7 +71,9 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
     const askable = names.filter((n) => canBeUsername(gc.userMapping.toUsername(n)))
     const given = [...new Set(members.flatMap((m) => m.id !== undefined ? [m.id] : []))]
     // Nested groups must be scimforce's own (mapping/group-plan.ts foreignGroups): refused before any read.
-    const foreign = foreignGroups(given, new Map(), store)
+    const created = new Set<string>()
+    for (const id of given) if (id.startsWith('00G') && await store.isGroupCreated(id)) created.add(id)
+    const foreign = foreignGroups(given, new Map(), { isGroupCreated: (id) => created.has(id) })
     if (foreign !== undefined) throw foreign
     const found = new Set<string>()
     const nameOf = new Map<string, string>()
@@ -83,10 +85,8 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
       }
       for (const r of [...read.users, ...read.publicGroups]) found.add(String(r.Id))
     }
-    const missing = [
-      ...names.filter((n) => !nameOf.has(n)),
-      ...given.filter((id) => !found.has(id) || store.isTombstoned(id)),
-    ]
+    const missing = names.filter((n) => !nameOf.has(n))
+    for (const id of given) if (!found.has(id) || await store.isTombstoned(id)) missing.push(id)
     if (missing.length > 0) throw noSuchUser(missing)
     const bad = given.filter((id) => !id.startsWith('005') && !id.startsWith('00G'))
     if (bad.length > 0) throw new ScimError(400, 'invalidValue', `Members of a public group are users or public groups; not ${bad.slice(0, 5).join(', ')}`)
@@ -99,14 +99,14 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
       const developerName = deriveDeveloperName(displayName, attempt)
       let record: SfRecord | undefined
       try {
-        await sf.createPublicGroup(displayName, developerName, first, ctx.log, (created) => {
+        await sf.createPublicGroup(displayName, developerName, first, ctx.log, async (created) => {
           record = created
           const id = String(created.Id)
-          store.transaction(() => {
-            store.markGroupCreated(id)
-            store.removeGroupTombstone(id)
-            store.addMemberships(first.map((userId) => ({ targetId: id, userId, kind: 'group', displayName })), ctx.client)
-            if (change.externalId !== undefined && change.externalId !== null) store.setGroupExternalId(id, change.externalId)
+          await store.transaction(async (tx) => {
+            await tx.markGroupCreated(id)
+            await tx.removeGroupTombstone(id)
+            await tx.addMemberships(first.map((userId) => ({ targetId: id, userId, kind: 'group', displayName })), ctx.client)
+            if (change.externalId !== undefined && change.externalId !== null) await tx.setGroupExternalId(id, change.externalId)
           })
         })
       } catch (err) {
@@ -119,7 +119,7 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
             const shown = displayNameOf(config, 'group', existing)
             if (shown === undefined) throw new ScimError(409, 'uniqueness', `A public group named '${displayName}' exists but cannot be a SCIM group`)
             const found: Target = { kind: 'group', id: String(existing.Id), record: existing, displayName: shown }
-            if (!manages(found)) {
+            if (!await manages(found)) {
               throw new ScimError(409, 'uniqueness', `A public group named '${displayName}' (${found.id}) exists in Salesforce, made by an admin, not by scimforce: to let SCIM link and manage it, add its name or Id to ${MANAGE_EXISTING_KEY}`)
             }
             return await linkExisting(found, change, ctx)
@@ -134,7 +134,7 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
         const { state } = await readForChange(target, rest.map((id) => ({ id })), false, ctx)
         await apply(target, { ops: rest.map((id) => ({ ref: { id }, add: true })) }, state, false, ctx)
       }
-      return render(target, membersAfter(new Set(ids), emptyState()))
+      return await render(target, await membersAfter(new Set(ids), emptyState()))
     }
     throw new ScimError(409, 'uniqueness', `Could not find a free DeveloperName for the public group '${displayName}'`)
   }
@@ -146,22 +146,24 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
    * first, writes second).
    */
   async function addToOwnGroup (raw: string, change: GroupChange, ctx: RequestContext): Promise<Target | undefined> {
-    const { id, kind } = parseId(raw)
+    const { id, kind } = await parseId(raw)
     const ids = [...new Set(change.ops.map((o) => o.ref.id ?? ''))]
-    if (kind !== 'group' || !store.isGroupCreated(id) || change.base !== undefined || change.displayName !== undefined || change.externalId !== undefined ||
-      change.ops.some((o) => !o.add) || ids.some((u) => !u.startsWith('005') || store.isTombstoned(u)) || ids.length === 0 || ids.length > MAX_COLLECTION_RECORDS) {
+    if (kind !== 'group' || change.base !== undefined || change.displayName !== undefined || change.externalId !== undefined ||
+      change.ops.some((o) => !o.add) || ids.some((u) => !u.startsWith('005')) || ids.length === 0 || ids.length > MAX_COLLECTION_RECORDS) {
       return undefined
     }
+    if (!await store.isGroupCreated(id)) return undefined
+    for (const u of ids) if (await store.isTombstoned(u)) return undefined
     const intents = ids.map((userId) => ({ targetId: id, userId, kind: 'group' as const, displayName: '' }))
-    const ownedBefore = new Set(store.membersOf(id, ids))
+    const ownedBefore = new Set(await store.membersOf(id, ids))
     // Marked before the write and taken back unless it may have happened, as in group-change.ts apply().
-    store.addMemberships(intents, ctx.client)
+    await store.addMemberships(intents, ctx.client)
     let added: { record: SfRecord | undefined, existing: string[] }
     try {
       added = await sf.addToPublicGroup(id, ids, ctx.log)
     } catch (err) {
       if (!(err instanceof SalesforceError && err.kind === 'unknownOutcome')) {
-        store.removeMemberships(id, ids.filter((u) => !ownedBefore.has(u)))
+        await store.removeMemberships(id, ids.filter((u) => !ownedBefore.has(u)))
       }
       if (err instanceof SalesforceError && (err.kind === 'notFound' || err.code === 'MALFORMED_ID')) throw notFound(raw)
       throw explainWriteError(err, { kind: 'group', id, record: {}, displayName: id })
@@ -169,9 +171,9 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
     const target = asTarget('group', added.record, raw)
     // Rows that were there before the insert are someone else's unless scimforce had marked them already.
     const existed = added.existing.filter((u) => !ownedBefore.has(u))
-    store.transaction(() => {
-      store.removeMemberships(id, existed)
-      store.addMemberships(ids.filter((u) => !existed.includes(u)).map((userId) => ({ targetId: id, userId, kind: 'group' as const, displayName: target.displayName })), ctx.client)
+    await store.transaction(async (tx) => {
+      await tx.removeMemberships(id, existed)
+      await tx.addMemberships(ids.filter((u) => !existed.includes(u)).map((userId) => ({ targetId: id, userId, kind: 'group' as const, displayName: target.displayName })), ctx.client)
     })
     return target
   }

@@ -8,7 +8,7 @@ import type { Logger } from '../salesforce/connection.js'
 import type { SfRecord } from '../salesforce/gateway.js'
 import type { GroupsGateway } from '../salesforce/groups.js'
 import { normalizeSalesforceId } from '../salesforce/ids.js'
-import type { Store } from '../store/store.js'
+import { idKey, type Store } from '../store/store.js'
 import { CORE_GROUP_SCHEMA } from '../protocol/constants.js'
 import { matches as evaluate, type Attribute, type Lookup } from '../protocol/evaluate.js'
 import { FilterError, type AttrPath, type CompareNode, type FilterNode } from '../protocol/filter.js'
@@ -56,6 +56,9 @@ export function createGroupLister (deps: GroupListerDeps): { list: (q: GroupList
     const mappedKinds = resolution === undefined ? MAPPED_KINDS : MAPPED_KINDS.filter((k) => k === resolution.kind)
 
     const offset = q.startIndex - 1
+    const groupTombstones = await store.groupTombstoneIds()
+    const tombstoned = new Set(groupTombstones.map(idKey))
+    const asCandidate = (kind: GroupKind, record: SfRecord): Target | undefined => candidate(kind, record, tombstoned)
     const found = await sf.list({
       ...(wantPublic
         ? {
@@ -63,7 +66,7 @@ export function createGroupLister (deps: GroupListerDeps): { list: (q: GroupList
               filter: filterSoql,
               // Public groups whose name a mapping claims are not SCIM groups; nor are those the IdP deleted.
               claimed: claimedNames(config),
-              tombstones: store.groupTombstoneIds().filter((id) => id.startsWith(TARGETS.group.prefix)),
+              tombstones: groupTombstones.filter((id) => id.startsWith(TARGETS.group.prefix)),
               offset,
               count: q.count,
             },
@@ -90,9 +93,10 @@ export function createGroupLister (deps: GroupListerDeps): { list: (q: GroupList
     return { total: publicTotal + mapped.length, startIndex: q.startIndex, resources: page }
   }
 
-  function asCandidate (kind: GroupKind, record: SfRecord): Target | undefined {
+  /** A record as a SCIM group, unless the IdP deleted it (`tombstoned`: id keys) or it maps to another name. */
+  function candidate (kind: GroupKind, record: SfRecord, tombstoned: ReadonlySet<string>): Target | undefined {
     const id = String(record.Id)
-    if (store.isGroupTombstoned(id)) return undefined
+    if (tombstoned.has(idKey(id))) return undefined
     const displayName = displayNameOf(config, kind, record)
     if (displayName === undefined || !sameTarget(config, displayName, kind, record)) return undefined
     return { kind, id, record, displayName }
@@ -112,7 +116,7 @@ export function createGroupLister (deps: GroupListerDeps): { list: (q: GroupList
     const attr = attrName(node.path)
     if (attr === 'externalid') {
       if (node.type === 'valuePath' || node.path.subAttr !== undefined) throw new FilterError('externalId has no sub-attributes')
-      const rows = deps.store.groupExternalIds()
+      const rows = await deps.store.groupExternalIds()
       return idsNode(rows.filter((r) => evaluate(node, () => ({ type: 'string', caseExact: true, values: [r.externalId] }))).map((r) => r.groupId))
     }
     if (attr === 'members') {

@@ -83,76 +83,79 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
   const changes = createGroupChanges(gc)
   const { parseId, load, membersFrom, membersAfter, readForChange, apply, assertWritable } = changes
 
-  function render (target: Target, members: ScimMember[] | undefined): ScimGroup {
-    return toScimGroup(target.record, target.displayName, { externalId: store.groupExternalId(target.id), members })
+  async function render (target: Target, members: ScimMember[] | undefined): Promise<ScimGroup> {
+    return toScimGroup(target.record, target.displayName, { externalId: await store.groupExternalId(target.id), members })
   }
 
   const creator = createGroupCreator(gc, changes, render)
 
   /** What the members of a target are read from: rows in Salesforce, or (profiles, roles) the store's claims. */
-  const memberSource = (kind: GroupKind, id: string): { kind: GroupKind, id: string, claimed?: string[] } =>
-    isSingleValued(kind) ? { kind, id, claimed: store.membersOf(id) } : { kind, id }
+  const memberSource = async (kind: GroupKind, id: string): Promise<{ kind: GroupKind, id: string, claimed?: string[] }> =>
+    isSingleValued(kind) ? { kind, id, claimed: await store.membersOf(id) } : { kind, id }
 
   async function membersOf (groups: ReadonlyArray<{ id: string, kind: GroupKind }>, ctx: RequestContext): Promise<Map<string, ScimMember[]>> {
-    const read = await guard(sf.read({ members: groups.map((g) => memberSource(g.kind, g.id)) }, ctx.log))
-    return new Map(groups.map((g, i) => [g.id, membersFrom(read.members[i])]))
+    const sources = await Promise.all(groups.map(async (g) => await memberSource(g.kind, g.id)))
+    const read = await guard(sf.read({ members: sources }, ctx.log))
+    const out = new Map<string, ScimMember[]>()
+    for (const [i, g] of groups.entries()) out.set(g.id, await membersFrom(read.members[i]))
+    return out
   }
 
   async function get (id: string, ctx: RequestContext, opts: GroupReadOptions): Promise<ScimGroup> {
-    const { id: sfId, kind } = parseId(id)
-    const { target, read } = await guard(load(id, opts.members ? { members: [memberSource(kind, sfId)] } : {}, ctx))
-    return render(target, opts.members ? membersFrom(read.members[0]) : undefined)
+    const { id: sfId, kind } = await parseId(id)
+    const { target, read } = await guard(load(id, opts.members ? { members: [await memberSource(kind, sfId)] } : {}, ctx))
+    return await render(target, opts.members ? await membersFrom(read.members[0]) : undefined)
   }
 
   async function replace (id: string, body: Record<string, unknown>, mode: 'merge' | 'replace', ctx: RequestContext): Promise<ScimGroup> {
     const change = planGroupPut(body, mode)
     const full = change.base !== undefined
     const { target, state } = await guard(readForChange(id, mentionedMembers(change), full, ctx))
-    assertWritable(target, change)
+    await assertWritable(target, change)
     const result = await guard(apply(target, change, state, full, ctx))
-    return render(target, result === undefined ? undefined : membersAfter(result, state))
+    return await render(target, result === undefined ? undefined : await membersAfter(result, state))
   }
 
   async function patch (id: string, operations: PatchOperation[], ctx: RequestContext, opts: GroupReadOptions): Promise<ScimGroup> {
     const change = planGroupPatch(operations)
     if (!opts.members) {
       const fast = await guard(creator.addToOwnGroup(id, change, ctx))
-      if (fast !== undefined) return render(fast, undefined)
+      if (fast !== undefined) return await render(fast, undefined)
     }
     const full = change.base !== undefined
     const { target, state } = await guard(readForChange(id, mentionedMembers(change), full, ctx))
-    assertWritable(target, change)
+    await assertWritable(target, change)
     const result = await guard(apply(target, change, state, full, ctx))
-    if (!opts.members) return render(target, undefined)
-    if (result !== undefined) return render(target, membersAfter(result, state))
-    return render(target, (await membersOf([{ id: target.id, kind: target.kind }], ctx)).get(target.id))
+    if (!opts.members) return await render(target, undefined)
+    if (result !== undefined) return await render(target, await membersAfter(result, state))
+    return await render(target, (await membersOf([{ id: target.id, kind: target.kind }], ctx)).get(target.id))
   }
 
   async function remove (id: string, ctx: RequestContext): Promise<void> {
-    const { id: sfId, kind } = parseId(id)
-    if (kind === 'group' && store.isGroupCreated(sfId)) {
+    const { id: sfId, kind } = await parseId(id)
+    if (kind === 'group' && await store.isGroupCreated(sfId)) {
       // scimforce made this group: it goes, and its GroupMember rows with it [assumption: Salesforce deletes a
       // group's member rows with the group, as the emulator does; reference/salesforce.md §5 does not say].
       try {
         await sf.deletePublicGroup(sfId, ctx.log)
       } catch (err) {
         if (err instanceof SalesforceError && (err.kind === 'notFound' || err.code === 'ENTITY_IS_DELETED')) {
-          store.forgetGroup(sfId)
+          await store.forgetGroup(sfId)
           throw notFound(id)
         }
         throw asScimError(err)
       }
-      store.forgetGroup(sfId)
+      await store.forgetGroup(sfId)
       return
     }
     // A linked record stays; what scimforce made for it goes: its assignments, or its claims (with the fallback).
-    const ownedUsers = store.membersOf(sfId)
+    const ownedUsers = await store.membersOf(sfId)
     const change: GroupChange = { ops: ownedUsers.map((userId) => ({ ref: { id: userId }, add: false })) }
     const { target, state } = await guard(readForChange(id, mentionedMembers(change), false, ctx))
     await guard(apply(target, change, state, false, ctx))
-    store.transaction(() => {
-      store.forgetGroup(sfId)
-      store.addGroupTombstone(sfId)
+    await store.transaction(async (tx) => {
+      await tx.forgetGroup(sfId)
+      await tx.addGroupTombstone(sfId)
     })
   }
 
@@ -164,16 +167,16 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
   }
 
   /** The SCIM groups among a user's memberships, then (profile and role groups) the user's claims. */
-  function groupsOfUser (userId: string, records: ReadonlyArray<{ kind: RowKind, record: SfRecord }>): Array<{ id: string, displayName: string }> {
+  async function groupsOfUser (userId: string, records: ReadonlyArray<{ kind: RowKind, record: SfRecord }>): Promise<Array<{ id: string, displayName: string }>> {
     const out: Array<{ id: string, displayName: string }> = []
     for (const { kind, record } of records) {
       const id = String(record.Id)
       const displayName = displayNameOf(config, kind, record)
-      if (displayName !== undefined && !store.isGroupTombstoned(id) && sameTarget(config, displayName, kind, record)) out.push({ id, displayName })
+      if (displayName !== undefined && sameTarget(config, displayName, kind, record) && !await store.isGroupTombstoned(id)) out.push({ id, displayName })
     }
     // Profile and role groups: the user's claims (what the IdP said), not only the winner the User field holds.
-    for (const c of store.membershipsOfUser(userId, ['profile', 'role'])) {
-      if (!store.isGroupTombstoned(c.targetId)) out.push({ id: c.targetId, displayName: c.displayName })
+    for (const c of await store.membershipsOfUser(userId, ['profile', 'role'])) {
+      if (!await store.isGroupTombstoned(c.targetId)) out.push({ id: c.targetId, displayName: c.displayName })
     }
     return out
   }
@@ -182,7 +185,7 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
     const read = sf.userGroupsRead(userId, userGroupKinds)
     return {
       requests: read.requests,
-      build: (bodies) => groupsOfUser(userId, read.records(bodies))
+      build: async (bodies) => (await groupsOfUser(userId, read.records(bodies)))
         .map((g) => ({ value: g.id, display: g.displayName, $ref: `${groupsUrl}/${g.id}`, type: 'direct' as const })),
     }
   }
@@ -191,13 +194,13 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
     sf,
     store,
     groups: config,
-    groupsOfUser: async (userId, log) => groupsOfUser(userId, await sf.readUserGroups(userId, userGroupKinds, log)).map((g) => g.id),
+    groupsOfUser: async (userId, log) => (await groupsOfUser(userId, await sf.readUserGroups(userId, userGroupKinds, log))).map((g) => g.id),
   })
 
   async function list (q: GroupListQuery, ctx: RequestContext, opts: GroupReadOptions): Promise<ListPage<ScimGroup>> {
     const page = await guard(lister.list(q, ctx.log))
     const members = opts.members && page.resources.length > 0 ? await membersOf(page.resources, ctx) : undefined
-    return { ...page, resources: page.resources.map((t) => render(t, members?.get(t.id))) }
+    return { ...page, resources: await Promise.all(page.resources.map(async (t) => await render(t, members?.get(t.id)))) }
   }
 
   return { get, list, create: creator.create, replace, patch, delete: remove, membersOf, userGroups }

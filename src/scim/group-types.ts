@@ -19,7 +19,7 @@ export interface GroupReadOptions {
 export interface UserGroupsRead {
   requests: CompositeSubrequest[]
   /** The user's `groups` (RFC 7643 §4.1.2: direct memberships only; Salesforce nesting is not followed). */
-  build: (bodies: ReadonlyMap<string, unknown>) => Array<{ value: string, display: string, $ref: string, type: 'direct' }>
+  build: (bodies: ReadonlyMap<string, unknown>) => Promise<Array<{ value: string, display: string, $ref: string, type: 'direct' }>>
 }
 
 /** What every part of the Groups service works with. */

@@ -56,7 +56,7 @@ export function createUserLister (deps: { users: UserGateway, mapping: UserMappi
 
   async function list (q: ListQuery, log: Logger): Promise<ListPage<SfRecord>> {
     const filter = q.filter === undefined ? undefined : filterToSoql(q.filter, schema)
-    const tombstones = store.tombstoneIds()
+    const tombstones = await store.tombstoneIds()
     const inline = tombstones.length <= MAX_INLINE_TOMBSTONES
     const where = await users.where({ ...(filter !== undefined ? { filter } : {}), ...(inline ? { hideInactive: tombstones } : {}) })
     const orderBy = sortSpec(q)

@@ -40,7 +40,7 @@ export interface UserService {
 /** The reads that find a user's groups, and how their answers become `groups` (src/scim/group-service.ts). */
 export interface UserGroupsReader {
   requests: CompositeSubrequest[]
-  build: (bodies: ReadonlyMap<string, unknown>) => Array<Record<string, unknown>>
+  build: (bodies: ReadonlyMap<string, unknown>) => Promise<Array<Record<string, unknown>>>
 }
 
 export interface UserServiceDeps {
@@ -85,15 +85,15 @@ export function createUserService (deps: UserServiceDeps): UserService {
       if (err instanceof SalesforceError && err.code === 'NOT_FOUND') throw outOfScope(user)
       throw err
     })
-    store.removeTombstone(id)
+    await store.removeTombstone(id)
     ctx.log.info({ userId: id }, 'rehired an inactive Salesforce user')
     return toScimUser(mapping, rec)
   }
 
   /** The canonical id of a user that is not tombstoned; a 404 otherwise. */
-  function checkId (pathId: string): string {
+  async function checkId (pathId: string): Promise<string> {
     const id = userId(pathId)
-    if (store.isTombstoned(id)) throw notFound(pathId)
+    if (await store.isTombstoned(id)) throw notFound(pathId)
     return id
   }
 
@@ -115,17 +115,17 @@ export function createUserService (deps: UserServiceDeps): UserService {
       : undefined
     if (withGroups !== undefined && reader !== undefined) {
       rec = withGroups.user
-      groups = reader.build(withGroups.bodies)
+      groups = await reader.build(withGroups.bodies)
     } else {
       rec = await guard(users.retrieve(id, ctx.log))
       // Groups that need no Salesforce read (profile and role claims) when there was nothing to ask.
-      if (reader !== undefined && reader.requests.length === 0) groups = reader.build(new Map())
+      if (reader !== undefined && reader.requests.length === 0) groups = await reader.build(new Map())
     }
     if (rec === undefined) throw notFound(id)
-    if (store.isTombstoned(id)) {
+    if (await store.isTombstoned(id)) {
       // A tombstone only hides a user while it stays inactive: an admin who reactivated it by hand revived it.
       if (rec.IsActive !== true) throw notFound(id)
-      store.removeTombstone(id)
+      await store.removeTombstone(id)
     }
     const user = toScimUser(mapping, rec)
     return groups !== undefined && groups.length > 0 ? { ...user, groups } : user
@@ -149,7 +149,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
           if (!match.inScope) throw outOfScope(user, err.code)
           const existing = match.record
           const id = String(existing.Id)
-          if (existing.IsActive !== true || store.isTombstoned(id)) {
+          if (existing.IsActive !== true || await store.isTombstoned(id)) {
             return { user: await guard(rehire(existing, user, ctx)), rehired: true }
           }
           if (config.onActiveConflict === 'adopt') {
@@ -161,7 +161,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
         if (err.kind === 'unknownOutcome') {
           // The POST may have reached Salesforce before the connection broke: look, never create twice.
           const existing = (await guard(users.findByUsername(username, ctx.log)))
-          if (existing !== undefined && existing.inScope && existing.record.IsActive === true && !store.isTombstoned(String(existing.record.Id))) {
+          if (existing !== undefined && existing.inScope && existing.record.IsActive === true && !await store.isTombstoned(String(existing.record.Id))) {
             ctx.log.warn({ userId: existing.record.Id }, 'create outcome was unknown; the user exists, answering with it')
             return { user: toScimUser(mapping, existing.record), rehired: false }
           }
@@ -172,7 +172,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
   }
 
   async function replace (pathId: string, user: Record<string, unknown>, mode: 'merge' | 'replace', ctx: RequestContext): Promise<ScimUser> {
-    const id = checkId(pathId)
+    const id = await checkId(pathId)
     const changes = scimToFields(mapping, user)
     // Alias and nickname are derived once at creation; a PUT that carries no nickName keeps the one Salesforce has.
     if (mode === 'replace') {
@@ -182,7 +182,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
   }
 
   async function patch (pathId: string, body: { Operations: PatchOperation[] }, ctx: RequestContext): Promise<ScimUser> {
-    const id = checkId(pathId)
+    const id = await checkId(pathId)
     const plan = planPatch(mapping, body.Operations)
     if (plan.kind === 'direct') {
       return toScimUser(mapping, await guard(users.updateAndRead(id, plan.changes, ctx.log).catch(notFoundOn(id))))
@@ -204,9 +204,9 @@ export function createUserService (deps: UserServiceDeps): UserService {
   }
 
   async function remove (pathId: string, ctx: RequestContext): Promise<void> {
-    const id = checkId(pathId)
+    const id = await checkId(pathId)
     const rec = await guard(users.deactivateAndRead(id, config.deleteMode, ctx.log).catch(notFoundOn(id)))
-    store.addTombstone({ id: String(rec.Id), userName: mapping.fromUsername(String(rec.Username ?? '')), client: ctx.client })
+    await store.addTombstone({ id: String(rec.Id), userName: mapping.fromUsername(String(rec.Username ?? '')), client: ctx.client })
   }
 
   return {

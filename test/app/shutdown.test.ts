@@ -78,7 +78,7 @@ it('finishes the in-flight request, closes the store and exits 0 on SIGTERM', as
   expect(existsSync(`${dbPath}-wal`)).toBe(false)
   const store = openStore(dbPath)
   try {
-    expect(store.isTombstoned(id)).toBe(true)
+    expect(await store.isTombstoned(id)).toBe(true)
   } finally {
     store.close()
   }

@@ -217,7 +217,7 @@ describe('fault run', () => {
     const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b)
 
     /** After a failed answer: Salesforce holds either the state before the operation or the one after it. */
-    function unchangedOrApplied (u: Run, op: Op, before: Record<string, unknown> | undefined): void {
+    async function unchangedOrApplied (u: Run, op: Op, before: Record<string, unknown> | undefined): Promise<void> {
       const now = sfNow(u)
       if (op.kind === 'create') {
         const all = byUsername(u.model.userName)
@@ -227,14 +227,14 @@ describe('fault run', () => {
       }
       const applied = expected(after(u.model, op))
       if (!same(now, before) && !same(now, applied)) problem(u, op, `a failed answer left a third state: ${JSON.stringify(now)}`)
-      if (u.id !== undefined && op.kind === 'delete' && h.store.isTombstoned(u.id)) problem(u, op, 'a failed DELETE left a tombstone')
+      if (u.id !== undefined && op.kind === 'delete' && await h.store.isTombstoned(u.id)) problem(u, op, 'a failed DELETE left a tombstone')
     }
 
     /** What a 2xx answer claims, checked against Salesforce at once (nothing else touches this user meanwhile). */
-    function trueInSalesforce (u: Run, op: Op, a: Answer): void {
+    async function trueInSalesforce (u: Run, op: Op, a: Answer): Promise<void> {
       const now = sfNow(u)
       if (!same(now, expected(u.model))) problem(u, op, `answered ${a.status} but Salesforce holds ${JSON.stringify(now)}, expected ${JSON.stringify(expected(u.model))}`)
-      if (u.id !== undefined && h.store.isTombstoned(u.id) !== u.model.deleted) problem(u, op, `tombstone ${String(!u.model.deleted)} after ${a.status}`)
+      if (u.id !== undefined && (await h.store.isTombstoned(u.id)) !== u.model.deleted) problem(u, op, `tombstone ${String(!u.model.deleted)} after ${a.status}`)
     }
 
     function readMatches (u: Run, op: Op, body: Record<string, unknown> | undefined): void {
@@ -262,7 +262,7 @@ describe('fault run', () => {
 
     async function perform (u: Run, op: Op): Promise<void> {
       // Everything answered 2xx so far must be what Salesforce holds when the next operation starts.
-      if (op.kind !== 'create') trueInSalesforce(u, op, { status: 0, retryAfter: null, body: undefined })
+      if (op.kind !== 'create') await trueInSalesforce(u, op, { status: 0, retryAfter: null, body: undefined })
       for (let attempt = 1; attempt <= MAX_IDP_ATTEMPTS; attempt++) {
         if (op.kind === 'create' && attempt > 1) {
           // Entra's retry of a failed create: match by userName first, create only if nothing matches.
@@ -273,7 +273,7 @@ describe('fault run', () => {
             if (found.length > 1) problem(u, op, 'the IdP\'s match found two users')
             if (found.length === 1) {
               u.id = found[0]?.id
-              trueInSalesforce(u, op, f)
+              await trueInSalesforce(u, op, f)
               return
             }
           } else if (f.status === 503 || f.status === 429) {
@@ -289,7 +289,7 @@ describe('fault run', () => {
         record(u, op, attempt, a)
         const gone = u.model.deleted
         if (a.status === 503 || a.status === 429) {
-          unchangedOrApplied(u, op, before)
+          await unchangedOrApplied(u, op, before)
           await sleep(IDP_RETRY_WAIT_MS)
           continue
         }
@@ -298,7 +298,7 @@ describe('fault run', () => {
             if (a.status !== 201) break
             u.id = a.body?.id as string
             readMatches(u, op, a.body)
-            trueInSalesforce(u, op, a)
+            await trueInSalesforce(u, op, a)
             return
           case 'get':
             if (gone ? a.status !== 404 : a.status !== 200) break
@@ -316,12 +316,12 @@ describe('fault run', () => {
             if (a.status !== 200) break
             u.model = after(u.model, op)
             readMatches(u, op, a.body)
-            trueInSalesforce(u, op, a)
+            await trueInSalesforce(u, op, a)
             return
           case 'delete':
             if (a.status !== 204) break
             u.model = after(u.model, op)
-            trueInSalesforce(u, op, a)
+            await trueInSalesforce(u, op, a)
             return
         }
         problem(u, op, `unexpected answer ${a.status} ${JSON.stringify(a.body)}`)
@@ -351,7 +351,7 @@ describe('fault run', () => {
       if (all.length !== 1) { problems.push(`user ${u.n}: ${all.length} Salesforce users named ${u.model.userName}`); continue }
       if (all[0]?.Id !== u.id) problems.push(`user ${u.n}: the IdP holds id ${String(u.id)}, Salesforce ${String(all[0]?.Id)}`)
       if (!same(view(all[0]), expected(u.model))) problems.push(`user ${u.n}: final state ${JSON.stringify(view(all[0]))}, answered ${JSON.stringify(expected(u.model))}`)
-      if (u.id !== undefined && h.store.isTombstoned(u.id) !== u.model.deleted) problems.push(`user ${u.n}: tombstone does not match the answers`)
+      if (u.id !== undefined && (await h.store.isTombstoned(u.id)) !== u.model.deleted) problems.push(`user ${u.n}: tombstone does not match the answers`)
     }
     const strays = h.emulator.org.filter('User', (r) => String(r.Username).endsWith('@faults.pickup.example')).length
     if (strays !== USERS) problems.push(`${strays} Salesforce users of the run for ${USERS} created`)

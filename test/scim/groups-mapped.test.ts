@@ -105,7 +105,7 @@ describe('permission sets', () => {
     expectScimError(res, 400, 'invalidValue')
     expect(String(res.body.detail)).toContain(standardUser)
     expect(assignees(h, platform)).toEqual([])
-    expect(h.store.membersOf(platform)).toEqual([])
+    expect(await h.store.membersOf(platform)).toEqual([])
     await patchGroup(h, platform, [{ op: 'add', path: 'members', value: [{ value: platformUser }] }])
     expect(assignees(h, platform)).toEqual([platformUser])
   })
