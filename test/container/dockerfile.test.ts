@@ -171,6 +171,17 @@ describe('Dockerfile', () => {
     expect(lines.slice(1).sort()).toEqual(['!LICENSE', '!package-lock.json', '!package.json', '!src', '!tsconfig.build.json', '!tsconfig.json'])
   })
 
+  it('runs a Node the package supports (engines), and the README states the same versions', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }
+    const min = /^>=(\d+)\.(\d+)$/.exec(pkg.engines.node)
+    expect(min, pkg.engines.node).not.toBeNull()
+    const major = Number(/^node:(\d+)/.exec(final?.from ?? '')?.[1])
+    expect(major).toBeGreaterThanOrEqual(Number(min?.[1]))
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    expect(readme).toContain(`Node.js ${min?.[1] ?? '?'}.${min?.[2] ?? '?'} or newer`)
+    expect(readme).toContain(`the image runs Node ${major}`)
+  })
+
   it('runs the same command as `npm start`', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
     expect(execForm(final?.instructions.find((i) => i.op === 'CMD')?.args ?? '[]').join(' ')).toBe(pkg.scripts.start)
