@@ -111,6 +111,13 @@ export interface Gateway {
    * harmless (an update is, a create is not).
    */
   composite (requests: CompositeSubrequest[], opts: { allOrNone: boolean, safeToRetry: boolean }, log: Logger): Promise<CompositeResult[]>
+  /**
+   * One plain sObject REST write (POST or PATCH on `/sobjects/...`), outside `/composite`: Salesforce resolves
+   * `@{…}` references only inside a composite (salesforce.md §4.1, §10), so here every value is data. Answers the
+   * body Salesforce returned (`{ id, success }` for a POST, nothing for a PATCH's 204). `safeToRetry` as for
+   * composite: a PATCH is, a POST is not.
+   */
+  write (method: 'POST' | 'PATCH', url: string, body: Record<string, unknown>, opts: { safeToRetry: boolean }, log: Logger): Promise<unknown>
   dataPath (rest: string): string
   /** The circuit breaker's state (metrics, readiness, tests). */
   readonly breaker: Pick<Breaker, 'state' | 'snapshot'>
@@ -243,6 +250,19 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
     async queryMore (nextRecordsUrl, log) {
       return await call('queryMore', READ, log, async (timeout) =>
         await session.conn.request<QueryResult>({ method: 'GET', url: nextRecordsUrl }, { timeout }))
+    },
+    async write (method, url, body, opts, log) {
+      if (!url.startsWith('/sobjects/')) throw new Error(`gateway.write is for sObject records only, not ${url}`)
+      // Salesforce answers an error for a write that it did not carry out, so a transient one may be replayed; an
+      // unknown outcome only when the write is idempotent, and never right after a timeout (see composite below).
+      const retry: Replay = { transient: true, unknown: opts.safeToRetry, afterTimeout: false }
+      return await call(`${method} ${url.split('/')[2] ?? 'sobject'}`, retry, log, async (timeout) =>
+        await session.conn.request<unknown>({
+          method,
+          url: dataPath(url),
+          body: JSON.stringify(body),
+          headers: { 'content-type': 'application/json' },
+        }, { timeout }))
     },
     async composite (requests, opts, log) {
       const body = {

@@ -134,21 +134,18 @@ const GUARDED_ID = `@{${GUARD}.records[0].Id}`
 
 /**
  * Salesforce resolves `@{…}` in every string of a `/composite` subrequest and has no escape (salesforce.md §10):
- * a value holding one would be read as a reference to another subrequest's result (or halt the request). Such a
- * value cannot travel in a composite; the Gateway has no plain sObject write yet, so it is refused with 400.
+ * a value holding one would be read as a reference to another subrequest's result (or halt the request). A write
+ * carrying such a value is sent as plain sObject REST calls instead, where Salesforce reads no references.
  */
-function assertLiteral (body: Record<string, unknown>): void {
-  const fields = Object.entries(body).filter(([, v]) => typeof v === 'string' && v.includes('@{')).map(([k]) => k)
-  if (fields.length > 0) {
-    throw new SalesforceError('COMPOSITE_REFERENCE_IN_VALUE', `A value containing "@{" cannot be stored safely: Salesforce would read it as a composite reference (${fields.join(', ')})`, 'validation', { fields, httpStatus: 400 })
-  }
+function holdsReference (body: unknown): boolean {
+  return body !== null && typeof body === 'object' && Object.values(body).some((v) => typeof v === 'string' && v.includes('@{'))
 }
 
 /**
  * The guard query found no user in scope: the write that referenced it halted. With allOrNone false the guard's
  * own answer shows it; with allOrNone true everything is rolled back and the halted write's message names the
  * guard ("Invalid reference specified. No value for guard.records[0].Id found in guard", salesforce.md §4.1).
- * No other reference can be unresolvable: values with `@{` never enter a composite (assertLiteral).
+ * No other reference can be unresolvable: values with `@{` never enter a composite (holdsReference).
  */
 function guardMissed (results: CompositeResults): boolean {
   const guard = results.find((r) => r.referenceId === GUARD)
@@ -220,12 +217,18 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
   /**
    * A write that holds only while the user is in scope: the guard query and the writes that reference the user
    * it found (`@{guard.records[0].Id}`) travel in one `/composite`, so a user made admin a moment ago halts the
-   * write (issue 11). Still one API call. A halted guard is NOT_FOUND.
+   * write (issue 11). Still one API call. A halted guard is NOT_FOUND. `more` are further writes that carry no
+   * IdP value (the freeze); `changes` may hold anything, and with a `@{` in it the write goes the plain way.
    */
-  async function guarded (id: string, writes: (ref: string) => CompositeSubrequest[], log: Logger): Promise<SfRecord> {
+  async function guarded (id: string, changes: UserChanges, more: CompositeSubrequest[], log: Logger): Promise<SfRecord> {
+    if (holdsReference(changes)) return await guardedPlain(id, changes, more, log)
     const guard = select({ fields: ['Id'], from: 'User', where: and(eq('Id', pathId(id)), await inScope()), limit: 1 })
-    const requests = [{ method: 'GET' as const, url: queryUrl(guard), referenceId: GUARD }, ...writes(GUARDED_ID), readBack(GUARDED_ID)]
-    for (const r of requests) if (r.body !== undefined) assertLiteral(r.body as Record<string, unknown>)
+    const requests: CompositeSubrequest[] = [
+      { method: 'GET', url: queryUrl(guard), referenceId: GUARD },
+      { method: 'PATCH', url: `/sobjects/User/${GUARDED_ID}`, referenceId: 'update', body: changes },
+      ...more,
+      readBack(GUARDED_ID),
+    ]
     let results: CompositeResults
     try {
       results = await gateway.composite(requests, { allOrNone: true, safeToRetry: true }, log)
@@ -235,6 +238,28 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
     }
     if (guardMissed(results)) throw notFound()
     return recordOf(checked(results), 'readBack')
+  }
+
+  /**
+   * The rare write whose values hold `@{`, which no composite can carry as data: the guard query, the PATCH and the
+   * read-back as three plain calls. The guard is then a separate query, so a user made admin in the instant
+   * between it and the PATCH (one round trip) would still be written; we accept that window on this path only
+   * (a value with `@{` is rare, and refusing it would let a user who edits their own phone number block their own
+   * offboarding, issue 11). The further writes (the freeze) follow in a composite of their own, after the user's.
+   */
+  async function guardedPlain (id: string, changes: UserChanges, more: CompositeSubrequest[], log: Logger): Promise<SfRecord> {
+    const found = await retrieve(id, log)
+    if (found === undefined) throw notFound()
+    const ref = String(found.Id)
+    await gateway.write('PATCH', `/sobjects/User/${ref}`, changes, { safeToRetry: true }, log)
+    if (more.length > 0) checked(await gateway.composite(more, { allOrNone: true, safeToRetry: true }, log))
+    return await readBackPlain(ref, log)
+  }
+
+  /** The read-back of a plain write: the record as Salesforce now holds it, an Id or an error. */
+  async function readBackPlain (id: string, log: Logger): Promise<SfRecord> {
+    const record = await gateway.retrieve('User', id, fields, log)
+    return recordOf([{ referenceId: 'readBack', body: record ?? null, httpHeaders: {}, httpStatusCode: 200 }], 'readBack')
   }
 
   return {
@@ -265,7 +290,12 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
     },
 
     async createAndRead (record, log) {
-      assertLiteral(record)
+      if (holdsReference(record)) {
+        // Plain POST and a read-back of its own (holdsReference): two calls on this rare path.
+        const created = await gateway.write('POST', '/sobjects/User', record, { safeToRetry: false }, log) as { id?: unknown } | null
+        if (typeof created?.id !== 'string') throw new SalesforceError('MISSING_READ_BACK', 'Salesforce answered the create without the Id it created', 'unknownOutcome')
+        return await readBackPlain(created.id, log)
+      }
       const res = checked(await gateway.composite([
         { method: 'POST', url: '/sobjects/User', referenceId: 'newUser', body: record },
         readBack('@{newUser.id}'),
@@ -279,7 +309,7 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
         if (rec === undefined) throw notFound()
         return rec
       }
-      return await guarded(id, (ref) => [{ method: 'PATCH', url: `/sobjects/User/${ref}`, referenceId: 'update', body: changes }], log)
+      return await guarded(id, changes, [], log)
     },
 
     async deactivateAndRead (id, mode, log) {
@@ -289,18 +319,15 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
         if (rec === undefined) throw notFound()
         changes.Username = renamedUsername(String(rec.Username))
       }
-      return await guarded(id, (ref) => {
-        const requests: CompositeSubrequest[] = [{ method: 'PATCH', url: `/sobjects/User/${ref}`, referenceId: 'deactivate', body: changes }]
-        if (mode === 'freeze') {
-          // UserLogin holds the freeze flag (salesforce.md §2.9); find the row and set it within the same transaction.
-          const login = select({ fields: ['Id'], from: 'UserLogin', where: soql`UserId = ${id}`, limit: 1 })
-          requests.push(
+      // UserLogin holds the freeze flag (salesforce.md §2.9); find the row and set it within the same transaction.
+      const login = select({ fields: ['Id'], from: 'UserLogin', where: soql`UserId = ${pathId(id)}`, limit: 1 })
+      const freeze: CompositeSubrequest[] = mode !== 'freeze'
+        ? []
+        : [
             { method: 'GET', url: queryUrl(login), referenceId: 'login' },
-            { method: 'PATCH', url: '/sobjects/UserLogin/@{login.records[0].Id}', referenceId: 'freeze', body: { IsFrozen: true } }
-          )
-        }
-        return requests
-      }, log)
+            { method: 'PATCH', url: '/sobjects/UserLogin/@{login.records[0].Id}', referenceId: 'freeze', body: { IsFrozen: true } },
+          ]
+      return await guarded(id, changes, freeze, log)
     },
 
     async where (criteria) {

@@ -134,13 +134,32 @@ describe('writes: each with its read-back in one API call', () => {
     expect(raw(id)?.Title ?? null).toBeNull()
   })
 
-  it('a value containing @{ never travels in a composite: refused with a validation error, no call, nothing written', async () => {
+  it('a value containing @{ never travels in a composite: plain sObject calls store it literally', async () => {
     const { Id } = await users.createAndRead(newUser(), log)
     const id = String(Id)
-    const c = await cost(async () => await failure(users.updateAndRead(id, { Title: '@{update.id}', Phone: '+1 555' }, log)))
-    expect(c).toMatchObject({ calls: 0, result: { code: 'COMPOSITE_REFERENCE_IN_VALUE', kind: 'validation', fields: ['Title'] } })
+    // The guard query, the plain PATCH and the read-back: three calls, no composite, the value stored as sent.
+    const c = await cost(async () => await users.updateAndRead(id, { Title: '@{update.id}', Phone: '+1 555' }, log))
+    expect(c).toMatchObject({ calls: 3, composites: 0, result: { Id: id, Title: '@{update.id}' } })
+    expect(raw(id)).toMatchObject({ Title: '@{update.id}', Phone: '+1 555' })
+    // A create: the plain POST and its read-back.
+    const made = await cost(async () => await users.createAndRead({ ...newUser('@{guard.records[0].Id}'), Phone: 'x @{newUser.id}' }, log))
+    expect(made).toMatchObject({ calls: 2, composites: 0, result: { LastName: '@{guard.records[0].Id}' } })
+    expect(raw(String(made.result.Id))).toMatchObject({ LastName: '@{guard.records[0].Id}', Phone: 'x @{newUser.id}' })
+    // Deactivation with the freeze: the user's write plain, the freeze in a composite of its own.
+    const frozen = String((await users.createAndRead(newUser(), log)).Id)
+    const f = await cost(async () => await users.deactivateAndRead(frozen, 'freeze', log))
+    expect(f).toMatchObject({ calls: 1, composites: 1, result: { IsActive: false } })
+    expect(emulator.org.find('UserLogin', (r) => r.UserId === frozen)?.IsFrozen).toBe(true)
+  })
+
+  it('the plain path still keeps the scope: a user out of scope is NOT_FOUND and nothing is written', async () => {
+    const id = String((await users.createAndRead(newUser(), log)).Id)
+    emulator.org.insert('PermissionSetAssignment', { AssigneeId: id, PermissionSetId: emulator.seed.permissionSets.User_Admin as string })
+    const c = await cost(async () => await failure(users.updateAndRead(id, { Title: '@{update.id}' }, log)))
+    expect(c).toMatchObject({ calls: 1, composites: 0, result: { code: 'NOT_FOUND', kind: 'notFound' } })
     expect(raw(id)?.Title ?? null).toBeNull()
-    expect(await failure(users.createAndRead({ ...newUser(), Phone: 'x @{guard.records[0].Id}' }, log))).toMatchObject({ code: 'COMPOSITE_REFERENCE_IN_VALUE', fields: ['Phone'] })
+    expect(await failure(users.updateAndRead(integrationId, { Title: '@{x.y}' }, log))).toMatchObject({ code: 'NOT_FOUND' })
+    expect(raw(integrationId)?.Title).not.toBe('@{x.y}')
   })
 
   it('deactivateAndRead: IsActive=false and the read-back in one call; freeze rides along in the same call', async () => {
