@@ -278,7 +278,6 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
    * each; batch.ts applyWrites). Record writes keep their order: consecutive ones of a kind share collections.
    */
   async function writeMembership (target: { kind: GroupObjectKind, id: string }, rename: string | undefined, writes: readonly MembershipWrite[], log: Logger): Promise<WriteProgress> {
-    const singles: SingleWrite[] = rename === undefined ? [] : [{ method: 'PATCH', url: `/sobjects/Group/${target.id}`, body: { Name: rename }, label: 'rename' }]
     const records = writes.map((w): RecordWrite => {
       if (w.op === 'removeRow') return { op: 'delete', id: w.rowId, label: w.userId }
       if (w.op === 'setUserField') return { op: 'update', sobject: 'User', id: w.userId, fields: { [w.field]: w.value }, label: w.userId }
@@ -287,16 +286,34 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
         : target.kind === 'permissionSet' ? { AssigneeId: w.userId, PermissionSetId: target.id } : { AssigneeId: w.userId, PermissionSetGroupId: target.id }
       return { op: 'create', sobject: target.kind === 'group' ? 'GroupMember' : 'PermissionSetAssignment', fields, label: w.userId }
     })
+    if (rename !== undefined && rename.includes('@{')) {
+      // A name holding `@{` cannot travel in a composite (holdsReference in users.ts): the rename goes first as a
+      // plain PATCH, the membership writes after it. Not one transaction, but each step converges on an IdP retry.
+      await gateway.write('PATCH', `/sobjects/Group/${target.id}`, { Name: rename }, { safeToRetry: true }, log)
+      return records.length === 0 ? { done: 0, total: 0 } : await applyWrites(gateway, [], records, log, () => {})
+    }
+    const singles: SingleWrite[] = rename === undefined ? [] : [{ method: 'PATCH', url: `/sobjects/Group/${target.id}`, body: { Name: rename }, label: 'rename' }]
     return await applyWrites(gateway, singles, records, log, () => {})
   }
 
   /**
    * Creates a public group with its first members (labels: the member ids) and reads it back, in one composite;
-   * `onCommitted` gets the new record as soon as Salesforce committed it.
+   * `onCommitted` gets the new record as soon as Salesforce committed it. A name holding `@{`, which a composite
+   * would read as a reference, goes as a plain POST and read-back first; the members then follow by the real id.
    */
   async function createPublicGroup (name: string, developerName: string, memberIds: readonly string[], log: Logger, onCommitted: (record: SfRecord) => void): Promise<void> {
+    const body = { Name: name, DeveloperName: developerName, Type: 'Regular' }
+    if (name.includes('@{')) {
+      const created = await gateway.write('POST', '/sobjects/Group', body, { safeToRetry: false }, log) as { id?: unknown } | null
+      if (typeof created?.id !== 'string') throw new SalesforceError('MISSING_ID', `Salesforce answered the create of the group '${name}' without its Id`, 'unknownOutcome')
+      const groupId = created.id
+      onCommitted(withId(await gateway.retrieve('Group', groupId, [...objects.group.fields], log), `the new group '${name}'`))
+      const writes: RecordWrite[] = memberIds.map((id) => ({ op: 'create', sobject: 'GroupMember', fields: { GroupId: groupId, UserOrGroupId: id }, label: id }))
+      if (writes.length > 0) await applyWrites(gateway, [], writes, log, () => {})
+      return
+    }
     const singles: SingleWrite[] = [
-      { method: 'POST', url: '/sobjects/Group', body: { Name: name, DeveloperName: developerName, Type: 'Regular' }, label: 'group' },
+      { method: 'POST', url: '/sobjects/Group', body, label: 'group' },
       { method: 'GET', url: `/sobjects/Group/@{w0.id}?fields=${objects.group.fields.join(',')}`, label: 'readBack' },
     ]
     const writes: RecordWrite[] = memberIds.map((id) => ({ op: 'create', sobject: 'GroupMember', fields: { GroupId: '@{w0.id}', UserOrGroupId: id }, label: id }))
