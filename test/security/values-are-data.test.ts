@@ -76,7 +76,7 @@ describe('values are data', () => {
       // The resource as read back, sent again: a PUT that deactivates keeps every value; then a POST of a new
       // user with the same attributes stores them from the start.
       const back = await h.http.get(`${SCIM}/Users/${id}`).set(auth).expect(200)
-      const resource = { ...back.body as Record<string, unknown>, title: `${odd} put`, active: false }
+      const resource: Record<string, unknown> = { ...back.body as Record<string, unknown>, title: `${odd} put`, active: false }
       delete resource.id
       delete resource.meta
       const put = await h.http.put(`${SCIM}/Users/${id}`).set(auth).send(resource)
