@@ -3,7 +3,7 @@
 // callers get records or a SalesforceError.
 import type { SalesforceSession, Logger } from './connection.js'
 import { createBreaker, type Breaker, type BreakerOptions, type Transition } from './breaker.js'
-import { classify, fromItems, SalesforceError, type SalesforceErrorItem } from './errors.js'
+import { classify, kindOf, SalesforceError } from './errors.js'
 import type { Soql } from './soql.js'
 
 export type SfRecord = Record<string, unknown> & { Id?: string }
@@ -274,18 +274,18 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
       // Salesforce, and if our replay succeeded first the IdP's next change could be overwritten when the old
       // one lands. The 503 sends the IdP away for Retry-After (30 s); its retry is the replay.
       const retry: Replay = { transient: opts.allOrNone || opts.safeToRetry, unknown: opts.safeToRetry, afterTimeout: false }
-      return await call('composite', retry, log, async (timeout) => {
+      const results = await call('composite', retry, log, async (timeout) => {
         const res = await session.conn.request<{ compositeResponse: CompositeResult[] }>({
           method: 'POST',
           url: dataPath('/composite'),
           body: JSON.stringify(body),
           headers: { 'content-type': 'application/json' },
         }, { timeout })
-        const results = res.compositeResponse
-        const failed = results.find((r) => r.httpStatusCode >= 400 && !isHalted(r.body))
-        if (failed !== undefined) throw fromItems(Array.isArray(failed.body) ? failed.body as SalesforceErrorItem[] : [], failed.httpStatusCode)
-        return results
+        // A failed subrequest throws here, inside the retry loop, so that a lock or a 503 in it is retried.
+        return failedCheck(res.compositeResponse)
       })
+      // The answer's shape is checked once it is final: a malformed answer is not worth a replay.
+      return checkComposite(requests, results)
     },
   }
 }
@@ -296,6 +296,75 @@ function logTransition (t: Transition | undefined, log: Logger, what: string, co
   else log.warn({ sf: what, from: t.from }, 'Salesforce circuit breaker closed: calls flow again')
 }
 
-function isHalted (body: unknown): boolean {
-  return Array.isArray(body) && (body as SalesforceErrorItem[]).some((e) => e.errorCode === 'PROCESSING_HALTED')
+/** The generic message of a subrequest that only halted because another one failed (salesforce.md §4.1). */
+const isEcho = (e: { errorCode?: string, statusCode?: string, message?: string }): boolean =>
+  (e.errorCode ?? e.statusCode) === 'PROCESSING_HALTED' && !/invalid reference/i.test(e.message ?? '')
+
+type ErrorItem = { errorCode?: string, statusCode?: string, message?: string, fields?: string[] }
+
+/**
+ * Any subrequest that did not succeed is an error, with the real cause: the subrequest that says why (an "Invalid
+ * reference specified" halt, salesforce.md §10, or the failure the others echo), not the PROCESSING_HALTED echo.
+ * A composite whose every subrequest was halted is an error too, never an empty success.
+ */
+function failedCheck (results: CompositeResult[]): CompositeResult[] {
+  const failed = results.filter((r) => r.httpStatusCode >= 400)
+  if (failed.length === 0) return results
+  const items = failed.flatMap((r) => Array.isArray(r.body) ? r.body as ErrorItem[] : [])
+  const real = items.find((e) => !isEcho(e))
+  // With allOrNone, a record refused inside an sObject Collections answer (200) rolls the rest back, which then
+  // only echo it: the refused record is the cause, and the caller names it by its label (batch.ts checkCollection).
+  if (real === undefined && results.some(refusedRecord)) return results
+  const cause = real ?? items[0]
+  const status = failed.find((r) => Array.isArray(r.body) && (r.body as ErrorItem[]).includes(cause as ErrorItem))?.httpStatusCode ?? failed[0]?.httpStatusCode
+  const code = cause?.errorCode ?? cause?.statusCode ?? `ERROR_HTTP_${status ?? 500}`
+  const fields = cause?.fields ?? []
+  throw new SalesforceError(code, cause?.message ?? 'Salesforce halted the request', kindOf(code, status, fields), { fields, ...(status !== undefined ? { httpStatus: status } : {}) })
+}
+
+/** A 2xx sObject Collections answer with a record Salesforce refused for its own reason (not the rollback echo). */
+function refusedRecord (r: CompositeResult): boolean {
+  return r.httpStatusCode < 300 && Array.isArray(r.body) && (r.body as Array<{ success?: unknown, errors?: ErrorItem[] } | null>).some((x) =>
+    x?.success === false && (x.errors ?? []).some((e) => e.statusCode !== 'ALL_OR_NONE_OPERATION_ROLLED_BACK'))
+}
+
+/** A record GET (`/sobjects/Type/{id or @{ref}}`), whose answer must be the record. */
+const RECORD_GET = /^\/sobjects\/[A-Za-z0-9_]+\/[^/?]+(?:\?|$)/
+/** A record create (`/sobjects/Type`), whose answer must carry the new Id. */
+const RECORD_POST = /^\/sobjects\/[A-Za-z0-9_]+$/
+
+/**
+ * No false success, for every caller of `composite` (issue 11): every result is checked. A failed or halted
+ * subrequest is an error with the real cause (failedCheck); an answer must hold one result per subrequest; a record
+ * read (a write's read-back) must carry an Id and a create its new id, or the write is not known to have happened;
+ * an sObject Collections answer must hold one result per record (its refused records are the caller's: batch.ts
+ * names them by label).
+ */
+export function checkComposite (requests: readonly CompositeSubrequest[], results: CompositeResult[]): CompositeResult[] {
+  if (results.length !== requests.length) {
+    throw new SalesforceError('INCOMPLETE_COMPOSITE', `Salesforce answered ${results.length} of ${requests.length} subrequests`, 'unknownOutcome')
+  }
+  failedCheck(results)
+  requests.forEach((req, i) => {
+    // Only what succeeded is held to its shape (a subrequest halted by a refused record is the caller's, above).
+    if ((results[i]?.httpStatusCode ?? 500) >= 300) return
+    const body = results[i]?.body
+    const what = `${req.method} ${req.url.split('?')[0] ?? ''}`
+    if (req.method === 'GET' && RECORD_GET.test(req.url)) {
+      if (body === null || typeof body !== 'object' || Array.isArray(body) || typeof (body as SfRecord).Id !== 'string' || (body as SfRecord).Id === '') {
+        throw new SalesforceError('MISSING_READ_BACK', `Salesforce answered ${what} without the record's Id (${req.referenceId})`, 'unknownOutcome')
+      }
+    }
+    if (req.method === 'POST' && RECORD_POST.test(req.url) && typeof (body as { id?: unknown } | null)?.id !== 'string') {
+      throw new SalesforceError('MISSING_READ_BACK', `Salesforce answered ${what} without the Id it created (${req.referenceId})`, 'unknownOutcome')
+    }
+    if (!req.url.startsWith('/composite/sobjects')) return
+    const expected = req.method === 'DELETE'
+      ? (/[?&]ids=([^&]*)/.exec(req.url)?.[1] ?? '').split(',').filter((x) => x !== '').length
+      : ((req.body as { records?: unknown[] } | undefined)?.records ?? []).length
+    const wellFormed = Array.isArray(body) && body.length === expected &&
+      body.every((r: { success?: unknown }) => r !== null && typeof r === 'object' && typeof r.success === 'boolean')
+    if (!wellFormed) throw new SalesforceError('UNEXPECTED_COLLECTION_RESULT', `Salesforce's answer to ${what} does not say the fate of each of its ${expected} records`, 'unknownOutcome')
+  })
+  return results
 }

@@ -5,7 +5,7 @@
 import type { GroupTargetKind } from '../config/types.js'
 import { MAX_IDS_PER_QUERY, RecordWriteError, applyWrites, chunk, queryAll, queryRequest, readAll, recordsOf, type RecordWrite, type SingleWrite, type WriteProgress } from './batch.js'
 import type { Logger } from './connection.js'
-import { SalesforceError, kindOf } from './errors.js'
+import { SalesforceError } from './errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from './gateway.js'
 import { and, eq, inList, like, LIKE_ANY, MAX_SOQL_OFFSET, not, notInList, or, select, soql, type Soql, type SoqlFragment } from './soql.js'
 
@@ -108,53 +108,6 @@ function kindScope (kind: GroupObjectKind): SoqlFragment[] {
   return kind === 'group' || kind === 'permissionSet' ? [eq('Type', 'Regular')] : []
 }
 
-type CompositeResults = Awaited<ReturnType<Gateway['composite']>>
-
-/** The generic message of a subrequest that only halted because another one failed (salesforce.md §4.1). */
-const isEcho = (e: { errorCode?: string, statusCode?: string, message?: string }): boolean =>
-  (e.errorCode ?? e.statusCode) === 'PROCESSING_HALTED' && !/invalid reference/i.test(e.message ?? '')
-
-/**
- * Every result of a `/composite` checked, so that no caller mistakes a halted request for success. The gateway
- * throws on a failed subrequest but lets PROCESSING_HALTED through (a dependent halt is normal with allOrNone
- * false); here any subrequest that did not succeed is an error, with the real cause: the subrequest that says
- * why (an "Invalid reference specified" halt, salesforce.md §10, or the failure the others echo), not the echo.
- * An sObject Collections answer must hold one result per record; its refused records are left to the caller
- * (batch.ts names them by label).
- */
-export function checkComposite (requests: readonly CompositeSubrequest[], results: CompositeResults): CompositeResults {
-  if (results.length !== requests.length) {
-    throw new SalesforceError('INCOMPLETE_COMPOSITE', `Salesforce answered ${results.length} of ${requests.length} subrequests`, 'unknownOutcome')
-  }
-  const failed = results.filter((r) => r.httpStatusCode >= 400)
-  if (failed.length > 0) {
-    const items = failed.flatMap((r) => Array.isArray(r.body) ? r.body as Array<{ errorCode?: string, statusCode?: string, message?: string, fields?: string[] }> : [])
-    const cause = items.find((e) => !isEcho(e)) ?? items[0]
-    const code = cause?.errorCode ?? cause?.statusCode ?? `ERROR_HTTP_${failed[0]?.httpStatusCode ?? 500}`
-    const message = cause?.message ?? 'Salesforce halted the request'
-    throw new SalesforceError(code, message, kindOf(code, failed[0]?.httpStatusCode, cause?.fields ?? []), { fields: cause?.fields ?? [] })
-  }
-  requests.forEach((req, i) => {
-    if (!req.url.startsWith('/composite/sobjects')) return
-    const body = results[i]?.body
-    const expected = req.method === 'DELETE'
-      ? (/[?&]ids=([^&]*)/.exec(req.url)?.[1] ?? '').split(',').filter((x) => x !== '').length
-      : ((req.body as { records?: unknown[] } | undefined)?.records ?? []).length
-    const wellFormed = Array.isArray(body) && body.length === expected &&
-      body.every((r: { success?: unknown }) => r !== null && typeof r === 'object' && typeof r.success === 'boolean')
-    if (!wellFormed) throw new SalesforceError('UNEXPECTED_COLLECTION_RESULT', `Salesforce's answer to ${req.method} ${req.url.split('?')[0] ?? ''} does not say the fate of each of its ${expected} records`, 'unknownOutcome')
-  })
-  return results
-}
-
-/** The gateway with every composite answer checked (checkComposite); readAll and applyWrites use it too. */
-function checkedGateway (gateway: Gateway): Gateway {
-  return Object.assign(Object.create(gateway) as Gateway, {
-    composite: async (requests: CompositeSubrequest[], opts: { allOrNone: boolean, safeToRetry: boolean }, log: Logger) =>
-      checkComposite(requests, await gateway.composite(requests, opts, log)),
-  })
-}
-
 /** A record read back must carry its Id: without one, the write it confirms is not known to have happened. */
 export function withId (record: unknown, what: string): SfRecord {
   if (record === null || typeof record !== 'object' || Array.isArray(record) || typeof (record as SfRecord).Id !== 'string' || (record as SfRecord).Id === '') {
@@ -165,7 +118,8 @@ export function withId (record: unknown, what: string): SfRecord {
 
 export function createGroupsGateway (deps: GroupsGatewayDeps) {
   const { objects } = deps
-  const gateway = checkedGateway(deps.gateway)
+  // Every composite answer is checked by the gateway itself (gateway.ts checkComposite).
+  const { gateway } = deps
 
   const targetGet = (kind: GroupObjectKind, id: string): CompositeSubrequest =>
     ({ method: 'GET', url: `/sobjects/${objects[kind].sobject}/${id}?fields=${objects[kind].fields.join(',')}`, referenceId: 'target' })

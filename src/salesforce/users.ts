@@ -1,10 +1,10 @@
 // Everything scimforce sends to Salesforce for a User: the record URLs, the SOQL and the `/composite` layouts
-// (a guard, a write and its read-back in one API call), with every composite result checked, and the managed
-// scope (issue 11) in every read and write. Returns records or throws a typed SalesforceError; what a record
+// (a guard, a write and its read-back in one API call; gateway.ts checks every composite answer), and the
+// managed scope (issue 11) in every read and write. Returns records or throws a typed SalesforceError; what a record
 // means for SCIM is decided above this layer.
 import type { UsersConfig } from '../config/types.js'
 import type { Logger } from './connection.js'
-import { fromItems, SalesforceError, type SalesforceErrorItem } from './errors.js'
+import { SalesforceError } from './errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from './gateway.js'
 import { and, eq, MAX_SOQL_OFFSET, or, select, soql, type Soql, type SoqlFragment } from './soql.js'
 
@@ -141,22 +141,6 @@ function holdsReference (body: unknown): boolean {
   return body !== null && typeof body === 'object' && Object.values(body).some((v) => typeof v === 'string' && v.includes('@{'))
 }
 
-/**
- * The guard query found no user in scope: the write that referenced it halted. With allOrNone false the guard's
- * own answer shows it; with allOrNone true everything is rolled back and the halted write's message names the
- * guard ("Invalid reference specified. No value for guard.records[0].Id found in guard", salesforce.md §4.1).
- * No other reference can be unresolvable: values with `@{` never enter a composite (holdsReference).
- */
-function guardMissed (results: CompositeResults): boolean {
-  const guard = results.find((r) => r.referenceId === GUARD)
-  if (guard !== undefined && guard.httpStatusCode < 300) {
-    const records = (guard.body as { records?: unknown[] } | null)?.records
-    if (Array.isArray(records) && records.length === 0) return true
-  }
-  return results.some((r) => Array.isArray(r.body) && (r.body as SalesforceErrorItem[]).some((e) =>
-    e.errorCode === 'PROCESSING_HALTED' && new RegExp(`No value for ${GUARD}[.[]`).test(e.message)))
-}
-
 /** Salesforce ids are 15 or 18 alphanumerics; anything else must not reach a URL. */
 const SALESFORCE_ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/
 
@@ -174,17 +158,9 @@ function pathId (id: string): string {
 type CompositeResults = Awaited<ReturnType<Gateway['composite']>>
 
 /**
- * No false success: a subrequest that failed or was halted is an error even when Salesforce answered 200 to the
- * composite (the gateway throws the first real failure; a request whose every subrequest was halted, e.g. by an
- * unresolvable `@{…}` reference, lands here).
+ * The record a read-back returned; without an Id the write cannot be shown to have happened. (gateway.composite
+ * already checks every composite answer, read-backs included; this also covers the plain path's read-back.)
  */
-function checked (results: CompositeResults): CompositeResults {
-  const failed = results.find((r) => r.httpStatusCode >= 400)
-  if (failed !== undefined) throw fromItems(Array.isArray(failed.body) ? failed.body as SalesforceErrorItem[] : [], failed.httpStatusCode)
-  return results
-}
-
-/** The record a read-back returned; without an Id the write cannot be shown to have happened. */
 function recordOf (results: CompositeResults, referenceId: string): SfRecord {
   const body = results.find((r) => r.referenceId === referenceId)?.body
   if (typeof body !== 'object' || body === null || typeof (body as SfRecord).Id !== 'string') {
@@ -236,8 +212,7 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
       if (err instanceof SalesforceError && err.code === 'PROCESSING_HALTED' && /No value for guard[.[]/.test(err.message)) throw notFound()
       throw err
     }
-    if (guardMissed(results)) throw notFound()
-    return recordOf(checked(results), 'readBack')
+    return recordOf(results, 'readBack')
   }
 
   /**
@@ -252,7 +227,7 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
     if (found === undefined) throw notFound()
     const ref = String(found.Id)
     await gateway.write('PATCH', `/sobjects/User/${ref}`, changes, { safeToRetry: true }, log)
-    if (more.length > 0) checked(await gateway.composite(more, { allOrNone: true, safeToRetry: true }, log))
+    if (more.length > 0) await gateway.composite(more, { allOrNone: true, safeToRetry: true }, log)
     return await readBackPlain(ref, log)
   }
 
@@ -267,10 +242,10 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
     retrieve,
 
     async retrieveWith (id, reads, log) {
-      const res = checked(await gateway.composite([
+      const res = await gateway.composite([
         { method: 'GET', url: queryUrl(await scopedQuery(id)), referenceId: 'user' },
         ...reads,
-      ], { allOrNone: false, safeToRetry: true }, log))
+      ], { allOrNone: false, safeToRetry: true }, log)
       const found = (res.find((r) => r.referenceId === 'user')?.body as { records?: SfRecord[] } | null)?.records?.[0]
       if (found === undefined) throw notFound()
       return { user: found, bodies: new Map(res.map((r) => [r.referenceId, r.body])) }
@@ -280,10 +255,10 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
       // Both in one call: the user whatever it is, and whether the scope admits it.
       const any = select({ fields, from: 'User', where: soql`Username = ${username}`, limit: 2 })
       const scoped = select({ fields: ['Id'], from: 'User', where: and(eq('Username', username), await inScope()), limit: 2 })
-      const res = checked(await gateway.composite([
+      const res = await gateway.composite([
         { method: 'GET', url: queryUrl(any), referenceId: 'any' },
         { method: 'GET', url: queryUrl(scoped), referenceId: 'scoped' },
-      ], { allOrNone: false, safeToRetry: true }, log))
+      ], { allOrNone: false, safeToRetry: true }, log)
       const record = (res[0]?.body as { records: SfRecord[] }).records[0]
       if (record === undefined) return undefined
       return { record, inScope: (res[1]?.body as { records: SfRecord[] }).records.length > 0 }
@@ -296,10 +271,10 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
         if (typeof created?.id !== 'string') throw new SalesforceError('MISSING_READ_BACK', 'Salesforce answered the create without the Id it created', 'unknownOutcome')
         return await readBackPlain(created.id, log)
       }
-      const res = checked(await gateway.composite([
+      const res = await gateway.composite([
         { method: 'POST', url: '/sobjects/User', referenceId: 'newUser', body: record },
         readBack('@{newUser.id}'),
-      ], { allOrNone: true, safeToRetry: false }, log))
+      ], { allOrNone: true, safeToRetry: false }, log)
       return recordOf(res, 'readBack')
     },
 
@@ -345,10 +320,10 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
     async listPage (page, log) {
       const where = page.afterId === undefined ? page.where : and(page.where, soql`Id > ${page.afterId}`)
       const pageQuery = select({ fields, from: 'User', where, orderBy: page.orderBy, limit: page.limit, ...(page.offset > 0 ? { offset: page.offset } : {}) })
-      const res = checked(await gateway.composite([
+      const res = await gateway.composite([
         { method: 'GET', url: queryUrl(countOf(page.where)), referenceId: 'total' },
         { method: 'GET', url: queryUrl(pageQuery), referenceId: 'page' },
-      ], { allOrNone: false, safeToRetry: true }, log))
+      ], { allOrNone: false, safeToRetry: true }, log)
       const total = (res[0]?.body as { totalSize: number }).totalSize
       const records = (res[1]?.body as { records: SfRecord[] }).records
       return { total, records }

@@ -2,9 +2,9 @@
 // SOQL it logs) and that a composite result that is not a success is an error, never a record.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createEmulator, type Emulator } from '../../src/emulator/index.js'
-import { createSalesforceSession, integrationUserId } from '../../src/salesforce/connection.js'
+import { createSalesforceSession, integrationUserId, type SalesforceSession } from '../../src/salesforce/connection.js'
 import { SalesforceError } from '../../src/salesforce/errors.js'
-import { createGateway, type Gateway } from '../../src/salesforce/gateway.js'
+import { createGateway, type CompositeSubrequest, type Gateway } from '../../src/salesforce/gateway.js'
 import { eq } from '../../src/salesforce/soql.js'
 import { createUserGateway, renamedUsername, type UserGateway } from '../../src/salesforce/users.js'
 import { quietLog as log } from '../reliability/fakes.js'
@@ -66,6 +66,17 @@ async function cost<T> (fn: () => Promise<T>): Promise<{ result: T, calls: numbe
   }
 }
 
+/**
+ * A real gateway (so its composite checks apply, gateway.ts checkComposite) over a transport whose every
+ * `/composite` answer is `answer(subrequests)`.
+ */
+function over (answer: (requests: CompositeSubrequest[]) => unknown[]): Gateway {
+  const request = async (req: { body?: string }): Promise<unknown> =>
+    ({ compositeResponse: answer((JSON.parse(req.body ?? '{}') as { compositeRequest: CompositeSubrequest[] }).compositeRequest) })
+  const session = { conn: { version: '62.0', request }, ensureAuthorized: async () => {}, reset: () => {}, tokenRequests: 0, limitInfo: () => undefined, timeoutMs: 5000 }
+  return createGateway(session as unknown as SalesforceSession, { attempts: 1, baseDelayMs: 1 })
+}
+
 async function failure (p: Promise<unknown>): Promise<SalesforceError> {
   try {
     await p
@@ -125,10 +136,7 @@ describe('writes: each with its read-back in one API call', () => {
     const { Id } = await users.createAndRead(newUser(), log)
     const id = String(Id)
     // An unresolvable composite reference halts the whole request (salesforce.md §4.1 and §10).
-    const halting: Gateway = {
-      ...gateway,
-      composite: async (requests) => requests.map((r) => ({ referenceId: r.referenceId, httpStatusCode: 400, httpHeaders: {}, body: [{ errorCode: 'PROCESSING_HALTED', message: 'The transaction was rolled back since another operation in the same transaction failed.' }] })),
-    }
+    const halting = over((requests) => requests.map((r) => ({ referenceId: r.referenceId, httpStatusCode: 400, httpHeaders: {}, body: [{ errorCode: 'PROCESSING_HALTED', message: 'The transaction was rolled back since another operation in the same transaction failed.' }] })))
     const err = await failure(createUserGateway(halting, FIELDS, scope).updateAndRead(id, { Title: 'x' }, log))
     expect(err.code).toBe('PROCESSING_HALTED')
     expect(raw(id)?.Title ?? null).toBeNull()
@@ -279,10 +287,7 @@ describe('lists', () => {
 describe('composite results are checked', () => {
   /** A gateway whose composite answers 200 with a read-back that has no Id. */
   function answering (body: unknown): Gateway {
-    return {
-      ...gateway,
-      composite: async (requests) => requests.map((r) => ({ referenceId: r.referenceId, httpStatusCode: r.method === 'GET' ? 200 : 204, httpHeaders: {}, body: r.method === 'GET' ? body : null })),
-    }
+    return over((requests) => requests.map((r) => ({ referenceId: r.referenceId, httpStatusCode: r.method === 'GET' ? 200 : 204, httpHeaders: {}, body: r.method === 'GET' ? body : null })))
   }
 
   it('a read-back without an Id is an error of unknown outcome, never a record', async () => {
