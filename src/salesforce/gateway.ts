@@ -1,7 +1,7 @@
 // The low-level Salesforce REST calls scimforce makes: record reads, SOQL, and `/composite` requests that carry a
 // write and its read-back in one API call. Applies the retry policy, the time budget and the circuit breaker;
 // callers get records or a SalesforceError.
-import type { SalesforceSession, Logger } from './connection.js'
+import { identityOf, type SalesforceSession, type Logger } from './connection.js'
 import { createBreaker, type Breaker, type BreakerOptions, type Transition } from './breaker.js'
 import { classify, kindOf, SalesforceError } from './errors.js'
 import type { Soql } from './soql.js'
@@ -118,6 +118,13 @@ export interface Gateway {
    * composite: a PATCH is, a POST is not.
    */
   write (method: 'POST' | 'PATCH', url: string, body: Record<string, unknown>, opts: { safeToRetry: boolean }, log: Logger): Promise<unknown>
+  /**
+   * The integration user's Id (the managed scope leaves it out, issue 11). Known from the token response once a
+   * token is held; before that, the token request runs as a call of its own, under the retry budget and the
+   * breaker (an open breaker fails it fast, a slow login is cut at the budget). Without an identity it fails
+   * closed: an auth error, 503 to the IdP.
+   */
+  integrationUserId (log: Logger): Promise<string>
   dataPath (rest: string): string
   /** The circuit breaker's state (metrics, readiness, tests). */
   readonly breaker: Pick<Breaker, 'state' | 'snapshot'>
@@ -250,6 +257,16 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
     async queryMore (nextRecordsUrl, log) {
       return await call('queryMore', READ, log, async (timeout) =>
         await session.conn.request<QueryResult>({ method: 'GET', url: nextRecordsUrl }, { timeout }))
+    },
+    async integrationUserId (log) {
+      // Once known, no call: a token-only "call" would also let a half-open breaker close on a login alone.
+      const known = identityOf(session.conn)
+      if (known !== undefined) return known
+      // attempt() obtains the token before running fn: the call is the token request, nothing more.
+      await call('token', READ, log, async () => {})
+      const id = identityOf(session.conn)
+      if (id === undefined) throw new SalesforceError('NO_IDENTITY', 'The Salesforce token response named no user (identity URL missing)', 'auth')
+      return id
     },
     async write (method, url, body, opts, log) {
       if (!url.startsWith('/sobjects/')) throw new Error(`gateway.write is for sObject records only, not ${url}`)

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { SalesforceError } from '../../src/salesforce/errors.js'
 import { CIRCUIT_OPEN, createGateway, DEFAULT_RETRY, type RetryPolicy } from '../../src/salesforce/gateway.js'
+import { normalizeSalesforceId } from '../../src/salesforce/ids.js'
 import type { Soql } from '../../src/salesforce/soql.js'
 import { FakeClock, fakeSession, quietLog, type Step } from '../reliability/fakes.js'
 
@@ -150,6 +151,41 @@ describe('circuit breaker in the gateway', () => {
     expect(gateway.breaker.state()).toBe('closed')
     await clock.run(gateway.query(Q, quietLog))
     expect(fake.calls).toHaveLength(6)
+  })
+
+  it('asks for the integration user\'s identity under the breaker and the budget; once known, asks nothing', async () => {
+    const USER = '005000000000009'
+    const clock = new FakeClock()
+    const fake = fakeSession(clock, [UNAVAILABLE])
+    const conn = fake.session.conn as unknown as { userInfo?: { id: string } }
+    let tokenRequests = 0
+    let login: Step = { network: 'ECONNREFUSED' }
+    // The token request as the session makes it: here one scripted step, setting the identity when it succeeds.
+    const session = {
+      ...fake.session,
+      ensureAuthorized: async () => {
+        tokenRequests++
+        if ('network' in login) throw Object.assign(new Error('request failed'), { name: 'FetchError', code: login.network })
+        conn.userInfo = { id: USER }
+      },
+    }
+    const gateway = createGateway(session, once, undefined, clock)
+    for (let i = 0; i < 3; i++) await failure(clock.run(gateway.integrationUserId(quietLog)))
+    expect(tokenRequests).toBe(3)
+    expect(gateway.breaker.state()).toBe('open')
+    // Open: the login is not even tried.
+    expect(await failure(clock.run(gateway.integrationUserId(quietLog)))).toMatchObject({ code: CIRCUIT_OPEN })
+    expect(tokenRequests).toBe(3)
+    login = EMPTY
+    await clock.advance(5_000)
+    expect(await clock.run(gateway.integrationUserId(quietLog))).toBe(normalizeSalesforceId(USER))
+    expect(await clock.run(gateway.integrationUserId(quietLog))).toBe(normalizeSalesforceId(USER))
+    expect(tokenRequests).toBe(4)
+  })
+
+  it('fails closed when the token response names no user', async () => {
+    const { clock, gateway } = setup([EMPTY], once)
+    expect(await failure(clock.run(gateway.integrationUserId(quietLog)))).toMatchObject({ code: 'NO_IDENTITY', kind: 'auth' })
   })
 
   it('cuts a call\'s retries short when the breaker opens during them, reporting the real failure', async () => {

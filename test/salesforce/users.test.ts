@@ -2,7 +2,7 @@
 // SOQL it logs) and that a composite result that is not a success is an error, never a record.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createEmulator, type Emulator } from '../../src/emulator/index.js'
-import { createSalesforceSession, integrationUserId, type SalesforceSession } from '../../src/salesforce/connection.js'
+import { createSalesforceSession, type SalesforceSession } from '../../src/salesforce/connection.js'
 import { SalesforceError } from '../../src/salesforce/errors.js'
 import { createGateway, type CompositeSubrequest, type Gateway } from '../../src/salesforce/gateway.js'
 import { eq } from '../../src/salesforce/soql.js'
@@ -31,7 +31,7 @@ beforeAll(async () => {
     timeoutMs: 5000,
   }, log)
   gateway = createGateway(session, { attempts: 2, baseDelayMs: 5, budgetMs: 2000 })
-  integrationId = await integrationUserId(session)
+  integrationId = await gateway.integrationUserId(log)
   users = createUserGateway(gateway, FIELDS, scope)
 })
 afterAll(async () => { await emulator.close() })
