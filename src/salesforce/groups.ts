@@ -3,10 +3,12 @@
 // profile/role groups write). It returns records, or throws SalesforceError; what they mean for SCIM is the
 // caller's. Reads of one operation travel in as few `/composite` calls as batch.ts can pack them into.
 import type { GroupTargetKind } from '../config/types.js'
+import { ADMIN_PERMISSIONS } from '../mapping/group-privilege.js'
 import { MAX_IDS_PER_QUERY, RecordWriteError, applyWrites, chunk, queryAll, queryRequest, readAll, recordsOf, type RecordWrite, type SingleWrite, type WriteProgress } from './batch.js'
 import type { Logger } from './connection.js'
 import { SalesforceError } from './errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from './gateway.js'
+import { adminGradeGroupsRequest, markAdminGrade } from './target-privilege.js'
 import { and, eq, inList, like, LIKE_ANY, MAX_SOQL_OFFSET, not, notInList, or, select, soql, type Soql, type SoqlFragment } from './soql.js'
 
 /** 'group' is a public group; the others are the records configuration maps groups to. */
@@ -116,6 +118,14 @@ export function withId (record: unknown, what: string): SfRecord {
   return record as SfRecord
 }
 
+/**
+ * Which permission set groups are admin-grade travels with every read of permission set group records (issue 11):
+ * their own record cannot say, and a group made admin-grade after start-up must be refused at the next request.
+ * The records come back marked (mapping/group-privilege.ts ADMIN_GRADE_FIELD), which privilegeOf reads.
+ */
+const ADMIN_GRADE_REF = 'psgAdmin'
+const adminGradeRequest = (): CompositeSubrequest => adminGradeGroupsRequest(ADMIN_GRADE_REF, ADMIN_PERMISSIONS)
+
 export function createGroupsGateway (deps: GroupsGatewayDeps) {
   const { objects } = deps
   // Every composite answer is checked by the gateway itself (gateway.ts checkComposite).
@@ -177,6 +187,7 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
     const out: CompositeSubrequest[] = []
     const scoped = (cond: SoqlFragment): SoqlFragment => (scope === undefined ? cond : and(cond, scope))
     if (r.target !== undefined) out.push(targetGet(r.target.kind, r.target.id))
+    if (r.target?.kind === 'permissionSetGroup') out.push(adminGradeRequest())
     chunk(r.userNames ?? [], MAX_IDS_PER_QUERY).forEach((part, i) =>
       out.push(queryRequest(`names${i}`, select({ fields: USER_FIELDS, from: 'User', where: scoped(inList('Username', part)) }))))
     chunk((r.userIds ?? []).filter((id) => id.startsWith('005')), MAX_IDS_PER_QUERY).forEach((part, i) =>
@@ -202,6 +213,8 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
     for (const [ref, body] of bodies) {
       if (ref === 'target') {
         out.target = body === null || body === undefined ? undefined : withId(body, `${r.target?.kind ?? 'group'} ${r.target?.id ?? ''}`)
+      } else if (ref === ADMIN_GRADE_REF) {
+        continue
       } else if (ref.startsWith('names')) {
         out.byName.push(...recordsOf(body))
       } else if (ref.startsWith('users')) {
@@ -216,6 +229,7 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
         if (slot !== undefined) (m?.[2] === 'g' ? slot.groups : slot.users).push(...recordsOf(body))
       }
     }
+    if (out.target !== undefined && bodies.has(ADMIN_GRADE_REF)) markAdminGrade([out.target], bodies.get(ADMIN_GRADE_REF))
     return out
   }
 
@@ -223,8 +237,13 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
   async function lookupTargets (lookups: ReadonlyArray<{ kind: GroupTargetKind, key: TargetKey }>, log: Logger, profileId?: string): Promise<{ records: SfRecord[][], profileFound: boolean }> {
     const requests = lookups.map((l, i) => queryRequest(`t${i}`, lookupQuery(l.kind, l.key)))
     if (profileId !== undefined) requests.push(queryRequest('defaultProfile', select({ fields: ['Id'], from: 'Profile', where: eq('Id', profileId), limit: 1 })))
+    if (lookups.some((l) => l.kind === 'permissionSetGroup')) requests.push(adminGradeRequest())
     const bodies = requests.length === 0 ? new Map<string, unknown>() : await readAll(gateway, requests, log)
-    return { records: lookups.map((_l, i) => recordsOf(bodies.get(`t${i}`))), profileFound: recordsOf(bodies.get('defaultProfile')).length > 0 }
+    const admin = bodies.get(ADMIN_GRADE_REF)
+    return {
+      records: lookups.map((l, i) => l.kind === 'permissionSetGroup' ? markAdminGrade(recordsOf(bodies.get(`t${i}`)), admin) : recordsOf(bodies.get(`t${i}`))),
+      profileFound: recordsOf(bodies.get('defaultProfile')).length > 0,
+    }
   }
 
   /**
@@ -340,11 +359,15 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
     }
     if (kinds.permissionSetGroup) {
       requests.push(queryRequest('ug_permissionSetGroup', select({ fields: objects.permissionSetGroup.fields, from: 'PermissionSetGroup', where: soql`Id IN (SELECT PermissionSetGroupId FROM PermissionSetAssignment WHERE AssigneeId = ${userId})`, orderBy: order })))
+      requests.push(adminGradeRequest())
     }
     return {
       requests,
       records: (bodies) => (['group', 'permissionSet', 'permissionSetGroup'] as const)
-        .flatMap((kind) => recordsOf(bodies.get(`ug_${kind}`)).map((record) => ({ kind, record }))),
+        .flatMap((kind) => {
+          const records = recordsOf(bodies.get(`ug_${kind}`))
+          return (kind === 'permissionSetGroup' ? markAdminGrade(records, bodies.get(ADMIN_GRADE_REF)) : records).map((record) => ({ kind, record }))
+        }),
     }
   }
 
@@ -372,8 +395,12 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
       const query = m.key !== undefined ? lookupQuery(m.kind, m.key) : m.all !== undefined ? mappedQuery(m.kind, m.all) : undefined
       if (query !== undefined) requests.push(queryRequest(`k_${m.kind}`, query))
     }
+    if (q.mapped.some((m) => m.kind === 'permissionSetGroup')) requests.push(adminGradeRequest())
     const bodies = requests.length === 0 ? new Map<string, unknown>() : await readAll(gateway, requests, log)
-    const mapped = new Map(q.mapped.map(({ kind }) => [kind, recordsOf(bodies.get(`k_${kind}`))]))
+    const mapped = new Map(q.mapped.map(({ kind }) => {
+      const records = recordsOf(bodies.get(`k_${kind}`))
+      return [kind, kind === 'permissionSetGroup' ? markAdminGrade(records, bodies.get(ADMIN_GRADE_REF)) : records]
+    }))
     const publicTotal = where === undefined ? 0 : (bodies.get('count') as { totalSize?: number } | undefined)?.totalSize ?? 0
     let publicPage: SfRecord[] = []
     if (where !== undefined && p !== undefined && p.count > 0 && p.offset < publicTotal) {
