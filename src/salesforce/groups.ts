@@ -160,25 +160,29 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
     return select({ fields: ['Id', userCol], from, where: ids === undefined ? targetCond : and(targetCond, inList(userCol, ids)) })
   }
 
-  /** Queries naming the users (and, for public groups, the nested groups) that are members of a target. */
-  function memberQueries (kind: GroupObjectKind, id: string, claimed: readonly string[], prefix: string): CompositeSubrequest[] {
+  /**
+   * Queries naming the users (and, for public groups, the nested groups) that are members of a target. Member users
+   * are only those inside the managed scope (`scoped`): a member list never shows the integration user or an admin
+   * (issue 11), as the Users path does not.
+   */
+  function memberQueries (kind: GroupObjectKind, id: string, claimed: readonly string[], prefix: string, scoped: (cond: SoqlFragment) => SoqlFragment): CompositeSubrequest[] {
     const order = [{ field: 'Id' }]
     switch (kind) {
       case 'group':
         // Semi-joins: one query answers the member list with userNames, however many members [assumption: SOQL
         // semi-joins accept GroupMember's polymorphic UserOrGroupId, a common idiom; not in reference/salesforce.md].
         return [
-          queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: soql`Id IN (SELECT UserOrGroupId FROM GroupMember WHERE GroupId = ${id})`, orderBy: order })),
+          queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: scoped(soql`Id IN (SELECT UserOrGroupId FROM GroupMember WHERE GroupId = ${id})`), orderBy: order })),
           queryRequest(`${prefix}g`, select({ fields: ['Id', 'Name'], from: 'Group', where: soql`Id IN (SELECT UserOrGroupId FROM GroupMember WHERE GroupId = ${id})`, orderBy: order })),
         ]
       case 'permissionSet':
-        return [queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: soql`Id IN (SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSetId = ${id})`, orderBy: order }))]
+        return [queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: scoped(soql`Id IN (SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSetId = ${id})`), orderBy: order }))]
       case 'permissionSetGroup':
-        return [queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: soql`Id IN (SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSetGroupId = ${id})`, orderBy: order }))]
+        return [queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: scoped(soql`Id IN (SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSetGroupId = ${id})`), orderBy: order }))]
       default:
         // Profile and role groups: the members are the IdP's claims (the User field holds only the winner).
         return chunk(claimed, MAX_IDS_PER_QUERY).map((ids, i) =>
-          queryRequest(`${prefix}u${i}`, select({ fields: MEMBER_FIELDS, from: 'User', where: inList('Id', ids), orderBy: order })))
+          queryRequest(`${prefix}u${i}`, select({ fields: MEMBER_FIELDS, from: 'User', where: scoped(inList('Id', ids)), orderBy: order })))
     }
   }
 
@@ -197,7 +201,7 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
       if (userIds === undefined) out.push(queryRequest('rows', rowQuery(kind, targetId, undefined)))
       else chunk(userIds, MAX_IDS_PER_QUERY).forEach((part, i) => out.push(queryRequest(`rows${i}`, rowQuery(kind, targetId, part))))
     }
-    r.members?.forEach((m, i) => out.push(...memberQueries(m.kind, m.id, m.claimed ?? [], `m${i}_`)))
+    r.members?.forEach((m, i) => out.push(...memberQueries(m.kind, m.id, m.claimed ?? [], `m${i}_`, scoped)))
     chunk(r.publicGroupIds ?? [], MAX_IDS_PER_QUERY).forEach((part, i) =>
       out.push(queryRequest(`groups${i}`, select({ fields: ['Id'], from: 'Group', where: and(inList('Id', part), eq('Type', 'Regular')) }))))
     return out
@@ -205,7 +209,7 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
 
   /** One read (see GroupRead); nothing is sent when it asks for nothing. */
   async function read (r: GroupRead, log: Logger): Promise<GroupReadResult> {
-    const looksUpUsers = (r.userNames?.length ?? 0) > 0 || (r.userIds?.length ?? 0) > 0
+    const looksUpUsers = (r.userNames?.length ?? 0) > 0 || (r.userIds?.length ?? 0) > 0 || (r.members?.length ?? 0) > 0
     const requests = readRequests(r, looksUpUsers && deps.userScope !== undefined ? await deps.userScope() : undefined)
     const bodies = requests.length === 0 ? new Map<string, unknown>() : await readAll(gateway, requests, log)
     const out: GroupReadResult = { byName: [], users: [], rows: new Map(), members: (r.members ?? []).map(() => ({ users: [], groups: [] })), publicGroups: [] }

@@ -39,7 +39,7 @@ export interface UserPageRequest {
  * org"). Outside it a user does not exist for SCIM.
  */
 export interface UserScope {
-  /** The integration user's Id, from the OAuth identity (connection.ts): never in scope, whatever the config says. */
+  /** The integration user's Id, from the OAuth identity (gateway.integrationUserId): never in scope, whatever the config says. */
   integrationUserId: () => Promise<string>
   /** Users holding an admin-grade permission (PRIVILEGED_PERMISSIONS) are in scope only when this is true. */
   allowPrivileged: boolean
@@ -128,6 +128,23 @@ export function scopeCondition (scope: Omit<UserScope, 'integrationUserId'>, int
   return and(...parts)
 }
 
+/**
+ * The managed scope as configured (`users.allowPrivileged`, `users.scope.profiles`): the one place the config
+ * becomes a UserScope, for the Users path and for group members alike.
+ */
+export function userScopeOf (config: Pick<UsersConfig, 'allowPrivileged' | 'scope'>, integrationUserId: () => Promise<string>): UserScope {
+  return {
+    integrationUserId,
+    allowPrivileged: config.allowPrivileged,
+    ...(config.scope.profiles !== undefined ? { profiles: config.scope.profiles } : {}),
+  }
+}
+
+/** The scope's SOQL condition now (the integration user's Id is known once a token is held). */
+export async function scopeConditionOf (scope: UserScope): Promise<SoqlFragment> {
+  return scopeCondition(scope, await scope.integrationUserId())
+}
+
 /** The referenceId of the guard query, and how a write names the user it found. */
 const GUARD = 'guard'
 const GUARDED_ID = `@{${GUARD}.records[0].Id}`
@@ -178,7 +195,7 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
 
   /** The scope condition with the integration user's Id, which is known once a token is held. */
   async function inScope (): Promise<SoqlFragment> {
-    return scopeCondition(scope, await scope.integrationUserId())
+    return await scopeConditionOf(scope)
   }
 
   /** One user by id within the scope, as a query (one API call, like a record GET). */

@@ -218,6 +218,29 @@ describe('members come only from the managed scope of Users', () => {
     expect(h.emulator.org.query('SELECT Id FROM Group WHERE Name = \'Admins Via Scim\'')).toEqual([])
   })
 
+  it('member lists never show them: GET by id, the list with members, and a user made admin a moment ago', async () => {
+    const { h, sales, ada, grace } = await start()
+    const seed = h.emulator.seed
+    const integration = String(seed.users['integration@scimforce.demo'])
+    const admin = String(seed.users['admin@scimforce.demo'])
+    const fresh = seedUser(h)
+    // Put there by an admin in Salesforce, not through SCIM.
+    for (const u of [integration, admin, fresh]) h.emulator.org.insert('GroupMember', { GroupId: sales, UserOrGroupId: u })
+    const shown = async (): Promise<string[]> => {
+      const one = await h.http.get(`${SCIM}/Groups/${sales}`).set(auth).expect(200)
+      const all = await h.http.get(`${SCIM}/Groups`).query({ filter: 'displayName eq "Sales Team"', attributes: 'members' }).set(auth).expect(200)
+      const listed = ((all.body.Resources as Rec[])[0]?.members as Rec[] | undefined ?? []).map((m) => String(m.value))
+      const byId = ((one.body.members as Rec[] | undefined) ?? []).map((m) => String(m.value))
+      expect(listed.sort()).toEqual([...byId].sort())
+      return byId.sort()
+    }
+    expect(await shown()).toEqual(sorted([ada, grace, fresh]))
+    h.emulator.org.insert('PermissionSetAssignment', { AssigneeId: fresh, PermissionSetId: seed.permissionSets.User_Admin })
+    expect(await shown()).toEqual(sorted([ada, grace]))
+    // Salesforce still holds every row: hidden, not removed.
+    expect(groupMembers(h, sales)).toEqual(sorted([ada, grace, integration, admin, fresh]))
+  })
+
   it('refuses an admin made a moment ago through a permission set', async () => {
     const { h, ada } = await start()
     const fresh = seedUser(h)
