@@ -136,6 +136,24 @@ describe('no false success', () => {
     expect(name(h, String(braces.id))).toBe('Ops {EMEA} @ HQ')
   })
 
+  it('If-Match other than * on a group is 412 (groups carry no version) and writes nothing; * goes through', async () => {
+    const { h, ada, grace } = await start()
+    const own = String((await createGroup(h, { displayName: 'Versioned', members: [{ value: ada }] })).id)
+    const tag = 'W/"2026-01-01T00:00:00.000Z"'
+    const patch = await h.http.patch(`${SCIM}/Groups/${own}`).set(auth).set('If-Match', tag)
+      .send({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'members', value: [{ value: grace }] }] })
+    expectScimError(patch, 412)
+    expect(patch.body.detail).toMatch(/Groups carry no version.*If-Match can only be "\*"/)
+    expectScimError(await h.http.put(`${SCIM}/Groups/${own}`).set(auth).set('If-Match', tag).send({ displayName: 'Renamed', members: [] }), 412)
+    expectScimError(await h.http.delete(`${SCIM}/Groups/${own}`).set(auth).set('If-Match', tag), 412)
+    expect(name(h, own)).toBe('Versioned')
+    expect(groupMembers(h, own)).toEqual([ada])
+    const star = await h.http.patch(`${SCIM}/Groups/${own}`).set(auth).set('If-Match', '*')
+      .send({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'members', value: [{ value: grace }] }] })
+    expect(star.status).toBeLessThan(300)
+    expect(groupMembers(h, own)).toEqual(sorted([ada, grace]))
+  })
+
   it('answers a member display of 5,000 characters (or holding @{) with 400, never 500, and writes nothing', async () => {
     const { h, ada } = await start()
     const long = 'm'.repeat(5000)
