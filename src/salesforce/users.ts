@@ -62,11 +62,15 @@ export interface UserGateway {
   retrieveWith (id: string, reads: readonly CompositeSubrequest[], log: Logger): Promise<{ user: SfRecord, bodies: ReadonlyMap<string, unknown> }>
   /** The user, active or not, whose Username is exactly this one, and whether it is in scope: one API call. */
   findByUsername (username: string, log: Logger): Promise<UsernameMatch | undefined>
-  /** POST the user and read it back: one API call, never replayed after an unknown outcome. */
+  /**
+   * POST the user and read it back: one API call, never replayed after an unknown outcome (two plain calls when a
+   * value holds `@{`, which no composite can carry as data).
+   */
   createAndRead (record: Record<string, unknown>, log: Logger): Promise<SfRecord>
   /**
    * PATCH the user and read it back: one API call, guarded (NOT_FOUND when the user is outside the scope at the
-   * moment of the write). No changes is a plain read (NOT_FOUND when there is none).
+   * moment of the write). No changes is a plain read (NOT_FOUND when there is none). A value holding `@{` takes
+   * three plain calls instead (guardedPlain).
    */
   updateAndRead (id: string, changes: UserChanges, log: Logger): Promise<SfRecord>
   /**
