@@ -11,7 +11,7 @@ import { captureSalesforceIds, salesforceIdOf } from './http/salesforce-id.js'
 import metricsPlugin, { combineObservers, createMetrics, type Metrics } from './http/metrics.js'
 import { createReadiness, type ReadinessOptions } from './http/readiness.js'
 import { createUserMapping } from './mapping/user.js'
-import { createSalesforceSession, integrationUserId, type SalesforceSession } from './salesforce/connection.js'
+import { createSalesforceSession, type SalesforceSession } from './salesforce/connection.js'
 import { createGateway, type Gateway, type GatewayObserver, type RetryPolicy } from './salesforce/gateway.js'
 import { ScimError, SCIM_CONTENT_TYPE } from './scim/errors.js'
 import scimRoutes, { SCIM_PREFIX } from './scim/routes.js'
@@ -133,7 +133,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   const gateway = createGateway(session, deps.retry, combineObservers(metrics.observer, watchApiUsage(session, app.log), deps.observer))
   metrics.watchBreaker(gateway.breaker)
   const mapping = createUserMapping(config.users)
-  const users = createUserService({ gateway, mapping, config: config.users, store, integrationUserId: async () => await integrationUserId(session) })
+  const users = createUserService({ gateway, mapping, config: config.users, store, integrationUserId: async () => await gateway.integrationUserId(app.log) })
   app.decorate('scimforce', { store, session, gateway, metrics })
   // Runs after the server has stopped accepting and every in-flight request has been answered.
   app.addHook('onClose', async () => { if (ownsStore) await store.close() })

@@ -264,6 +264,8 @@ const UserDefaultsSchema = z.object(UserDefaultsShape)
       if (twin !== undefined) {
         // Salesforce field names are case-insensitive: "profileId" would silently compete with ProfileId.
         ctx.addIssue({ code: 'custom', path: [key], message: `is spelled differently from ${twin}: use ${twin}` })
+      } else if (isSensitiveDefault(key)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `cannot be a default: ${key} decides a user's identity, access or place in the org (issue 11); the profile default is ProfileId, roles and permission sets come from groups.mappings, and Username, IsActive and FederationIdentifier from the SCIM request` })
       } else if (!SALESFORCE_FIELD.test(key)) {
         ctx.addIssue({ code: 'custom', path: [key], message: 'is not a Salesforce field API name (letters, digits and _, starting with a letter)' })
       }
@@ -284,6 +286,17 @@ const SENSITIVE_USER_FIELD_PREFIX = /^(?:user)?permissions/i
 
 export function isSensitiveUserField (field: string): boolean {
   return SENSITIVE_USER_FIELDS.has(field.toLowerCase()) || SENSITIVE_USER_FIELD_PREFIX.test(field)
+}
+
+/**
+ * users.defaults may hold the same fields as an extra mapping, plus the UserPermissions* flags: a default is the
+ * admin's own fixed value, and those flags switch on feature licences (Marketing User, Offline, Knowledge...), not
+ * admin abilities. ProfileId is the profile default (its own key, above). Everything else isSensitiveUserField
+ * names (a role, Username, IsActive, the SSO identity, a manager, admin Permissions*) is refused: given to every
+ * new user it would place them all at once, outside the group mappings' admin-grade checks.
+ */
+function isSensitiveDefault (field: string): boolean {
+  return isSensitiveUserField(field) && !/^userpermissions/i.test(field)
 }
 
 const ExtraMappingSchema = z.strictObject({

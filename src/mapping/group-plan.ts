@@ -162,15 +162,6 @@ export function planGroupChange (input: PlanInput): GroupPlan {
   return plan
 }
 
-/**
- * A public group's Name travels in a `/composite` body, where Salesforce reads any `@{…}` as a reference to
- * another subrequest and has no escape for it (reference/salesforce.md §10): such a name is refused rather than
- * risk it being resolved, or halting the write.
- */
-export function literalGroupName (name: string): void {
-  if (name.includes('@{')) throw new MappingError('invalidValue', `displayName must not contain '@{' (Salesforce would read '${clip(name, 60)}' as a composite reference, not as a name)`)
-}
-
 /** A rename: public groups rename their Name; a mapped group may only be renamed to a name that maps to it still. */
 function renameOf (config: GroupsConfig, target: GroupTarget, displayName: string | undefined): string | undefined {
   if (displayName === undefined || displayName === target.displayName) return undefined
@@ -182,7 +173,7 @@ function renameOf (config: GroupsConfig, target: GroupTarget, displayName: strin
     throw new MappingError('invalidValue', `Renaming '${target.displayName}' to '${displayName}' would turn ${now} into ${then}: scimforce does not relink groups; delete the group and create it under the new name, or change groups.mappings`)
   }
   if (target.kind !== 'group') return undefined
-  literalGroupName(displayName)
+  // A name holding `@{` is data: the groups gateway renames it with a plain sObject PATCH, outside any composite.
   return displayName
 }
 

@@ -4,7 +4,6 @@ import { createPrivateKey, randomUUID } from 'node:crypto'
 import { Connection, type ConnectionConfig, type HttpRequest, type HttpRequestOptions, type StreamPromise } from '@jsforce/jsforce-node'
 import { SignJWT } from 'jose'
 import type { SalesforceConfig } from '../config/types.js'
-import { classify, SalesforceError } from './errors.js'
 import { normalizeSalesforceId } from './ids.js'
 import { installProxyRouting, type ProxyEnv } from './proxy.js'
 
@@ -168,15 +167,12 @@ export function createSalesforceSession (cfg: SalesforceConfig, log: Logger, env
 /**
  * The Id of the user scimforce acts as, from the OAuth identity: every flow's token response carries the identity
  * URL (`id`, …/id/{orgId}/{userId}, salesforce.md §1), which jsforce's authorize() keeps as `conn.userInfo`. It is
- * read after a token is held and stays right across refreshes (the same flow logs in as the same user). Without it
- * the managed scope cannot exclude the run-as user, so its absence fails closed (an auth error, 503 to the IdP).
+ * known once a token is held and stays right across refreshes (the same flow logs in as the same user).
+ * Undefined before the first token: gateway.ts `integrationUserId` obtains one under the retry budget and the
+ * circuit breaker, like every other Salesforce call, and fails closed when the identity is missing.
  */
-export async function integrationUserId (session: Pick<SalesforceSession, 'conn' | 'ensureAuthorized'>): Promise<string> {
-  // A token request that fails here fails as every gateway call's would: a typed error (auth → 503).
-  await session.ensureAuthorized().catch((err: unknown) => { throw classify(err) })
-  const id = normalizeSalesforceId(session.conn.userInfo?.id ?? '')
-  if (id === undefined) throw new SalesforceError('NO_IDENTITY', 'The Salesforce token response named no user (identity URL missing)', 'auth')
-  return id
+export function identityOf (conn: Pick<Connection, 'userInfo'>): string | undefined {
+  return normalizeSalesforceId(conn.userInfo?.id ?? '')
 }
 
 /** RS256 assertion for the JWT bearer flow; Salesforce wants `exp` within 3 minutes (salesforce.md §1.4). */

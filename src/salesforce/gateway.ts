@@ -1,9 +1,9 @@
 // The low-level Salesforce REST calls scimforce makes: record reads, SOQL, and `/composite` requests that carry a
 // write and its read-back in one API call. Applies the retry policy, the time budget and the circuit breaker;
 // callers get records or a SalesforceError.
-import type { SalesforceSession, Logger } from './connection.js'
+import { identityOf, type SalesforceSession, type Logger } from './connection.js'
 import { createBreaker, type Breaker, type BreakerOptions, type Transition } from './breaker.js'
-import { classify, fromItems, SalesforceError, type SalesforceErrorItem } from './errors.js'
+import { classify, kindOf, SalesforceError } from './errors.js'
 import type { Soql } from './soql.js'
 
 export type SfRecord = Record<string, unknown> & { Id?: string }
@@ -111,6 +111,20 @@ export interface Gateway {
    * harmless (an update is, a create is not).
    */
   composite (requests: CompositeSubrequest[], opts: { allOrNone: boolean, safeToRetry: boolean }, log: Logger): Promise<CompositeResult[]>
+  /**
+   * One plain sObject REST write (POST or PATCH on `/sobjects/...`), outside `/composite`: Salesforce resolves
+   * `@{…}` references only inside a composite (salesforce.md §4.1, §10), so here every value is data. Answers the
+   * body Salesforce returned (`{ id, success }` for a POST, nothing for a PATCH's 204). `safeToRetry` as for
+   * composite: a PATCH is, a POST is not.
+   */
+  write (method: 'POST' | 'PATCH', url: string, body: Record<string, unknown>, opts: { safeToRetry: boolean }, log: Logger): Promise<unknown>
+  /**
+   * The integration user's Id (the managed scope leaves it out, issue 11). Known from the token response once a
+   * token is held; before that, the token request runs as a call of its own, under the retry budget and the
+   * breaker (an open breaker fails it fast, a slow login is cut at the budget). Without an identity it fails
+   * closed: an auth error, 503 to the IdP.
+   */
+  integrationUserId (log: Logger): Promise<string>
   dataPath (rest: string): string
   /** The circuit breaker's state (metrics, readiness, tests). */
   readonly breaker: Pick<Breaker, 'state' | 'snapshot'>
@@ -244,6 +258,29 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
       return await call('queryMore', READ, log, async (timeout) =>
         await session.conn.request<QueryResult>({ method: 'GET', url: nextRecordsUrl }, { timeout }))
     },
+    async integrationUserId (log) {
+      // Once known, no call: a token-only "call" would also let a half-open breaker close on a login alone.
+      const known = identityOf(session.conn)
+      if (known !== undefined) return known
+      // attempt() obtains the token before running fn: the call is the token request, nothing more.
+      await call('token', READ, log, async () => {})
+      const id = identityOf(session.conn)
+      if (id === undefined) throw new SalesforceError('NO_IDENTITY', 'The Salesforce token response named no user (identity URL missing)', 'auth')
+      return id
+    },
+    async write (method, url, body, opts, log) {
+      if (!url.startsWith('/sobjects/')) throw new Error(`gateway.write is for sObject records only, not ${url}`)
+      // Salesforce answers an error for a write that it did not carry out, so a transient one may be replayed; an
+      // unknown outcome only when the write is idempotent, and never right after a timeout (see composite below).
+      const retry: Replay = { transient: true, unknown: opts.safeToRetry, afterTimeout: false }
+      return await call(`${method} ${url.split('/')[2] ?? 'sobject'}`, retry, log, async (timeout) =>
+        await session.conn.request<unknown>({
+          method,
+          url: dataPath(url),
+          body: JSON.stringify(body),
+          headers: { 'content-type': 'application/json' },
+        }, { timeout }))
+    },
     async composite (requests, opts, log) {
       const body = {
         allOrNone: opts.allOrNone,
@@ -254,18 +291,18 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
       // Salesforce, and if our replay succeeded first the IdP's next change could be overwritten when the old
       // one lands. The 503 sends the IdP away for Retry-After (30 s); its retry is the replay.
       const retry: Replay = { transient: opts.allOrNone || opts.safeToRetry, unknown: opts.safeToRetry, afterTimeout: false }
-      return await call('composite', retry, log, async (timeout) => {
+      const results = await call('composite', retry, log, async (timeout) => {
         const res = await session.conn.request<{ compositeResponse: CompositeResult[] }>({
           method: 'POST',
           url: dataPath('/composite'),
           body: JSON.stringify(body),
           headers: { 'content-type': 'application/json' },
         }, { timeout })
-        const results = res.compositeResponse
-        const failed = results.find((r) => r.httpStatusCode >= 400 && !isHalted(r.body))
-        if (failed !== undefined) throw fromItems(Array.isArray(failed.body) ? failed.body as SalesforceErrorItem[] : [], failed.httpStatusCode)
-        return results
+        // A failed subrequest throws here, inside the retry loop, so that a lock or a 503 in it is retried.
+        return failedCheck(res.compositeResponse)
       })
+      // The answer's shape is checked once it is final: a malformed answer is not worth a replay.
+      return checkComposite(requests, results)
     },
   }
 }
@@ -276,6 +313,75 @@ function logTransition (t: Transition | undefined, log: Logger, what: string, co
   else log.warn({ sf: what, from: t.from }, 'Salesforce circuit breaker closed: calls flow again')
 }
 
-function isHalted (body: unknown): boolean {
-  return Array.isArray(body) && (body as SalesforceErrorItem[]).some((e) => e.errorCode === 'PROCESSING_HALTED')
+/** The generic message of a subrequest that only halted because another one failed (salesforce.md §4.1). */
+const isEcho = (e: { errorCode?: string, statusCode?: string, message?: string }): boolean =>
+  (e.errorCode ?? e.statusCode) === 'PROCESSING_HALTED' && !/invalid reference/i.test(e.message ?? '')
+
+type ErrorItem = { errorCode?: string, statusCode?: string, message?: string, fields?: string[] }
+
+/**
+ * Any subrequest that did not succeed is an error, with the real cause: the subrequest that says why (an "Invalid
+ * reference specified" halt, salesforce.md §10, or the failure the others echo), not the PROCESSING_HALTED echo.
+ * A composite whose every subrequest was halted is an error too, never an empty success.
+ */
+function failedCheck (results: CompositeResult[]): CompositeResult[] {
+  const failed = results.filter((r) => r.httpStatusCode >= 400)
+  if (failed.length === 0) return results
+  const items = failed.flatMap((r) => Array.isArray(r.body) ? r.body as ErrorItem[] : [])
+  const real = items.find((e) => !isEcho(e))
+  // With allOrNone, a record refused inside an sObject Collections answer (200) rolls the rest back, which then
+  // only echo it: the refused record is the cause, and the caller names it by its label (batch.ts checkCollection).
+  if (real === undefined && results.some(refusedRecord)) return results
+  const cause = real ?? items[0]
+  const status = failed.find((r) => Array.isArray(r.body) && (r.body as ErrorItem[]).includes(cause as ErrorItem))?.httpStatusCode ?? failed[0]?.httpStatusCode
+  const code = cause?.errorCode ?? cause?.statusCode ?? `ERROR_HTTP_${status ?? 500}`
+  const fields = cause?.fields ?? []
+  throw new SalesforceError(code, cause?.message ?? 'Salesforce halted the request', kindOf(code, status, fields), { fields, ...(status !== undefined ? { httpStatus: status } : {}) })
+}
+
+/** A 2xx sObject Collections answer with a record Salesforce refused for its own reason (not the rollback echo). */
+function refusedRecord (r: CompositeResult): boolean {
+  return r.httpStatusCode < 300 && Array.isArray(r.body) && (r.body as Array<{ success?: unknown, errors?: ErrorItem[] } | null>).some((x) =>
+    x?.success === false && (x.errors ?? []).some((e) => e.statusCode !== 'ALL_OR_NONE_OPERATION_ROLLED_BACK'))
+}
+
+/** A record GET (`/sobjects/Type/{id or @{ref}}`), whose answer must be the record. */
+const RECORD_GET = /^\/sobjects\/[A-Za-z0-9_]+\/[^/?]+(?:\?|$)/
+/** A record create (`/sobjects/Type`), whose answer must carry the new Id. */
+const RECORD_POST = /^\/sobjects\/[A-Za-z0-9_]+$/
+
+/**
+ * No false success, for every caller of `composite` (issue 11): every result is checked. A failed or halted
+ * subrequest is an error with the real cause (failedCheck); an answer must hold one result per subrequest; a record
+ * read (a write's read-back) must carry an Id and a create its new id, or the write is not known to have happened;
+ * an sObject Collections answer must hold one result per record (its refused records are the caller's: batch.ts
+ * names them by label).
+ */
+export function checkComposite (requests: readonly CompositeSubrequest[], results: CompositeResult[]): CompositeResult[] {
+  if (results.length !== requests.length) {
+    throw new SalesforceError('INCOMPLETE_COMPOSITE', `Salesforce answered ${results.length} of ${requests.length} subrequests`, 'unknownOutcome')
+  }
+  failedCheck(results)
+  requests.forEach((req, i) => {
+    // Only what succeeded is held to its shape (a subrequest halted by a refused record is the caller's, above).
+    if ((results[i]?.httpStatusCode ?? 500) >= 300) return
+    const body = results[i]?.body
+    const what = `${req.method} ${req.url.split('?')[0] ?? ''}`
+    if (req.method === 'GET' && RECORD_GET.test(req.url)) {
+      if (body === null || typeof body !== 'object' || Array.isArray(body) || typeof (body as SfRecord).Id !== 'string' || (body as SfRecord).Id === '') {
+        throw new SalesforceError('MISSING_READ_BACK', `Salesforce answered ${what} without the record's Id (${req.referenceId})`, 'unknownOutcome')
+      }
+    }
+    if (req.method === 'POST' && RECORD_POST.test(req.url) && typeof (body as { id?: unknown } | null)?.id !== 'string') {
+      throw new SalesforceError('MISSING_READ_BACK', `Salesforce answered ${what} without the Id it created (${req.referenceId})`, 'unknownOutcome')
+    }
+    if (!req.url.startsWith('/composite/sobjects')) return
+    const expected = req.method === 'DELETE'
+      ? (/[?&]ids=([^&]*)/.exec(req.url)?.[1] ?? '').split(',').filter((x) => x !== '').length
+      : ((req.body as { records?: unknown[] } | undefined)?.records ?? []).length
+    const wellFormed = Array.isArray(body) && body.length === expected &&
+      body.every((r: { success?: unknown }) => r !== null && typeof r === 'object' && typeof r.success === 'boolean')
+    if (!wellFormed) throw new SalesforceError('UNEXPECTED_COLLECTION_RESULT', `Salesforce's answer to ${what} does not say the fate of each of its ${expected} records`, 'unknownOutcome')
+  })
+  return results
 }

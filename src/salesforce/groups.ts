@@ -3,10 +3,12 @@
 // profile/role groups write). It returns records, or throws SalesforceError; what they mean for SCIM is the
 // caller's. Reads of one operation travel in as few `/composite` calls as batch.ts can pack them into.
 import type { GroupTargetKind } from '../config/types.js'
+import { ADMIN_PERMISSIONS } from '../mapping/group-privilege.js'
 import { MAX_IDS_PER_QUERY, RecordWriteError, applyWrites, chunk, queryAll, queryRequest, readAll, recordsOf, type RecordWrite, type SingleWrite, type WriteProgress } from './batch.js'
 import type { Logger } from './connection.js'
-import { SalesforceError, kindOf } from './errors.js'
+import { SalesforceError } from './errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from './gateway.js'
+import { adminGradeGroupsRequest, markAdminGrade } from './target-privilege.js'
 import { and, eq, inList, like, LIKE_ANY, MAX_SOQL_OFFSET, not, notInList, or, select, soql, type Soql, type SoqlFragment } from './soql.js'
 
 /** 'group' is a public group; the others are the records configuration maps groups to. */
@@ -108,53 +110,6 @@ function kindScope (kind: GroupObjectKind): SoqlFragment[] {
   return kind === 'group' || kind === 'permissionSet' ? [eq('Type', 'Regular')] : []
 }
 
-type CompositeResults = Awaited<ReturnType<Gateway['composite']>>
-
-/** The generic message of a subrequest that only halted because another one failed (salesforce.md §4.1). */
-const isEcho = (e: { errorCode?: string, statusCode?: string, message?: string }): boolean =>
-  (e.errorCode ?? e.statusCode) === 'PROCESSING_HALTED' && !/invalid reference/i.test(e.message ?? '')
-
-/**
- * Every result of a `/composite` checked, so that no caller mistakes a halted request for success. The gateway
- * throws on a failed subrequest but lets PROCESSING_HALTED through (a dependent halt is normal with allOrNone
- * false); here any subrequest that did not succeed is an error, with the real cause: the subrequest that says
- * why (an "Invalid reference specified" halt, salesforce.md §10, or the failure the others echo), not the echo.
- * An sObject Collections answer must hold one result per record; its refused records are left to the caller
- * (batch.ts names them by label).
- */
-export function checkComposite (requests: readonly CompositeSubrequest[], results: CompositeResults): CompositeResults {
-  if (results.length !== requests.length) {
-    throw new SalesforceError('INCOMPLETE_COMPOSITE', `Salesforce answered ${results.length} of ${requests.length} subrequests`, 'unknownOutcome')
-  }
-  const failed = results.filter((r) => r.httpStatusCode >= 400)
-  if (failed.length > 0) {
-    const items = failed.flatMap((r) => Array.isArray(r.body) ? r.body as Array<{ errorCode?: string, statusCode?: string, message?: string, fields?: string[] }> : [])
-    const cause = items.find((e) => !isEcho(e)) ?? items[0]
-    const code = cause?.errorCode ?? cause?.statusCode ?? `ERROR_HTTP_${failed[0]?.httpStatusCode ?? 500}`
-    const message = cause?.message ?? 'Salesforce halted the request'
-    throw new SalesforceError(code, message, kindOf(code, failed[0]?.httpStatusCode, cause?.fields ?? []), { fields: cause?.fields ?? [] })
-  }
-  requests.forEach((req, i) => {
-    if (!req.url.startsWith('/composite/sobjects')) return
-    const body = results[i]?.body
-    const expected = req.method === 'DELETE'
-      ? (/[?&]ids=([^&]*)/.exec(req.url)?.[1] ?? '').split(',').filter((x) => x !== '').length
-      : ((req.body as { records?: unknown[] } | undefined)?.records ?? []).length
-    const wellFormed = Array.isArray(body) && body.length === expected &&
-      body.every((r: { success?: unknown }) => r !== null && typeof r === 'object' && typeof r.success === 'boolean')
-    if (!wellFormed) throw new SalesforceError('UNEXPECTED_COLLECTION_RESULT', `Salesforce's answer to ${req.method} ${req.url.split('?')[0] ?? ''} does not say the fate of each of its ${expected} records`, 'unknownOutcome')
-  })
-  return results
-}
-
-/** The gateway with every composite answer checked (checkComposite); readAll and applyWrites use it too. */
-function checkedGateway (gateway: Gateway): Gateway {
-  return Object.assign(Object.create(gateway) as Gateway, {
-    composite: async (requests: CompositeSubrequest[], opts: { allOrNone: boolean, safeToRetry: boolean }, log: Logger) =>
-      checkComposite(requests, await gateway.composite(requests, opts, log)),
-  })
-}
-
 /** A record read back must carry its Id: without one, the write it confirms is not known to have happened. */
 export function withId (record: unknown, what: string): SfRecord {
   if (record === null || typeof record !== 'object' || Array.isArray(record) || typeof (record as SfRecord).Id !== 'string' || (record as SfRecord).Id === '') {
@@ -163,9 +118,18 @@ export function withId (record: unknown, what: string): SfRecord {
   return record as SfRecord
 }
 
+/**
+ * Which permission set groups are admin-grade travels with every read of permission set group records (issue 11):
+ * their own record cannot say, and a group made admin-grade after start-up must be refused at the next request.
+ * The records come back marked (mapping/group-privilege.ts ADMIN_GRADE_FIELD), which privilegeOf reads.
+ */
+const ADMIN_GRADE_REF = 'psgAdmin'
+const adminGradeRequest = (): CompositeSubrequest => adminGradeGroupsRequest(ADMIN_GRADE_REF, ADMIN_PERMISSIONS)
+
 export function createGroupsGateway (deps: GroupsGatewayDeps) {
   const { objects } = deps
-  const gateway = checkedGateway(deps.gateway)
+  // Every composite answer is checked by the gateway itself (gateway.ts checkComposite).
+  const { gateway } = deps
 
   const targetGet = (kind: GroupObjectKind, id: string): CompositeSubrequest =>
     ({ method: 'GET', url: `/sobjects/${objects[kind].sobject}/${id}?fields=${objects[kind].fields.join(',')}`, referenceId: 'target' })
@@ -196,25 +160,29 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
     return select({ fields: ['Id', userCol], from, where: ids === undefined ? targetCond : and(targetCond, inList(userCol, ids)) })
   }
 
-  /** Queries naming the users (and, for public groups, the nested groups) that are members of a target. */
-  function memberQueries (kind: GroupObjectKind, id: string, claimed: readonly string[], prefix: string): CompositeSubrequest[] {
+  /**
+   * Queries naming the users (and, for public groups, the nested groups) that are members of a target. Member users
+   * are only those inside the managed scope (`scoped`): a member list never shows the integration user or an admin
+   * (issue 11), as the Users path does not.
+   */
+  function memberQueries (kind: GroupObjectKind, id: string, claimed: readonly string[], prefix: string, scoped: (cond: SoqlFragment) => SoqlFragment): CompositeSubrequest[] {
     const order = [{ field: 'Id' }]
     switch (kind) {
       case 'group':
         // Semi-joins: one query answers the member list with userNames, however many members [assumption: SOQL
         // semi-joins accept GroupMember's polymorphic UserOrGroupId, a common idiom; not in reference/salesforce.md].
         return [
-          queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: soql`Id IN (SELECT UserOrGroupId FROM GroupMember WHERE GroupId = ${id})`, orderBy: order })),
+          queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: scoped(soql`Id IN (SELECT UserOrGroupId FROM GroupMember WHERE GroupId = ${id})`), orderBy: order })),
           queryRequest(`${prefix}g`, select({ fields: ['Id', 'Name'], from: 'Group', where: soql`Id IN (SELECT UserOrGroupId FROM GroupMember WHERE GroupId = ${id})`, orderBy: order })),
         ]
       case 'permissionSet':
-        return [queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: soql`Id IN (SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSetId = ${id})`, orderBy: order }))]
+        return [queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: scoped(soql`Id IN (SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSetId = ${id})`), orderBy: order }))]
       case 'permissionSetGroup':
-        return [queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: soql`Id IN (SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSetGroupId = ${id})`, orderBy: order }))]
+        return [queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: scoped(soql`Id IN (SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSetGroupId = ${id})`), orderBy: order }))]
       default:
         // Profile and role groups: the members are the IdP's claims (the User field holds only the winner).
         return chunk(claimed, MAX_IDS_PER_QUERY).map((ids, i) =>
-          queryRequest(`${prefix}u${i}`, select({ fields: MEMBER_FIELDS, from: 'User', where: inList('Id', ids), orderBy: order })))
+          queryRequest(`${prefix}u${i}`, select({ fields: MEMBER_FIELDS, from: 'User', where: scoped(inList('Id', ids)), orderBy: order })))
     }
   }
 
@@ -223,6 +191,7 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
     const out: CompositeSubrequest[] = []
     const scoped = (cond: SoqlFragment): SoqlFragment => (scope === undefined ? cond : and(cond, scope))
     if (r.target !== undefined) out.push(targetGet(r.target.kind, r.target.id))
+    if (r.target?.kind === 'permissionSetGroup') out.push(adminGradeRequest())
     chunk(r.userNames ?? [], MAX_IDS_PER_QUERY).forEach((part, i) =>
       out.push(queryRequest(`names${i}`, select({ fields: USER_FIELDS, from: 'User', where: scoped(inList('Username', part)) }))))
     chunk((r.userIds ?? []).filter((id) => id.startsWith('005')), MAX_IDS_PER_QUERY).forEach((part, i) =>
@@ -232,7 +201,7 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
       if (userIds === undefined) out.push(queryRequest('rows', rowQuery(kind, targetId, undefined)))
       else chunk(userIds, MAX_IDS_PER_QUERY).forEach((part, i) => out.push(queryRequest(`rows${i}`, rowQuery(kind, targetId, part))))
     }
-    r.members?.forEach((m, i) => out.push(...memberQueries(m.kind, m.id, m.claimed ?? [], `m${i}_`)))
+    r.members?.forEach((m, i) => out.push(...memberQueries(m.kind, m.id, m.claimed ?? [], `m${i}_`, scoped)))
     chunk(r.publicGroupIds ?? [], MAX_IDS_PER_QUERY).forEach((part, i) =>
       out.push(queryRequest(`groups${i}`, select({ fields: ['Id'], from: 'Group', where: and(inList('Id', part), eq('Type', 'Regular')) }))))
     return out
@@ -240,7 +209,7 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
 
   /** One read (see GroupRead); nothing is sent when it asks for nothing. */
   async function read (r: GroupRead, log: Logger): Promise<GroupReadResult> {
-    const looksUpUsers = (r.userNames?.length ?? 0) > 0 || (r.userIds?.length ?? 0) > 0
+    const looksUpUsers = (r.userNames?.length ?? 0) > 0 || (r.userIds?.length ?? 0) > 0 || (r.members?.length ?? 0) > 0
     const requests = readRequests(r, looksUpUsers && deps.userScope !== undefined ? await deps.userScope() : undefined)
     const bodies = requests.length === 0 ? new Map<string, unknown>() : await readAll(gateway, requests, log)
     const out: GroupReadResult = { byName: [], users: [], rows: new Map(), members: (r.members ?? []).map(() => ({ users: [], groups: [] })), publicGroups: [] }
@@ -248,6 +217,8 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
     for (const [ref, body] of bodies) {
       if (ref === 'target') {
         out.target = body === null || body === undefined ? undefined : withId(body, `${r.target?.kind ?? 'group'} ${r.target?.id ?? ''}`)
+      } else if (ref === ADMIN_GRADE_REF) {
+        continue
       } else if (ref.startsWith('names')) {
         out.byName.push(...recordsOf(body))
       } else if (ref.startsWith('users')) {
@@ -262,6 +233,7 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
         if (slot !== undefined) (m?.[2] === 'g' ? slot.groups : slot.users).push(...recordsOf(body))
       }
     }
+    if (out.target !== undefined && bodies.has(ADMIN_GRADE_REF)) markAdminGrade([out.target], bodies.get(ADMIN_GRADE_REF))
     return out
   }
 
@@ -269,8 +241,13 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
   async function lookupTargets (lookups: ReadonlyArray<{ kind: GroupTargetKind, key: TargetKey }>, log: Logger, profileId?: string): Promise<{ records: SfRecord[][], profileFound: boolean }> {
     const requests = lookups.map((l, i) => queryRequest(`t${i}`, lookupQuery(l.kind, l.key)))
     if (profileId !== undefined) requests.push(queryRequest('defaultProfile', select({ fields: ['Id'], from: 'Profile', where: eq('Id', profileId), limit: 1 })))
+    if (lookups.some((l) => l.kind === 'permissionSetGroup')) requests.push(adminGradeRequest())
     const bodies = requests.length === 0 ? new Map<string, unknown>() : await readAll(gateway, requests, log)
-    return { records: lookups.map((_l, i) => recordsOf(bodies.get(`t${i}`))), profileFound: recordsOf(bodies.get('defaultProfile')).length > 0 }
+    const admin = bodies.get(ADMIN_GRADE_REF)
+    return {
+      records: lookups.map((l, i) => l.kind === 'permissionSetGroup' ? markAdminGrade(recordsOf(bodies.get(`t${i}`)), admin) : recordsOf(bodies.get(`t${i}`))),
+      profileFound: recordsOf(bodies.get('defaultProfile')).length > 0,
+    }
   }
 
   /**
@@ -278,7 +255,6 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
    * each; batch.ts applyWrites). Record writes keep their order: consecutive ones of a kind share collections.
    */
   async function writeMembership (target: { kind: GroupObjectKind, id: string }, rename: string | undefined, writes: readonly MembershipWrite[], log: Logger): Promise<WriteProgress> {
-    const singles: SingleWrite[] = rename === undefined ? [] : [{ method: 'PATCH', url: `/sobjects/Group/${target.id}`, body: { Name: rename }, label: 'rename' }]
     const records = writes.map((w): RecordWrite => {
       if (w.op === 'removeRow') return { op: 'delete', id: w.rowId, label: w.userId }
       if (w.op === 'setUserField') return { op: 'update', sobject: 'User', id: w.userId, fields: { [w.field]: w.value }, label: w.userId }
@@ -287,16 +263,34 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
         : target.kind === 'permissionSet' ? { AssigneeId: w.userId, PermissionSetId: target.id } : { AssigneeId: w.userId, PermissionSetGroupId: target.id }
       return { op: 'create', sobject: target.kind === 'group' ? 'GroupMember' : 'PermissionSetAssignment', fields, label: w.userId }
     })
+    if (rename !== undefined && rename.includes('@{')) {
+      // A name holding `@{` cannot travel in a composite (holdsReference in users.ts): the rename goes first as a
+      // plain PATCH, the membership writes after it. Not one transaction, but each step converges on an IdP retry.
+      await gateway.write('PATCH', `/sobjects/Group/${target.id}`, { Name: rename }, { safeToRetry: true }, log)
+      return records.length === 0 ? { done: 0, total: 0 } : await applyWrites(gateway, [], records, log, () => {})
+    }
+    const singles: SingleWrite[] = rename === undefined ? [] : [{ method: 'PATCH', url: `/sobjects/Group/${target.id}`, body: { Name: rename }, label: 'rename' }]
     return await applyWrites(gateway, singles, records, log, () => {})
   }
 
   /**
    * Creates a public group with its first members (labels: the member ids) and reads it back, in one composite;
-   * `onCommitted` gets the new record as soon as Salesforce committed it.
+   * `onCommitted` gets the new record as soon as Salesforce committed it. A name holding `@{`, which a composite
+   * would read as a reference, goes as a plain POST and read-back first; the members then follow by the real id.
    */
   async function createPublicGroup (name: string, developerName: string, memberIds: readonly string[], log: Logger, onCommitted: (record: SfRecord) => void | Promise<void>): Promise<void> {
+    const body = { Name: name, DeveloperName: developerName, Type: 'Regular' }
+    if (name.includes('@{')) {
+      const created = await gateway.write('POST', '/sobjects/Group', body, { safeToRetry: false }, log) as { id?: unknown } | null
+      if (typeof created?.id !== 'string') throw new SalesforceError('MISSING_ID', `Salesforce answered the create of the group '${name}' without its Id`, 'unknownOutcome')
+      const groupId = created.id
+      await onCommitted(withId(await gateway.retrieve('Group', groupId, [...objects.group.fields], log), `the new group '${name}'`))
+      const writes: RecordWrite[] = memberIds.map((id) => ({ op: 'create', sobject: 'GroupMember', fields: { GroupId: groupId, UserOrGroupId: id }, label: id }))
+      if (writes.length > 0) await applyWrites(gateway, [], writes, log, () => {})
+      return
+    }
     const singles: SingleWrite[] = [
-      { method: 'POST', url: '/sobjects/Group', body: { Name: name, DeveloperName: developerName, Type: 'Regular' }, label: 'group' },
+      { method: 'POST', url: '/sobjects/Group', body, label: 'group' },
       { method: 'GET', url: `/sobjects/Group/@{w0.id}?fields=${objects.group.fields.join(',')}`, label: 'readBack' },
     ]
     const writes: RecordWrite[] = memberIds.map((id) => ({ op: 'create', sobject: 'GroupMember', fields: { GroupId: '@{w0.id}', UserOrGroupId: id }, label: id }))
@@ -369,11 +363,15 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
     }
     if (kinds.permissionSetGroup) {
       requests.push(queryRequest('ug_permissionSetGroup', select({ fields: objects.permissionSetGroup.fields, from: 'PermissionSetGroup', where: soql`Id IN (SELECT PermissionSetGroupId FROM PermissionSetAssignment WHERE AssigneeId = ${userId})`, orderBy: order })))
+      requests.push(adminGradeRequest())
     }
     return {
       requests,
       records: (bodies) => (['group', 'permissionSet', 'permissionSetGroup'] as const)
-        .flatMap((kind) => recordsOf(bodies.get(`ug_${kind}`)).map((record) => ({ kind, record }))),
+        .flatMap((kind) => {
+          const records = recordsOf(bodies.get(`ug_${kind}`))
+          return (kind === 'permissionSetGroup' ? markAdminGrade(records, bodies.get(ADMIN_GRADE_REF)) : records).map((record) => ({ kind, record }))
+        }),
     }
   }
 
@@ -401,8 +399,12 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
       const query = m.key !== undefined ? lookupQuery(m.kind, m.key) : m.all !== undefined ? mappedQuery(m.kind, m.all) : undefined
       if (query !== undefined) requests.push(queryRequest(`k_${m.kind}`, query))
     }
+    if (q.mapped.some((m) => m.kind === 'permissionSetGroup')) requests.push(adminGradeRequest())
     const bodies = requests.length === 0 ? new Map<string, unknown>() : await readAll(gateway, requests, log)
-    const mapped = new Map(q.mapped.map(({ kind }) => [kind, recordsOf(bodies.get(`k_${kind}`))]))
+    const mapped = new Map(q.mapped.map(({ kind }) => {
+      const records = recordsOf(bodies.get(`k_${kind}`))
+      return [kind, kind === 'permissionSetGroup' ? markAdminGrade(records, bodies.get(ADMIN_GRADE_REF)) : records]
+    }))
     const publicTotal = where === undefined ? 0 : (bodies.get('count') as { totalSize?: number } | undefined)?.totalSize ?? 0
     let publicPage: SfRecord[] = []
     if (where !== undefined && p !== undefined && p.count > 0 && p.offset < publicTotal) {

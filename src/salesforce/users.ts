@@ -1,10 +1,10 @@
 // Everything scimforce sends to Salesforce for a User: the record URLs, the SOQL and the `/composite` layouts
-// (a guard, a write and its read-back in one API call), with every composite result checked, and the managed
-// scope (issue 11) in every read and write. Returns records or throws a typed SalesforceError; what a record
+// (a guard, a write and its read-back in one API call; gateway.ts checks every composite answer), and the
+// managed scope (issue 11) in every read and write. Returns records or throws a typed SalesforceError; what a record
 // means for SCIM is decided above this layer.
 import type { UsersConfig } from '../config/types.js'
 import type { Logger } from './connection.js'
-import { fromItems, SalesforceError, type SalesforceErrorItem } from './errors.js'
+import { SalesforceError } from './errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from './gateway.js'
 import { and, eq, MAX_SOQL_OFFSET, or, select, soql, type Soql, type SoqlFragment } from './soql.js'
 
@@ -39,7 +39,7 @@ export interface UserPageRequest {
  * org"). Outside it a user does not exist for SCIM.
  */
 export interface UserScope {
-  /** The integration user's Id, from the OAuth identity (connection.ts): never in scope, whatever the config says. */
+  /** The integration user's Id, from the OAuth identity (gateway.integrationUserId): never in scope, whatever the config says. */
   integrationUserId: () => Promise<string>
   /** Users holding an admin-grade permission (PRIVILEGED_PERMISSIONS) are in scope only when this is true. */
   allowPrivileged: boolean
@@ -62,11 +62,15 @@ export interface UserGateway {
   retrieveWith (id: string, reads: readonly CompositeSubrequest[], log: Logger): Promise<{ user: SfRecord, bodies: ReadonlyMap<string, unknown> }>
   /** The user, active or not, whose Username is exactly this one, and whether it is in scope: one API call. */
   findByUsername (username: string, log: Logger): Promise<UsernameMatch | undefined>
-  /** POST the user and read it back: one API call, never replayed after an unknown outcome. */
+  /**
+   * POST the user and read it back: one API call, never replayed after an unknown outcome (two plain calls when a
+   * value holds `@{`, which no composite can carry as data).
+   */
   createAndRead (record: Record<string, unknown>, log: Logger): Promise<SfRecord>
   /**
    * PATCH the user and read it back: one API call, guarded (NOT_FOUND when the user is outside the scope at the
-   * moment of the write). No changes is a plain read (NOT_FOUND when there is none).
+   * moment of the write). No changes is a plain read (NOT_FOUND when there is none). A value holding `@{` takes
+   * three plain calls instead (guardedPlain).
    */
   updateAndRead (id: string, changes: UserChanges, log: Logger): Promise<SfRecord>
   /**
@@ -128,36 +132,34 @@ export function scopeCondition (scope: Omit<UserScope, 'integrationUserId'>, int
   return and(...parts)
 }
 
+/**
+ * The managed scope as configured (`users.allowPrivileged`, `users.scope.profiles`): the one place the config
+ * becomes a UserScope, for the Users path and for group members alike.
+ */
+export function userScopeOf (config: Pick<UsersConfig, 'allowPrivileged' | 'scope'>, integrationUserId: () => Promise<string>): UserScope {
+  return {
+    integrationUserId,
+    allowPrivileged: config.allowPrivileged,
+    ...(config.scope.profiles !== undefined ? { profiles: config.scope.profiles } : {}),
+  }
+}
+
+/** The scope's SOQL condition now (the integration user's Id is known once a token is held). */
+export async function scopeConditionOf (scope: UserScope): Promise<SoqlFragment> {
+  return scopeCondition(scope, await scope.integrationUserId())
+}
+
 /** The referenceId of the guard query, and how a write names the user it found. */
 const GUARD = 'guard'
 const GUARDED_ID = `@{${GUARD}.records[0].Id}`
 
 /**
  * Salesforce resolves `@{…}` in every string of a `/composite` subrequest and has no escape (salesforce.md §10):
- * a value holding one would be read as a reference to another subrequest's result (or halt the request). Such a
- * value cannot travel in a composite; the Gateway has no plain sObject write yet, so it is refused with 400.
+ * a value holding one would be read as a reference to another subrequest's result (or halt the request). A write
+ * carrying such a value is sent as plain sObject REST calls instead, where Salesforce reads no references.
  */
-function assertLiteral (body: Record<string, unknown>): void {
-  const fields = Object.entries(body).filter(([, v]) => typeof v === 'string' && v.includes('@{')).map(([k]) => k)
-  if (fields.length > 0) {
-    throw new SalesforceError('COMPOSITE_REFERENCE_IN_VALUE', `A value containing "@{" cannot be stored safely: Salesforce would read it as a composite reference (${fields.join(', ')})`, 'validation', { fields, httpStatus: 400 })
-  }
-}
-
-/**
- * The guard query found no user in scope: the write that referenced it halted. With allOrNone false the guard's
- * own answer shows it; with allOrNone true everything is rolled back and the halted write's message names the
- * guard ("Invalid reference specified. No value for guard.records[0].Id found in guard", salesforce.md §4.1).
- * No other reference can be unresolvable: values with `@{` never enter a composite (assertLiteral).
- */
-function guardMissed (results: CompositeResults): boolean {
-  const guard = results.find((r) => r.referenceId === GUARD)
-  if (guard !== undefined && guard.httpStatusCode < 300) {
-    const records = (guard.body as { records?: unknown[] } | null)?.records
-    if (Array.isArray(records) && records.length === 0) return true
-  }
-  return results.some((r) => Array.isArray(r.body) && (r.body as SalesforceErrorItem[]).some((e) =>
-    e.errorCode === 'PROCESSING_HALTED' && new RegExp(`No value for ${GUARD}[.[]`).test(e.message)))
+function holdsReference (body: unknown): boolean {
+  return body !== null && typeof body === 'object' && Object.values(body).some((v) => typeof v === 'string' && v.includes('@{'))
 }
 
 /** Salesforce ids are 15 or 18 alphanumerics; anything else must not reach a URL. */
@@ -177,17 +179,9 @@ function pathId (id: string): string {
 type CompositeResults = Awaited<ReturnType<Gateway['composite']>>
 
 /**
- * No false success: a subrequest that failed or was halted is an error even when Salesforce answered 200 to the
- * composite (the gateway throws the first real failure; a request whose every subrequest was halted, e.g. by an
- * unresolvable `@{…}` reference, lands here).
+ * The record a read-back returned; without an Id the write cannot be shown to have happened. (gateway.composite
+ * already checks every composite answer, read-backs included; this also covers the plain path's read-back.)
  */
-function checked (results: CompositeResults): CompositeResults {
-  const failed = results.find((r) => r.httpStatusCode >= 400)
-  if (failed !== undefined) throw fromItems(Array.isArray(failed.body) ? failed.body as SalesforceErrorItem[] : [], failed.httpStatusCode)
-  return results
-}
-
-/** The record a read-back returned; without an Id the write cannot be shown to have happened. */
 function recordOf (results: CompositeResults, referenceId: string): SfRecord {
   const body = results.find((r) => r.referenceId === referenceId)?.body
   if (typeof body !== 'object' || body === null || typeof (body as SfRecord).Id !== 'string') {
@@ -205,7 +199,7 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
 
   /** The scope condition with the integration user's Id, which is known once a token is held. */
   async function inScope (): Promise<SoqlFragment> {
-    return scopeCondition(scope, await scope.integrationUserId())
+    return await scopeConditionOf(scope)
   }
 
   /** One user by id within the scope, as a query (one API call, like a record GET). */
@@ -220,12 +214,18 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
   /**
    * A write that holds only while the user is in scope: the guard query and the writes that reference the user
    * it found (`@{guard.records[0].Id}`) travel in one `/composite`, so a user made admin a moment ago halts the
-   * write (issue 11). Still one API call. A halted guard is NOT_FOUND.
+   * write (issue 11). Still one API call. A halted guard is NOT_FOUND. `more` are further writes that carry no
+   * IdP value (the freeze); `changes` may hold anything, and with a `@{` in it the write goes the plain way.
    */
-  async function guarded (id: string, writes: (ref: string) => CompositeSubrequest[], log: Logger): Promise<SfRecord> {
+  async function guarded (id: string, changes: UserChanges, more: CompositeSubrequest[], log: Logger): Promise<SfRecord> {
+    if (holdsReference(changes)) return await guardedPlain(id, changes, more, log)
     const guard = select({ fields: ['Id'], from: 'User', where: and(eq('Id', pathId(id)), await inScope()), limit: 1 })
-    const requests = [{ method: 'GET' as const, url: queryUrl(guard), referenceId: GUARD }, ...writes(GUARDED_ID), readBack(GUARDED_ID)]
-    for (const r of requests) if (r.body !== undefined) assertLiteral(r.body as Record<string, unknown>)
+    const requests: CompositeSubrequest[] = [
+      { method: 'GET', url: queryUrl(guard), referenceId: GUARD },
+      { method: 'PATCH', url: `/sobjects/User/${GUARDED_ID}`, referenceId: 'update', body: changes },
+      ...more,
+      readBack(GUARDED_ID),
+    ]
     let results: CompositeResults
     try {
       results = await gateway.composite(requests, { allOrNone: true, safeToRetry: true }, log)
@@ -233,8 +233,29 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
       if (err instanceof SalesforceError && err.code === 'PROCESSING_HALTED' && /No value for guard[.[]/.test(err.message)) throw notFound()
       throw err
     }
-    if (guardMissed(results)) throw notFound()
-    return recordOf(checked(results), 'readBack')
+    return recordOf(results, 'readBack')
+  }
+
+  /**
+   * The rare write whose values hold `@{`, which no composite can carry as data: the guard query, the PATCH and the
+   * read-back as three plain calls. The guard is then a separate query, so a user made admin in the instant
+   * between it and the PATCH (one round trip) would still be written; we accept that window on this path only
+   * (a value with `@{` is rare, and refusing it would let a user who edits their own phone number block their own
+   * offboarding, issue 11). The further writes (the freeze) follow in a composite of their own, after the user's.
+   */
+  async function guardedPlain (id: string, changes: UserChanges, more: CompositeSubrequest[], log: Logger): Promise<SfRecord> {
+    const found = await retrieve(id, log)
+    if (found === undefined) throw notFound()
+    const ref = String(found.Id)
+    await gateway.write('PATCH', `/sobjects/User/${ref}`, changes, { safeToRetry: true }, log)
+    if (more.length > 0) await gateway.composite(more, { allOrNone: true, safeToRetry: true }, log)
+    return await readBackPlain(ref, log)
+  }
+
+  /** The read-back of a plain write: the record as Salesforce now holds it, an Id or an error. */
+  async function readBackPlain (id: string, log: Logger): Promise<SfRecord> {
+    const record = await gateway.retrieve('User', id, fields, log)
+    return recordOf([{ referenceId: 'readBack', body: record ?? null, httpHeaders: {}, httpStatusCode: 200 }], 'readBack')
   }
 
   return {
@@ -242,10 +263,10 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
     retrieve,
 
     async retrieveWith (id, reads, log) {
-      const res = checked(await gateway.composite([
+      const res = await gateway.composite([
         { method: 'GET', url: queryUrl(await scopedQuery(id)), referenceId: 'user' },
         ...reads,
-      ], { allOrNone: false, safeToRetry: true }, log))
+      ], { allOrNone: false, safeToRetry: true }, log)
       const found = (res.find((r) => r.referenceId === 'user')?.body as { records?: SfRecord[] } | null)?.records?.[0]
       if (found === undefined) throw notFound()
       return { user: found, bodies: new Map(res.map((r) => [r.referenceId, r.body])) }
@@ -255,21 +276,26 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
       // Both in one call: the user whatever it is, and whether the scope admits it.
       const any = select({ fields, from: 'User', where: soql`Username = ${username}`, limit: 2 })
       const scoped = select({ fields: ['Id'], from: 'User', where: and(eq('Username', username), await inScope()), limit: 2 })
-      const res = checked(await gateway.composite([
+      const res = await gateway.composite([
         { method: 'GET', url: queryUrl(any), referenceId: 'any' },
         { method: 'GET', url: queryUrl(scoped), referenceId: 'scoped' },
-      ], { allOrNone: false, safeToRetry: true }, log))
+      ], { allOrNone: false, safeToRetry: true }, log)
       const record = (res[0]?.body as { records: SfRecord[] }).records[0]
       if (record === undefined) return undefined
       return { record, inScope: (res[1]?.body as { records: SfRecord[] }).records.length > 0 }
     },
 
     async createAndRead (record, log) {
-      assertLiteral(record)
-      const res = checked(await gateway.composite([
+      if (holdsReference(record)) {
+        // Plain POST and a read-back of its own (holdsReference): two calls on this rare path.
+        const created = await gateway.write('POST', '/sobjects/User', record, { safeToRetry: false }, log) as { id?: unknown } | null
+        if (typeof created?.id !== 'string') throw new SalesforceError('MISSING_READ_BACK', 'Salesforce answered the create without the Id it created', 'unknownOutcome')
+        return await readBackPlain(created.id, log)
+      }
+      const res = await gateway.composite([
         { method: 'POST', url: '/sobjects/User', referenceId: 'newUser', body: record },
         readBack('@{newUser.id}'),
-      ], { allOrNone: true, safeToRetry: false }, log))
+      ], { allOrNone: true, safeToRetry: false }, log)
       return recordOf(res, 'readBack')
     },
 
@@ -279,7 +305,7 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
         if (rec === undefined) throw notFound()
         return rec
       }
-      return await guarded(id, (ref) => [{ method: 'PATCH', url: `/sobjects/User/${ref}`, referenceId: 'update', body: changes }], log)
+      return await guarded(id, changes, [], log)
     },
 
     async deactivateAndRead (id, mode, log) {
@@ -289,18 +315,15 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
         if (rec === undefined) throw notFound()
         changes.Username = renamedUsername(String(rec.Username))
       }
-      return await guarded(id, (ref) => {
-        const requests: CompositeSubrequest[] = [{ method: 'PATCH', url: `/sobjects/User/${ref}`, referenceId: 'deactivate', body: changes }]
-        if (mode === 'freeze') {
-          // UserLogin holds the freeze flag (salesforce.md §2.9); find the row and set it within the same transaction.
-          const login = select({ fields: ['Id'], from: 'UserLogin', where: soql`UserId = ${id}`, limit: 1 })
-          requests.push(
+      // UserLogin holds the freeze flag (salesforce.md §2.9); find the row and set it within the same transaction.
+      const login = select({ fields: ['Id'], from: 'UserLogin', where: soql`UserId = ${pathId(id)}`, limit: 1 })
+      const freeze: CompositeSubrequest[] = mode !== 'freeze'
+        ? []
+        : [
             { method: 'GET', url: queryUrl(login), referenceId: 'login' },
-            { method: 'PATCH', url: '/sobjects/UserLogin/@{login.records[0].Id}', referenceId: 'freeze', body: { IsFrozen: true } }
-          )
-        }
-        return requests
-      }, log)
+            { method: 'PATCH', url: '/sobjects/UserLogin/@{login.records[0].Id}', referenceId: 'freeze', body: { IsFrozen: true } },
+          ]
+      return await guarded(id, changes, freeze, log)
     },
 
     async where (criteria) {
@@ -318,10 +341,10 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
     async listPage (page, log) {
       const where = page.afterId === undefined ? page.where : and(page.where, soql`Id > ${page.afterId}`)
       const pageQuery = select({ fields, from: 'User', where, orderBy: page.orderBy, limit: page.limit, ...(page.offset > 0 ? { offset: page.offset } : {}) })
-      const res = checked(await gateway.composite([
+      const res = await gateway.composite([
         { method: 'GET', url: queryUrl(countOf(page.where)), referenceId: 'total' },
         { method: 'GET', url: queryUrl(pageQuery), referenceId: 'page' },
-      ], { allOrNone: false, safeToRetry: true }, log))
+      ], { allOrNone: false, safeToRetry: true }, log)
       const total = (res[0]?.body as { totalSize: number }).totalSize
       const records = (res[1]?.body as { records: SfRecord[] }).records
       return { total, records }

@@ -5,7 +5,7 @@ import {
   TARGETS, deriveDeveloperName, displayNameOf, mentionedMembers, parseMembers, resolveDisplayName, type GroupChange, type ScimGroup,
 } from '../mapping/group.js'
 import { privilegedRefusal, sameTarget, targetKey } from '../mapping/group-target.js'
-import { foreignGroups, literalGroupName, noSuchUser } from '../mapping/group-plan.js'
+import { foreignGroups, noSuchUser } from '../mapping/group-plan.js'
 import { MAX_COLLECTION_RECORDS, RecordWriteError } from '../salesforce/batch.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { SfRecord } from '../salesforce/gateway.js'
@@ -57,10 +57,7 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
       }
       return await guard(linkExisting({ kind: r.kind, id: String(found.Id), record: found, displayName: shown }, change, ctx))
     }
-    return await guard((async () => {
-      literalGroupName(displayName)
-      return await createPublicGroup(displayName, change, ctx)
-    })())
+    return await guard(createPublicGroup(displayName, change, ctx))
   }
 
   async function createPublicGroup (displayName: string, change: GroupChange, ctx: RequestContext): Promise<ScimGroup> {

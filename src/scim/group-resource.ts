@@ -1,6 +1,7 @@
 // The Groups resource type (RFC 7643 §4.2) for the resource pipeline: bodies normalised for IdPs (WSO2's
 // `DOMAIN/` prefix per client) and validated by SCIMMY, members read only when the answer carries them, no sortBy,
-// no ETags (a target's SystemModstamp does not move when its members change; see mapping/group.ts toScimGroup).
+// no ETags (a target's SystemModstamp does not move when its members change; see mapping/group.ts toScimGroup), so
+// an If-Match other than `*` answers 412 (resource-routes.ts checkIfMatch).
 import type { FastifyRequest } from 'fastify'
 import SCIMMY from 'scimmy'
 import type { ScimClientConfig } from '../config/types.js'

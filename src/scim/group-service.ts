@@ -28,7 +28,7 @@ import type { UserMapping } from '../mapping/user.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { Gateway, SfRecord } from '../salesforce/gateway.js'
 import { createGroupsGateway, type RowKind, type UserGroupKinds } from '../salesforce/groups.js'
-import { scopeCondition } from '../salesforce/users.js'
+import { scopeConditionOf, userScopeOf } from '../salesforce/users.js'
 import type { Store } from '../store/store.js'
 import { asScimError } from './errors.js'
 import { createGroupChanges } from './group-change.js'
@@ -64,7 +64,7 @@ export interface GroupServiceDeps {
   groups?: GroupsConfig | undefined
   users: UsersConfig
   userMapping: UserMapping
-  /** The integration user's Id (connection.ts integrationUserId): members come only from the Users path's scope. */
+  /** The integration user's Id (gateway.integrationUserId): members come only from the Users path's scope. */
   integrationUserId: () => Promise<string>
 }
 
@@ -74,10 +74,7 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
   const sf = createGroupsGateway({
     gateway: deps.gateway,
     objects: TARGETS,
-    userScope: async () => scopeCondition({
-      allowPrivileged: deps.users.allowPrivileged,
-      ...(deps.users.scope.profiles !== undefined ? { profiles: deps.users.scope.profiles } : {}),
-    }, await deps.integrationUserId()),
+    userScope: async () => await scopeConditionOf(userScopeOf(deps.users, deps.integrationUserId)),
   })
   const gc: GroupContext = { sf, store, config, users: deps.users, userMapping: deps.userMapping }
   const changes = createGroupChanges(gc)

@@ -3,14 +3,12 @@
 // the lookups are the Groups gateway's.
 import type { Config, GroupTargetKind } from '../config/types.js'
 import { DEFAULT_GROUPS_CONFIG, TARGETS, displayNameOf } from '../mapping/group.js'
-import { ADMIN_PERMISSIONS } from '../mapping/group-privilege.js'
 import { privilegedRefusal, sameTarget, targetKey } from '../mapping/group-target.js'
 import type { Logger } from '../salesforce/connection.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { Gateway, SfRecord } from '../salesforce/gateway.js'
 import { createGroupsGateway } from '../salesforce/groups.js'
 import { normalizeSalesforceId } from '../salesforce/ids.js'
-import { adminGradePermissionSetGroups } from '../salesforce/target-privilege.js'
 
 const KIND_WORD: Record<GroupTargetKind, string> = {
   permissionSet: 'permission set (by its API name)',
@@ -42,9 +40,10 @@ export class PrivilegedTargetError extends Error {
  * The start-up check (and the doctor's): every exact mapping must name one existing record that a group can
  * stand for, not an admin-grade one unless the mapping says allowPrivileged, and no two mappings may name the same
  * record (their SCIM groups would share one id). Patterns cannot be checked ahead (they name records by what the
- * IdP sends) and are checked when a group arrives: mapping/group.ts displayNameOf refuses admin-grade records then.
- * Costs one API call (the lookups travel in one composite request, split if there are more than five kinds to
- * ask), and one more when an exact mapping names a permission set group. A Salesforce outage is a problem too
+ * IdP sends) and are checked when a group arrives: mapping/group.ts displayNameOf refuses admin-grade records then
+ * (permission set groups included: every read of them carries the admin-grade question, groups.ts).
+ * Costs one API call (the lookups, and which permission set groups are admin-grade, travel in one composite
+ * request, split if there are more than five queries). A Salesforce outage is a problem too
  * ("could not check …"), not an exception, so that the caller decides whether to start.
  */
 export async function inspectGroupMappings (gateway: Gateway, config: Config, log: Logger): Promise<GroupMappingFindings> {
@@ -54,13 +53,11 @@ export async function inspectGroupMappings (gateway: Gateway, config: Config, lo
   const needsDefaultProfile = groups.mappings.some((m) => m.kind === 'profile')
   if (exact.length === 0 && !needsDefaultProfile) return out
   let found: { records: SfRecord[][], profileFound: boolean }
-  let adminGroups: Set<string>
   try {
     const lookups = exact.map(({ m }) => ({ kind: m.kind, key: targetKey(m.kind, m.target) }))
     const profileId = needsDefaultProfile ? normalizeSalesforceId(config.users.defaults.ProfileId) ?? config.users.defaults.ProfileId : undefined
+    // Permission set groups come back marked when admin-grade (groups.ts asks in the same call).
     found = await createGroupsGateway({ gateway, objects: TARGETS }).lookupTargets(lookups, log, profileId)
-    const groupIds = exact.flatMap(({ m }, n) => m.kind === 'permissionSetGroup' && m.allowPrivileged !== true ? found.records[n]?.slice(0, 1).map((r) => String(r.Id)) ?? [] : [])
-    adminGroups = await adminGradePermissionSetGroups(gateway, groupIds, ADMIN_PERMISSIONS, log)
   } catch (err) {
     const reason = err instanceof SalesforceError ? `${err.code}: ${err.message}` : String(err)
     out.problems.push(`groups.mappings could not be checked against Salesforce (${reason}): scimforce checks them again when a group arrives`)
@@ -75,7 +72,7 @@ export async function inspectGroupMappings (gateway: Gateway, config: Config, lo
       problems.push(`${key} names "${m.target}", but Salesforce has no such ${KIND_WORD[m.kind as GroupTargetKind]}${m.kind === 'permissionSet' ? ' that can be assigned' : ''}: fix the name, or create it in Salesforce`)
       continue
     }
-    const refusal = privilegedRefusal(m, i, record, adminGroups)
+    const refusal = privilegedRefusal(m, i, record)
     if (refusal !== undefined) {
       refused.push(`${key} ("${m.displayName}"): ${refusal}`)
       continue

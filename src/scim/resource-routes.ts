@@ -110,11 +110,18 @@ export function registerResource<T extends ScimResource> (app: FastifyInstance, 
 
   /**
    * If-Match on PUT/PATCH/DELETE: 412 unless the current version matches. It costs one more read, paid only by
-   * clients that send the header; a change that lands between this read and the write still wins.
+   * clients that send the header; a change that lands between this read and the write still wins. A resource type
+   * without versions (Groups) cannot confirm any tag, so only `*` passes (RFC 7232 §3.1: the condition is false
+   * when no current representation has a matching tag); ignoring the header would write over a change the client
+   * meant to guard against.
    */
   async function checkIfMatch (req: IdRequest, call: Call): Promise<void> {
     const header = req.headers['if-match']
-    if (d.etag === undefined || header === undefined) return
+    if (header === undefined) return
+    if (d.etag === undefined) {
+      if (header.trim() === '*') return
+      throw new ScimError(412, undefined, `${d.noun.charAt(0).toUpperCase()}${d.noun.slice(1)}s carry no version (no ETag or meta.version), so If-Match can only be "*": send the request without If-Match, or with If-Match: *`)
+    }
     const version = await d.etag.current(req.params.id, call)
     if (!etagMatches(header, version)) {
       throw new ScimError(412, undefined, `The ${d.noun} has changed since that version: its current version is ${version ?? 'unknown'}`)

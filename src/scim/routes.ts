@@ -8,7 +8,6 @@ import authPlugin from '../http/auth.js'
 import { sendScimError } from '../http/errors.js'
 import { createUserMapping } from '../mapping/user.js'
 import { SCIM_CONTENT_TYPE, SCIM_PREFIX } from '../protocol/constants.js'
-import { integrationUserId } from '../salesforce/connection.js'
 import { clip, ScimError } from './errors.js'
 import { groupResource } from './group-resource.js'
 import { createGroupService, type GroupService } from './group-service.js'
@@ -74,7 +73,7 @@ export default async function scimRoutes (app: FastifyInstance, opts: ScimRoutes
       groups: config.groups,
       users: config.users,
       userMapping: createUserMapping(config.users),
-      integrationUserId: async () => await integrationUserId(app.scimforce.session),
+      integrationUserId: async () => await app.scimforce.gateway.integrationUserId(app.log),
     })
     : undefined)
 

@@ -7,7 +7,7 @@ import type { Logger } from '../salesforce/connection.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from '../salesforce/gateway.js'
 import { normalizeSalesforceId } from '../salesforce/ids.js'
-import { createUserGateway } from '../salesforce/users.js'
+import { createUserGateway, userScopeOf } from '../salesforce/users.js'
 import type { Store } from '../store/store.js'
 import {
   buildCreateRecord, clearableFields, scimToFields, toScimUser,
@@ -68,11 +68,7 @@ const NICKNAME_ATTEMPTS = 3
 
 export function createUserService (deps: UserServiceDeps): UserService {
   const { mapping, config, store } = deps
-  const users = createUserGateway(deps.gateway, mapping.selectFields, {
-    integrationUserId: deps.integrationUserId,
-    allowPrivileged: config.allowPrivileged,
-    ...(config.scope.profiles !== undefined ? { profiles: config.scope.profiles } : {}),
-  })
+  const users = createUserGateway(deps.gateway, mapping.selectFields, userScopeOf(config, deps.integrationUserId))
   const lister = createUserLister({ users, mapping, store })
 
   async function rehire (existing: SfRecord, user: Record<string, unknown>, ctx: RequestContext): Promise<ScimUser> {

@@ -1,5 +1,6 @@
 // Issue 11 in the configuration: group-mapping patterns reach only a Salesforce-side prefix, profiles take no
-// pattern, allowPrivileged is read, and extra mappings cannot write sensitive User fields. Each refusal names its key.
+// pattern, allowPrivileged is read, and extra mappings and users.defaults cannot write sensitive User fields. Each
+// refusal names its key.
 import { describe, expect, it } from 'vitest'
 import { isSensitiveUserField } from '../../src/config/schema.js'
 import { yamlConfigs } from './yaml-config.js'
@@ -65,5 +66,26 @@ describe('users.extraMappings targets', () => {
       expect(load(extra(field)).users.extraMappings[0]?.salesforce).toBe(field)
       expect(isSensitiveUserField(field)).toBe(false)
     }
+  })
+})
+
+describe('users.defaults', () => {
+  const defaults = (field: string, value: string): string => `users:\n  defaults:\n    ${field}: ${value}\n`
+
+  it('refuses role, login, activation, identity, manager and admin permission fields, naming the key', () => {
+    const refused: Array<[string, string]> = [
+      ['UserRoleId', '00E000000000001'], ['Username', 'x@y.example'], ['IsActive', 'false'], ['isactive', 'true'],
+      ['FederationIdentifier', 'sso'], ['ManagerId', '005000000000001'], ['PermissionsModifyAllData', 'true'], ['UserType', 'Standard'],
+    ]
+    for (const [field, value] of refused) {
+      const found = problems(defaults(field, value))
+      expect(found, field).toHaveLength(1)
+      expect(found[0]).toMatch(new RegExp(`^users\\.defaults\\.${field} cannot be a default: .*groups\\.mappings`))
+    }
+  })
+
+  it('keeps ProfileId (the profile default), the UserPermissions* feature flags and ordinary fields', () => {
+    const cfg = load('users:\n  defaults:\n    ProfileId: 00e000000000001\n    UserPermissionsMarketingUser: true\n    UserPermissionsKnowledgeUser: true\n    Department: Drivers\n')
+    expect(cfg.users.defaults).toMatchObject({ UserPermissionsMarketingUser: true, UserPermissionsKnowledgeUser: true, Department: 'Drivers' })
   })
 })

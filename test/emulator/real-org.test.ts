@@ -70,6 +70,17 @@ describe('composite references', () => {
     expect(res?.httpStatusCode).toBe(204)
     expect(title(id)).toBe(literal)
   })
+
+  it('are not read outside /composite: a plain sObject PATCH or POST stores @{…} as data (salesforce.md §4.1)', async () => {
+    const value = 'VP @{update.id} of @{guard.records[0].Id}'
+    const created = await s.call('POST', `${DATA}/sobjects/User`, { body: { ...newUser(s.em), Title: value } })
+    expect(created.status).toBe(201)
+    const id = (created.json as { id: string }).id
+    expect(title(id)).toBe(value)
+    const patched = await s.call('PATCH', `${DATA}/sobjects/User/${id}`, { body: { Title: `${value}!` } })
+    expect(patched.status).toBe(204)
+    expect(title(id)).toBe(`${value}!`)
+  })
 })
 
 describe('outer allOrNone over sObject Collections', () => {

@@ -3,9 +3,9 @@
 import { describe, expect, it } from 'vitest'
 import { TARGETS } from '../../src/mapping/group.js'
 import { RecordWriteError } from '../../src/salesforce/batch.js'
-import type { CompositeSubrequest, Gateway } from '../../src/salesforce/gateway.js'
+import { checkComposite, type CompositeSubrequest, type Gateway } from '../../src/salesforce/gateway.js'
 import { SalesforceError } from '../../src/salesforce/errors.js'
-import { checkComposite, createGroupsGateway, withId } from '../../src/salesforce/groups.js'
+import { createGroupsGateway, withId } from '../../src/salesforce/groups.js'
 import { quietLog } from '../reliability/fakes.js'
 
 const GROUP = '00GHu00000000GAIAY'
@@ -13,14 +13,17 @@ const PERMSET_GROUP = '0PGHu00000000GAIAY'
 const ADA = '005Hu00000000GBIAY'
 const GRACE = '005Hu00000000GAIAY'
 
-/** A transport that records each composite call and answers each subrequest with `answer(subrequest)`. */
+/**
+ * A transport that records each composite call and answers each subrequest with `answer(subrequest)`, checked as
+ * the real gateway checks every composite answer (gateway.ts checkComposite).
+ */
 function fakeGateway (answer: (r: CompositeSubrequest) => unknown = () => ({ totalSize: 0, done: true, records: [] })) {
   const calls: CompositeSubrequest[][] = []
   const gateway = {
     apiVersion: '62.0',
     composite: async (requests: CompositeSubrequest[]) => {
       calls.push(requests)
-      return requests.map((r) => ({ referenceId: r.referenceId, body: answer(r), httpHeaders: {}, httpStatusCode: 200 }))
+      return checkComposite(requests, requests.map((r) => ({ referenceId: r.referenceId, body: answer(r), httpHeaders: {}, httpStatusCode: 200 })))
     },
   } as unknown as Gateway
   return { calls, sf: createGroupsGateway({ gateway, objects: TARGETS }) }
@@ -106,14 +109,14 @@ describe('Groups gateway: writes', () => {
 
     const refused = fakeGateway((r) => r.referenceId === 'c0'
       ? [{ success: false, errors: [{ statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK' }] }, { success: false, errors: [{ statusCode: 'INVALID_CROSS_REFERENCE_KEY', message: 'bad id' }] }]
-      : page([]))
+      : r.referenceId === 'target' ? { Id: GROUP } : page([]))
     const err = await refused.sf.addToPublicGroup(GROUP, [ADA, GRACE], quietLog).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(RecordWriteError)
     expect(err).toMatchObject({ code: 'INVALID_CROSS_REFERENCE_KEY', label: GRACE })
   })
 })
 
-describe('Groups gateway: no false success (checkComposite, withId)', () => {
+describe('no false success (gateway checkComposite, groups withId)', () => {
   const sub = (referenceId: string, extra: Partial<CompositeSubrequest> = {}): CompositeSubrequest => ({ method: 'GET', url: `/sobjects/Group/${GROUP}`, referenceId, ...extra })
   const result = (referenceId: string, httpStatusCode: number, body: unknown) => ({ referenceId, httpStatusCode, body, httpHeaders: {} })
   const halted = [{ errorCode: 'PROCESSING_HALTED', message: 'The transaction was rolled back since another operation in the same transaction failed.' }]
@@ -146,7 +149,8 @@ describe('Groups gateway: no false success (checkComposite, withId)', () => {
   it('fails a write whose composite halted, instead of reporting it applied', async () => {
     const gateway = {
       apiVersion: '62.0',
-      composite: async (requests: CompositeSubrequest[]) => requests.map((r) => result(r.referenceId, 400, halted)),
+      // As the real gateway answers it: checked (gateway.ts checkComposite).
+      composite: async (requests: CompositeSubrequest[]) => checkComposite(requests, requests.map((r) => result(r.referenceId, 400, halted))),
     } as unknown as Gateway
     const sf = createGroupsGateway({ gateway, objects: TARGETS })
     await expect(sf.writeMembership({ kind: 'group', id: GROUP }, 'New Name', [{ op: 'addMember', userId: ADA }], quietLog)).rejects.toThrow(SalesforceError)

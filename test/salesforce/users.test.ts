@@ -2,9 +2,9 @@
 // SOQL it logs) and that a composite result that is not a success is an error, never a record.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createEmulator, type Emulator } from '../../src/emulator/index.js'
-import { createSalesforceSession, integrationUserId } from '../../src/salesforce/connection.js'
+import { createSalesforceSession, type SalesforceSession } from '../../src/salesforce/connection.js'
 import { SalesforceError } from '../../src/salesforce/errors.js'
-import { createGateway, type Gateway } from '../../src/salesforce/gateway.js'
+import { createGateway, type CompositeSubrequest, type Gateway } from '../../src/salesforce/gateway.js'
 import { eq } from '../../src/salesforce/soql.js'
 import { createUserGateway, renamedUsername, type UserGateway } from '../../src/salesforce/users.js'
 import { quietLog as log } from '../reliability/fakes.js'
@@ -31,7 +31,7 @@ beforeAll(async () => {
     timeoutMs: 5000,
   }, log)
   gateway = createGateway(session, { attempts: 2, baseDelayMs: 5, budgetMs: 2000 })
-  integrationId = await integrationUserId(session)
+  integrationId = await gateway.integrationUserId(log)
   users = createUserGateway(gateway, FIELDS, scope)
 })
 afterAll(async () => { await emulator.close() })
@@ -64,6 +64,17 @@ async function cost<T> (fn: () => Promise<T>): Promise<{ result: T, calls: numbe
     composites: (after.byEndpoint.composite ?? 0) - (before.byEndpoint.composite ?? 0),
     soql: after.queries.slice(before.queries.length),
   }
+}
+
+/**
+ * A real gateway (so its composite checks apply, gateway.ts checkComposite) over a transport whose every
+ * `/composite` answer is `answer(subrequests)`.
+ */
+function over (answer: (requests: CompositeSubrequest[]) => unknown[]): Gateway {
+  const request = async (req: { body?: string }): Promise<unknown> =>
+    ({ compositeResponse: answer((JSON.parse(req.body ?? '{}') as { compositeRequest: CompositeSubrequest[] }).compositeRequest) })
+  const session = { conn: { version: '62.0', request }, ensureAuthorized: async () => {}, reset: () => {}, tokenRequests: 0, limitInfo: () => undefined, timeoutMs: 5000 }
+  return createGateway(session as unknown as SalesforceSession, { attempts: 1, baseDelayMs: 1 })
 }
 
 async function failure (p: Promise<unknown>): Promise<SalesforceError> {
@@ -125,22 +136,38 @@ describe('writes: each with its read-back in one API call', () => {
     const { Id } = await users.createAndRead(newUser(), log)
     const id = String(Id)
     // An unresolvable composite reference halts the whole request (salesforce.md §4.1 and §10).
-    const halting: Gateway = {
-      ...gateway,
-      composite: async (requests) => requests.map((r) => ({ referenceId: r.referenceId, httpStatusCode: 400, httpHeaders: {}, body: [{ errorCode: 'PROCESSING_HALTED', message: 'The transaction was rolled back since another operation in the same transaction failed.' }] })),
-    }
+    const halting = over((requests) => requests.map((r) => ({ referenceId: r.referenceId, httpStatusCode: 400, httpHeaders: {}, body: [{ errorCode: 'PROCESSING_HALTED', message: 'The transaction was rolled back since another operation in the same transaction failed.' }] })))
     const err = await failure(createUserGateway(halting, FIELDS, scope).updateAndRead(id, { Title: 'x' }, log))
     expect(err.code).toBe('PROCESSING_HALTED')
     expect(raw(id)?.Title ?? null).toBeNull()
   })
 
-  it('a value containing @{ never travels in a composite: refused with a validation error, no call, nothing written', async () => {
+  it('a value containing @{ never travels in a composite: plain sObject calls store it literally', async () => {
     const { Id } = await users.createAndRead(newUser(), log)
     const id = String(Id)
-    const c = await cost(async () => await failure(users.updateAndRead(id, { Title: '@{update.id}', Phone: '+1 555' }, log)))
-    expect(c).toMatchObject({ calls: 0, result: { code: 'COMPOSITE_REFERENCE_IN_VALUE', kind: 'validation', fields: ['Title'] } })
+    // The guard query, the plain PATCH and the read-back: three calls, no composite, the value stored as sent.
+    const c = await cost(async () => await users.updateAndRead(id, { Title: '@{update.id}', Phone: '+1 555' }, log))
+    expect(c).toMatchObject({ calls: 3, composites: 0, result: { Id: id, Title: '@{update.id}' } })
+    expect(raw(id)).toMatchObject({ Title: '@{update.id}', Phone: '+1 555' })
+    // A create: the plain POST and its read-back.
+    const made = await cost(async () => await users.createAndRead({ ...newUser('@{guard.records[0].Id}'), Phone: 'x @{newUser.id}' }, log))
+    expect(made).toMatchObject({ calls: 2, composites: 0, result: { LastName: '@{guard.records[0].Id}' } })
+    expect(raw(String(made.result.Id))).toMatchObject({ LastName: '@{guard.records[0].Id}', Phone: 'x @{newUser.id}' })
+    // Deactivation with the freeze: the user's write plain, the freeze in a composite of its own.
+    const frozen = String((await users.createAndRead(newUser(), log)).Id)
+    const f = await cost(async () => await users.deactivateAndRead(frozen, 'freeze', log))
+    expect(f).toMatchObject({ calls: 1, composites: 1, result: { IsActive: false } })
+    expect(emulator.org.find('UserLogin', (r) => r.UserId === frozen)?.IsFrozen).toBe(true)
+  })
+
+  it('the plain path still keeps the scope: a user out of scope is NOT_FOUND and nothing is written', async () => {
+    const id = String((await users.createAndRead(newUser(), log)).Id)
+    emulator.org.insert('PermissionSetAssignment', { AssigneeId: id, PermissionSetId: emulator.seed.permissionSets.User_Admin as string })
+    const c = await cost(async () => await failure(users.updateAndRead(id, { Title: '@{update.id}' }, log)))
+    expect(c).toMatchObject({ calls: 1, composites: 0, result: { code: 'NOT_FOUND', kind: 'notFound' } })
     expect(raw(id)?.Title ?? null).toBeNull()
-    expect(await failure(users.createAndRead({ ...newUser(), Phone: 'x @{guard.records[0].Id}' }, log))).toMatchObject({ code: 'COMPOSITE_REFERENCE_IN_VALUE', fields: ['Phone'] })
+    expect(await failure(users.updateAndRead(integrationId, { Title: '@{x.y}' }, log))).toMatchObject({ code: 'NOT_FOUND' })
+    expect(raw(integrationId)?.Title).not.toBe('@{x.y}')
   })
 
   it('deactivateAndRead: IsActive=false and the read-back in one call; freeze rides along in the same call', async () => {
@@ -260,10 +287,7 @@ describe('lists', () => {
 describe('composite results are checked', () => {
   /** A gateway whose composite answers 200 with a read-back that has no Id. */
   function answering (body: unknown): Gateway {
-    return {
-      ...gateway,
-      composite: async (requests) => requests.map((r) => ({ referenceId: r.referenceId, httpStatusCode: r.method === 'GET' ? 200 : 204, httpHeaders: {}, body: r.method === 'GET' ? body : null })),
-    }
+    return over((requests) => requests.map((r) => ({ referenceId: r.referenceId, httpStatusCode: r.method === 'GET' ? 200 : 204, httpHeaders: {}, body: r.method === 'GET' ? body : null })))
   }
 
   it('a read-back without an Id is an error of unknown outcome, never a record', async () => {

@@ -88,6 +88,59 @@ describe('admin-grade targets of pattern mappings, at request time', () => {
   })
 })
 
+describe('admin-grade permission set groups, at request time (their own record cannot say)', () => {
+  const bundles = (allowPrivileged?: true): GroupMapping[] => [
+    { displayName: 'PSG *', kind: 'permissionSetGroup', target: '*_Bundle', priority: 0, ...(allowPrivileged === true ? { allowPrivileged } : {}) },
+  ]
+  /** Grants Modify All Data to a group's aggregate permission set, as an admin adding an admin set to it would. */
+  function makeAdminGrade (h: Harness, groupId: string): void {
+    const aggregate = h.emulator.org.find('PermissionSet', (p) => p.PermissionSetGroupId === groupId)
+    expect(aggregate).toBeDefined()
+    h.emulator.org.update('PermissionSet', String(aggregate?.Id), { PermissionsModifyAllData: true })
+  }
+
+  it('a group made admin-grade after start-up is refused (POST 403, by id 404, not listed, PATCH assigns nothing)', async () => {
+    h = await groupsHarness({ mappings: bundles() })
+    const seed = h.emulator.seed
+    const ada = String(seed.users['ada.lovelace@scimforce.demo'])
+    const grace = String(seed.users['grace.hopper@scimforce.demo'])
+    const sales = String(seed.permissionSetGroups.Sales_Bundle)
+    const support = String(seed.permissionSetGroups.Support_Bundle)
+    // An ordinary group links and assigns.
+    expect((await createGroup(h, { displayName: 'PSG Sales', members: [{ value: ada }] })).id).toBe(sales)
+    expect(assignees(h, sales)).toEqual(expect.arrayContaining([ada]))
+    makeAdminGrade(h, support)
+    const post = await h.http.post(`${SCIM}/Groups`).set(auth).send({ displayName: 'PSG Support', members: [{ value: ada }] })
+    expect(post.status).toBe(403)
+    expect(post.body.detail).toContain('Support_Bundle')
+    expect(post.body.detail).toContain('allowPrivileged: true')
+    expect(assignees(h, support)).toEqual([])
+    expect((await h.http.get(`${SCIM}/Groups/${support}`).set(auth)).status).toBe(404)
+    const names = ((await h.http.get(`${SCIM}/Groups`).set(auth).expect(200)).body.Resources as Rec[]).map((r) => r.displayName)
+    expect(names).toContain('PSG Sales')
+    expect(names).not.toContain('PSG Support')
+    // The linked group turns admin-grade a minute later: the next request sees it.
+    const before = assignees(h, sales)
+    makeAdminGrade(h, sales)
+    expect((await patchGroup(h, sales, [{ op: 'add', path: 'members', value: [{ value: grace }, { value: ada }] }])).status).toBe(404)
+    expect(assignees(h, sales)).toEqual(before)
+  })
+
+  it('allowPrivileged on the mapping lets it through; an exact mapping to one is refused at start-up', async () => {
+    h = await groupsHarness({ mappings: bundles(true) })
+    const ada = String(h.emulator.seed.users['ada.lovelace@scimforce.demo'])
+    const support = String(h.emulator.seed.permissionSetGroups.Support_Bundle)
+    makeAdminGrade(h, support)
+    expect((await createGroup(h, { displayName: 'PSG Support', members: [{ value: ada }] })).id).toBe(support)
+    expect(assignees(h, support)).toEqual([ada])
+    const mappings: GroupMapping[] = [{ displayName: 'Support', kind: 'permissionSetGroup', target: 'Support_Bundle', priority: 0 }]
+    const config = { ...h.config, groups: { defaultTarget: 'publicGroup' as const, mappings } }
+    const err = await checkGroupMappingsAtStart(h.app.scimforce.gateway, config, silent).then(() => undefined, (e: unknown) => e)
+    expect(err).toBeInstanceOf(PrivilegedTargetError)
+    expect((err as PrivilegedTargetError).refused).toEqual([expect.stringMatching(/^groups\.mappings\[0\]\.permissionSetGroup \("Support"\): the permission set group 'Support_Bundle' holds a permission set that grants an admin permission/)])
+  })
+})
+
 describe('admin-grade targets of exact mappings, at start-up', () => {
   const exact = (s: Harness['emulator']['seed']): GroupMapping[] => [
     { displayName: 'Sales Ops', kind: 'permissionSet', target: 'Sales_Ops', priority: 0 },

@@ -143,26 +143,33 @@ describe('ids are normalised before every lookup and the tombstone', () => {
   })
 })
 
-describe('values are data: @{ is never a 2xx without the write', () => {
-  it('a title with @{…} on POST is refused with 400 and nothing is created', async () => {
+describe('values are data: @{ is stored literally, never a 2xx without the write', () => {
+  it('a title with @{…} on POST creates the user with exactly that title', async () => {
     const userName = `lit.${Date.now().toString(36)}@pickup.example`
     const res = await h.http.post(`${SCIM}/Users`).set(auth).send({ userName, name: { givenName: 'L', familyName: 'Iteral' }, title: 'T @{update.id} x' })
-    expectScimError(res, 400, 'invalidValue')
-    expect(h.emulator.org.find('User', (u) => u.Username === userName)).toBeUndefined()
+    expect(res.status).toBe(201)
+    expect(res.body.title).toBe('T @{update.id} x')
+    expect(sf(String(res.body.id))?.Title).toBe('T @{update.id} x')
   })
 
-  it('a phone number with @{…} on an offboarding PUT is refused with 400; the user is unchanged', async () => {
+  it('a phone number with @{…} cannot block an offboarding PUT: the user is deactivated, the number stored as sent', async () => {
     const id = await scimUser()
     const before = structuredClone(sf(id))
     const res = await h.http.put(`${SCIM}/Users/${id}`).set(auth).send({ userName: String(before?.Username), active: false, phoneNumbers: [{ type: 'work', value: '+1 555 @{guard.records[0].Id}' }] })
-    expectScimError(res, 400, 'invalidValue')
-    expect(sf(id)?.IsActive).toBe(true)
-    expect(sf(id)?.Phone).toBe(before?.Phone)
+    expect(res.status).toBe(200)
+    expect(res.body.active).toBe(false)
+    expect(sf(id)?.IsActive).toBe(false)
+    expect(sf(id)?.Phone).toBe('+1 555 @{guard.records[0].Id}')
   })
 
-  it('a PATCH of the title with @{…} is refused with 400; the title is unchanged', async () => {
+  it('a PATCH of the title with @{…} stores it; on a user outside the scope it is 404 and nothing is written', async () => {
     const id = await scimUser({ title: 'Driver' })
-    expectScimError(await h.http.patch(`${SCIM}/Users/${id}`).set(auth).send(replace({ title: '@{update.id}' })), 400, 'invalidValue')
-    expect(sf(id)?.Title).toBe('Driver')
+    const res = await h.http.patch(`${SCIM}/Users/${id}`).set(auth).send(replace({ title: '@{update.id}' }))
+    expect(res.status).toBe(200)
+    expect(sf(id)?.Title).toBe('@{update.id}')
+    const admin = seedUser('admin@scimforce.demo')
+    const before = structuredClone(sf(admin))
+    expectScimError(await h.http.patch(`${SCIM}/Users/${admin}`).set(auth).send(replace({ title: '@{update.id}' })), 404)
+    expect(sf(admin)).toEqual(before)
   })
 })
