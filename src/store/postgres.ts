@@ -63,14 +63,15 @@ type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient
 
 /**
  * Connection-level failures (class 08, the server shutting down 57P01-03, too many connections 53300, a pool
- * timeout, a socket error) become StoreUnavailableError; anything else is a defect and stays what it is (a 500).
+ * timeout, a socket error, a missing database or refused login) become StoreUnavailableError; anything else is a defect and stays what it is (a 500).
  */
 function wrap (err: unknown): unknown {
   if (err instanceof StoreUnavailableError) return err
   const e = err as { code?: unknown, message?: unknown }
   const code = typeof e.code === 'string' ? e.code : ''
   const message = typeof e.message === 'string' ? e.message : String(err)
-  const connection = code.startsWith('08') || code.startsWith('57P') || code === '53300' ||
+  // 3D000 and class 28: the database is gone or the role may no longer log in; unreachable as far as we can tell.
+  const connection = code.startsWith('08') || code.startsWith('57P') || code === '53300' || code === '3D000' || code.startsWith('28') ||
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', 'EHOSTUNREACH'].includes(code) ||
     /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|Connection ended/i.test(message)
   return connection ? new StoreUnavailableError(`PostgreSQL store unavailable: ${message}`, { cause: err }) : err
