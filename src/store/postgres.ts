@@ -297,7 +297,12 @@ export async function openPostgresStore (url: string, opts: PostgresOptions = {}
         const where: string[] = []
         const args: unknown[] = []
         const arg = (v: unknown): string => { args.push(v); return `$${args.length}` }
-        if (qy.subject !== undefined) where.push(`(scim_id = ${arg(qy.subject)} OR salesforce_id = $${args.length} OR subject = ${arg(qy.subject.toLowerCase())})`)
+        if (qy.subject !== undefined) {
+          // By id, or by name: then also every entry on the records that name was written to (a DELETE has no body).
+          const id = arg(qy.subject)
+          const name = arg(qy.subject.toLowerCase())
+          where.push(`(scim_id = ${id} OR salesforce_id = ${id} OR subject = ${name} OR salesforce_id IN (SELECT salesforce_id FROM audit WHERE subject = ${name}))`)
+        }
         if (qy.resourceType !== undefined) where.push(`resource_type = ${arg(qy.resourceType)}`)
         if (qy.client !== undefined) where.push(`client = ${arg(qy.client)}`)
         if (qy.since !== undefined) where.push(`at >= ${arg(qy.since)}`)

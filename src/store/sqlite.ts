@@ -186,8 +186,9 @@ export function openSqliteStore (path: string): Store {
       const where: string[] = []
       const args: Array<string | number> = []
       if (q.subject !== undefined) {
-        where.push('(scim_id = ? OR salesforce_id = ? OR subject = ?)')
-        args.push(q.subject, q.subject, q.subject.toLowerCase())
+        // By id, or by name: then also every entry on the records that name was written to (a DELETE has no body).
+        where.push('(scim_id = ? OR salesforce_id = ? OR subject = ? OR salesforce_id IN (SELECT salesforce_id FROM audit WHERE subject = ?))')
+        args.push(q.subject, q.subject, q.subject.toLowerCase(), q.subject.toLowerCase())
       }
       if (q.resourceType !== undefined) { where.push('resource_type = ?'); args.push(q.resourceType) }
       if (q.client !== undefined) { where.push('client = ?'); args.push(q.client) }

@@ -33,12 +33,15 @@ describe.each(BACKENDS)('audit journal ($name)', (backend) => {
       resourceType: 'Group', scimId: '00GHu00000000GKMAY', salesforceId: '00GHu00000000GKMAY', details: { displayName: 'Sales' }, status: 409, salesforceCode: 'DUPLICATE_VALUE',
     }))
     expect((await store.queryAudit({ subject: 'ada@example.com' })).length).toBe(2)
-    expect((await store.queryAudit({ subject: '005Hu00000000GAIAY' })).length).toBe(2)
+    // A DELETE names no userName; found by the name through its record.
+    await store.appendAudit(entry('2026-02-02T00:00:00.000Z', { operation: 'delete', status: 204, attributes: [], details: undefined }))
+    expect((await store.queryAudit({ subject: 'ada@example.com' })).map((e) => e.operation)).toEqual(['delete', 'delete', 'create'])
+    expect((await store.queryAudit({ subject: '005Hu00000000GAIAY' })).length).toBe(3)
     expect((await store.queryAudit({ subject: 'sales' })).map((e) => e.resourceType)).toEqual(['Group'])
     expect((await store.queryAudit({ resourceType: 'User', client: 'wso2' })).map((e) => e.operation)).toEqual(['delete'])
-    expect((await store.queryAudit({ since: '2026-01-15T00:00:00.000Z', until: '2026-02-15T00:00:00.000Z' })).length).toBe(1)
+    expect((await store.queryAudit({ since: '2026-01-15T00:00:00.000Z', until: '2026-02-15T00:00:00.000Z' })).length).toBe(2)
     expect(await store.queryAudit({ limit: 1 })).toHaveLength(1)
-    expect(await store.purgeAudit('2026-02-15T00:00:00.000Z')).toBe(2)
+    expect(await store.purgeAudit('2026-02-15T00:00:00.000Z')).toBe(3)
     expect((await store.queryAudit({})).map((e) => e.at)).toEqual(['2026-03-01T00:00:00.000Z'])
     await store.close()
   })
