@@ -37,7 +37,9 @@ const COPIES: ReadonlyArray<{ table: string, select: string, insert: string }> =
   {
     table: 'audit',
     select: 'SELECT at, client, resource_type, scim_id, salesforce_id, subject, entry FROM audit ORDER BY seq',
-    insert: 'INSERT INTO audit (at, client, resource_type, scim_id, salesforce_id, subject, entry) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)',
+    // No key to conflict on: an entry already copied (a second run) is recognised by its whole content.
+    insert: `INSERT INTO audit (at, client, resource_type, scim_id, salesforce_id, subject, entry) SELECT $1, $2, $3, $4, $5, $6, $7::jsonb
+      WHERE NOT EXISTS (SELECT 1 FROM audit WHERE entry = $7::jsonb)`,
   },
 ]
 
