@@ -40,9 +40,12 @@ export function touchedAttributes (operation: AuditEntry['operation'], body: unk
   }
   if (operation === 'patch') {
     const ops = (body as { Operations?: unknown } | undefined)?.Operations
-    for (const op of Array.isArray(ops) ? ops as Array<Record<string, unknown>> : []) {
-      if (typeof op.path === 'string' && op.path !== '') names.add(op.path.replace(/\[.*$/, '').slice(0, 200))
-      else keysOf(op.value)
+    // The body is the client's, journalled even when refused: anything may be in it (null operations, numbers).
+    for (const op of Array.isArray(ops) ? ops as unknown[] : []) {
+      if (op === null || typeof op !== 'object') continue
+      const { path, value } = op as { path?: unknown, value?: unknown }
+      if (typeof path === 'string' && path !== '') names.add(path.replace(/\[.*$/, '').slice(0, 200))
+      else keysOf(value)
     }
   } else if (operation !== 'delete') {
     keysOf(body)
@@ -89,6 +92,17 @@ export async function audited<R> (store: Store | undefined, req: FastifyRequest,
   }
   const created = (result as { id?: unknown } | undefined)?.id
   const id = typeof created === 'string' ? created : w.id
+  try {
+    await store.appendAudit(entryOf(req, w, id, counter.n, failure))
+  } catch (err) {
+    // Building or writing it: either way the change stands and the IdP gets its answer.
+    req.log.error({ err, requestId: req.id }, 'could not write the audit journal entry')
+  }
+  if (failure !== undefined) throw failure
+  return result as R
+}
+
+function entryOf (req: FastifyRequest, w: AuditedWrite, id: string | undefined, apiCalls: number, failure: unknown): AuditEntry {
   const entry: AuditEntry = {
     at: new Date().toISOString(),
     client: (req.scimClient as ScimClientConfig | undefined)?.name ?? 'unknown',
@@ -98,18 +112,12 @@ export async function audited<R> (store: Store | undefined, req: FastifyRequest,
     ...(id !== undefined ? { scimId: id, salesforceId: normalizeSalesforceId(id) ?? id } : {}),
     attributes: touchedAttributes(w.operation, w.body),
     status: failure === undefined ? STATUS[w.operation] : describeError(failure).status,
-    apiCalls: counter.n,
+    apiCalls,
   }
   const scimError = asScimError(failure)
   const code = scimError instanceof ScimError ? scimError.salesforceCode : undefined
   if (code !== undefined) entry.salesforceCode = code
   const details = detailsOf(w.body)
   if (details !== undefined) entry.details = details
-  try {
-    await store.appendAudit(entry)
-  } catch (err) {
-    req.log.error({ err, audit: entry }, 'could not write the audit journal entry')
-  }
-  if (failure !== undefined) throw failure
-  return result as R
+  return entry
 }
