@@ -73,7 +73,7 @@ function wrap (err: unknown): unknown {
   // 3D000 and class 28: the database is gone or the role may no longer log in; unreachable as far as we can tell.
   const connection = code.startsWith('08') || code.startsWith('57P') || code === '53300' || code === '3D000' || code.startsWith('28') ||
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', 'EHOSTUNREACH'].includes(code) ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|Connection ended/i.test(message)
+    /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|not queryable|Connection ended/i.test(message)
   return connection ? new StoreUnavailableError(`PostgreSQL store unavailable: ${message}`, { cause: err }) : err
 }
 
@@ -119,8 +119,10 @@ export async function migrate (pool: pg.Pool): Promise<number[]> {
 /** Opens (and migrates) the store in the database `url` names: postgres://user:password@host:port/database. */
 export async function openPostgresStore (url: string, opts: PostgresOptions = {}): Promise<Store> {
   const connectionTimeoutMillis = opts.connectTimeoutMs ?? 5000
-  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, connectionTimeoutMillis, application_name: 'scimforce' })
-  const lockPool = new pg.Pool({ connectionString: url, max: opts.lockPoolSize ?? 20, connectionTimeoutMillis, application_name: 'scimforce-locks' })
+  // TCP keep-alive finds a peer that vanished without a word (a partition, a failed-over host); a query that gets
+  // no answer for 15 s fails (503) rather than hold the IdP's request. Lock waits are legitimately long: no timeout.
+  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, connectionTimeoutMillis, query_timeout: 15_000, keepAlive: true, application_name: 'scimforce' })
+  const lockPool = new pg.Pool({ connectionString: url, max: opts.lockPoolSize ?? 20, connectionTimeoutMillis, keepAlive: true, application_name: 'scimforce-locks' })
   // An idle connection that the server drops emits 'error' on the pool; unhandled, it would end the process. The
   // next query opens a fresh connection (or fails with 503 while the database is away).
   pool.on('error', () => {})
