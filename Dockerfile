@@ -1,23 +1,32 @@
-# scimforce container: build on the full toolchain, run on a slim image with production dependencies only.
-# Node 22 LTS here; the project itself also runs (and is tested) on Node 20.
+# scimforce container: build on the full toolchain, run on a slim image with what `npm start` runs and nothing more.
+#
+# Base: Node 24, an LTS line (security fixes until 2028-04-30), pinned to an exact release so that a rebuild gives
+# the same runtime; bump the tag deliberately (CI runs the whole test suite on this major: .ci/run reads it here).
+# better-sqlite3 12.x publishes prebuilt binaries for it. Node 26 became the active LTS in October 2026 and is the
+# next step once the suite has run on it.
 
-FROM node:22-bookworm-slim AS build
+FROM node:24.22.3-bookworm-slim AS build
 WORKDIR /app
 # better-sqlite3 compiles its native addon when no prebuilt binary can be fetched.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-# node:22 ships npm 10, which ignores package.json `allowScripts` and runs every install script. The lockfile has
-# two, better-sqlite3 (fetches or compiles its addon) and esbuild (dev only), both allowed: npm 11 elsewhere runs
-# the same ones (test/container/dockerfile.test.ts checks it, and replays this file's commands).
-RUN npm ci --no-audit --no-fund
+# No install script runs but the one production needs: better-sqlite3's (prebuild-install fetches the addon, or
+# node-gyp compiles it), named below. The same on every npm version, whatever it does with package.json allowScripts.
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# Build, keep production dependencies only, build the addon, then drop what only the build needed: the emulated
+# org (only `demo` and `emulator` load it, and those are development commands) and SQLite's sources and objects.
 RUN npm run build \
- && npm prune --omit=dev --no-audit --no-fund
+ && npm prune --omit=dev --no-audit --no-fund \
+ && npm rebuild better-sqlite3 \
+ && rm -rf dist/emulator \
+ && cd node_modules/better-sqlite3 \
+ && rm -rf deps src binding.gyp build/deps build/Release/obj build/Release/obj.target build/Release/.deps build/Release/sqlite3.a build/Release/test_extension.node build/Makefile build/config.gypi build/binding.Makefile build/better_sqlite3.target.mk build/test_extension.target.mk
 
-FROM node:22-bookworm-slim
+FROM node:24.22.3-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \
@@ -26,15 +35,16 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY config ./config
-# The store (tombstones) lives on a volume owned by the unprivileged user the process runs as.
-RUN mkdir -p /data && chown node:node /data
-USER node
+COPY LICENSE ./LICENSE
+# The store lives on a volume owned by the unprivileged user the process runs as: uid and gid 1000 (the image's
+# `node` user), by number, so that Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
+RUN mkdir -p /data && chown 1000:1000 /data
+USER 1000:1000
 VOLUME ["/data"]
 EXPOSE 8080
 # Liveness only: readiness (/readyz) needs Salesforce and belongs to the orchestrator's probes.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# Configuration: SCIMFORCE_CONFIG=/config/scimforce.yaml (mounted) and/or environment variables; secrets as
-# NAME_FILE=/run/secrets/... (see README, "Configuration").
+# Configuration: environment variables and secrets as NAME_FILE=/run/secrets/... and, optionally, a mounted file
+# named by SCIMFORCE_CONFIG (README, "Production"). No configuration file is baked in.
 CMD ["node", "dist/cli.js", "serve"]

@@ -6,6 +6,8 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import type { Config } from './config/types.js'
 import { clipLogged } from './http/clip.js'
 import { frameworkErrors, installErrorHandlers } from './http/errors.js'
+import { watchApiUsage } from './http/api-usage.js'
+import { captureSalesforceIds, salesforceIdOf } from './http/salesforce-id.js'
 import metricsPlugin, { combineObservers, createMetrics, type Metrics } from './http/metrics.js'
 import { createReadiness, type ReadinessOptions } from './http/readiness.js'
 import { createUserMapping } from './mapping/user.js'
@@ -95,6 +97,8 @@ class RequestLog extends LogController {
       res: reply,
       responseTime: Math.round(reply.elapsedTime * 10) / 10,
       client: req.scimClient?.name,
+      // The Salesforce record a successful write created or changed (http/salesforce-id.ts).
+      salesforceId: salesforceIdOf(req),
       userAgent: clipLogged(req.headers['user-agent']),
     }
     if (error !== null && error !== undefined) {
@@ -110,6 +114,8 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: config.server.bodyLimit,
+    // Behind a TLS-terminating proxy: request.ip (auth throttle, logs) is the client X-Forwarded-For names.
+    trustProxy: config.server.trustProxy,
     // The IdP's correlation id (x-request-id), when it sends a usable one, ties our logs to theirs; every log
     // line of the request, its Salesforce calls' included (they log through req.log), carries it as reqId.
     requestIdHeader: false,
@@ -125,7 +131,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   const ownsStore = deps.store === undefined
   const session = deps.session ?? createSalesforceSession(config.salesforce, app.log)
   const metrics = createMetrics(session)
-  const gateway = createGateway(session, deps.retry, combineObservers(metrics.observer, auditObserver, deps.observer))
+  const gateway = createGateway(session, deps.retry, combineObservers(metrics.observer, watchApiUsage(session, app.log), auditObserver, deps.observer))
   metrics.watchBreaker(gateway.breaker)
   const mapping = createUserMapping(config.users)
   const users = createUserService({ gateway, mapping, config: config.users, store, integrationUserId: async () => await integrationUserId(session) })
@@ -135,6 +141,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   keepAuditFor(app, store, config.store.auditRetentionDays)
 
   installErrorHandlers(app)
+  captureSalesforceIds(app)
 
   app.addHook('onRequest', async (req, reply) => {
     // Echoed on every answer, so an IdP admin can quote it and we can find the request's log lines.

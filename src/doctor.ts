@@ -7,6 +7,7 @@ import { createSalesforceSession, type Logger, type SalesforceSession } from './
 import { classify, type SalesforceError } from './salesforce/errors.js'
 import { createGateway, type Gateway, type SfRecord } from './salesforce/gateway.js'
 import { checkGroupMappings } from './scim/group-targets.js'
+import { describeProxy, proxyFor } from './salesforce/proxy.js'
 import { eq, select } from './salesforce/soql.js'
 import { describeStore, openStoreFromConfig } from './store/store.js'
 
@@ -28,9 +29,18 @@ const quiet: Logger = { debug () {}, info () {}, warn () {}, error () {} }
 
 const count = (n: number): string => n.toLocaleString('en-US')
 
+/** Node's codes for a certificate chain it cannot verify: a TLS-inspecting proxy or a private CA in the way. */
+const TLS_TRUST_CODES = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'])
+
+function causeCode (err: SalesforceError): string | undefined {
+  const code = (err.cause as { code?: unknown } | undefined)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
 /** What went wrong with a Salesforce call, in words, with the fix where one is known. */
-function explain (err: SalesforceError, config: Config): string {
+function explain (err: SalesforceError, config: Config, env: NodeJS.ProcessEnv): string {
   const sf = config.salesforce
+  const proxy = proxyFor(sf.loginUrl, env)
   switch (err.code) {
     case 'invalid_client_id':
       return `Salesforce does not know the consumer key (invalid_client_id): check SF_CLIENT_ID (${sf.clientId})`
@@ -44,7 +54,22 @@ function explain (err: SalesforceError, config: Config): string {
     case 'REQUEST_LIMIT_EXCEEDED':
       return 'the org\'s daily API request limit is spent (REQUEST_LIMIT_EXCEEDED): SCIM calls answer 429 until Salesforce frees requests in its 24-hour window'
   }
-  if (err.kind === 'unknownOutcome') return `cannot reach Salesforce at ${sf.loginUrl} (${err.code}): check SF_LOGIN_URL and the network`
+  const tlsCode = causeCode(err)
+  if (tlsCode !== undefined && TLS_TRUST_CODES.has(tlsCode)) {
+    return `the TLS certificate of ${sf.loginUrl} is not trusted (${tlsCode}): when a proxy inspects TLS or a private CA signs it, point NODE_EXTRA_CA_CERTS at that CA's PEM file`
+  }
+  if (proxy !== undefined && err.kind === 'unknownOutcome') {
+    // The call went to the proxy, not to Salesforce: a refused or unknown proxy, or a CONNECT it refused, which
+    // https-proxy-agent hands on as an HTTP error (ERROR_HTTP_<status>) with the proxy's own page as its body.
+    const status = /^ERROR_HTTP_(\d+)$/.exec(err.cause instanceof Error ? err.cause.name : '')?.[1]
+    const what = status !== undefined ? `the proxy answered ${status}${status === '407' ? ', it wants credentials: http://user:password@host:port' : ''}` : err.code
+    const variable = sf.loginUrl.startsWith('https:') ? 'HTTPS_PROXY' : 'HTTP_PROXY'
+    return `cannot reach Salesforce at ${sf.loginUrl} through the proxy ${describeProxy(proxy)} (${what}): check ${variable}, that the proxy allows CONNECT to ${new URL(sf.loginUrl).host}, or exempt that host with NO_PROXY`
+  }
+  if (err.kind === 'unknownOutcome') {
+    const hint = err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' ? '; if this network reaches the internet through a proxy, set HTTPS_PROXY (and NO_PROXY for hosts it must not handle)' : ''
+    return `cannot reach Salesforce at ${sf.loginUrl} (${err.code}): check SF_LOGIN_URL and the network${hint}`
+  }
   return `${err.message} (Salesforce ${err.code})`
 }
 
@@ -157,7 +182,7 @@ export async function runChecks (env: NodeJS.ProcessEnv): Promise<CheckResult[]>
   const source = env.SCIMFORCE_CONFIG !== undefined && env.SCIMFORCE_CONFIG !== '' ? `file ${env.SCIMFORCE_CONFIG} and environment` : 'environment only'
   results.push({ name: 'configuration', status: 'pass', detail: `${source}; SCIM clients: ${clients}` })
 
-  const session = createSalesforceSession(config.salesforce, quiet)
+  const session = createSalesforceSession(config.salesforce, quiet, env)
   const ctx: Context = { config, session, gateway: createGateway(session) }
   const facts: ProfileFacts = {}
   const salesforceChecks: Array<[string, Check]> = [
@@ -177,7 +202,7 @@ export async function runChecks (env: NodeJS.ProcessEnv): Promise<CheckResult[]>
     try {
       results.push({ name, ...await check(ctx) })
     } catch (err) {
-      results.push({ name, status: 'fail', detail: explain(classify(err), config) })
+      results.push({ name, status: 'fail', detail: explain(classify(err), config, env) })
       if (name === 'salesforce token') tokenFailed = true
     }
   }

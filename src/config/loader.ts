@@ -48,6 +48,7 @@ const ENV_BINDINGS: readonly EnvBinding[] = [
   { name: 'PUBLIC_URL', path: ['server', 'publicUrl'], kind: 'text' },
   { name: 'LOG_LEVEL', path: ['server', 'logLevel'], kind: 'text' },
   { name: 'METRICS_TOKEN', path: ['server', 'metricsToken'], kind: 'secret' },
+  { name: 'TRUST_PROXY', path: ['server', 'trustProxy'], kind: 'text' },
   { name: 'SF_LOGIN_URL', path: ['salesforce', 'loginUrl'], kind: 'text' },
   { name: 'SF_AUTH_FLOW', path: ['salesforce', 'authFlow'], kind: 'text' },
   { name: 'SF_CLIENT_ID', path: ['salesforce', 'clientId'], kind: 'text' },
@@ -65,6 +66,16 @@ const ENV_BINDINGS: readonly EnvBinding[] = [
 ]
 
 const BINDING_BY_KEY = new Map(ENV_BINDINGS.map((b) => [b.path.join('.'), b]))
+
+/**
+ * Every environment variable the configuration reads, `NAME_FILE` forms included: deployment files are checked
+ * against it (test/deploy) so that they cannot set a variable nothing reads.
+ */
+export const CONFIG_ENV_NAMES: readonly string[] = [
+  'SCIMFORCE_CONFIG',
+  ...ENV_BINDINGS.flatMap((b) => b.kind === 'secret' ? [b.name, `${b.name}_FILE`] : [b.name]),
+  'SCIM_BEARER_TOKEN', 'SCIM_BEARER_TOKEN_FILE', 'SCIM_BASIC_USER', 'SCIM_BASIC_PASSWORD', 'SCIM_BASIC_PASSWORD_FILE'
+]
 
 /** Where a client came from, so problems name the variable the admin actually set. */
 type ClientOrigin = 'file' | 'SCIM_BEARER_TOKEN' | 'SCIM_BASIC_USER'
@@ -163,7 +174,7 @@ export function loadConfig (env: NodeJS.ProcessEnv, opts: LoadConfigOptions = {}
   const username = get('SCIM_BASIC_USER')
   const password = secretEnv('SCIM_BASIC_PASSWORD')
   if (username !== undefined && password !== undefined) {
-    // merge: the Basic client is normally WSO2 IS, whose PUT carries only the claims that changed (wso2.md §0.7).
+    // merge: the Basic client is normally WSO2 IS, whose PUT carries only the claims that changed (its SCIM2 connector sends a PUT of userName and the changed claims only).
     envClients.push({ client: { name: username, auth: { type: 'basic', username, password }, putMode: 'merge' }, origin: 'SCIM_BASIC_USER' })
   } else if (username !== undefined && get('SCIM_BASIC_PASSWORD_FILE') === undefined) {
     problems.push('SCIM_BASIC_PASSWORD is required when SCIM_BASIC_USER is set: set SCIM_BASIC_PASSWORD or SCIM_BASIC_PASSWORD_FILE')

@@ -3,6 +3,7 @@
 // is loader.ts's job.
 import { createPrivateKey } from 'node:crypto'
 import { z } from 'zod'
+import { authThrottleSchema, trustProxySchema } from './server-schema.js'
 
 /** The message of every "value missing" issue; the loader appends the fix (which variable or key to set). */
 export const IS_REQUIRED = 'is required'
@@ -107,7 +108,11 @@ const ServerSchema = z.strictObject({
   /** The Bearer token a Prometheus scraper presents on GET /metrics; unset: /metrics is not served at all. */
   metricsToken: clientSecret().refine((t) => !/\s/.test(t), {
     error: 'must not contain spaces or line breaks (it travels in an HTTP header)'
-  }).optional()
+  }).optional(),
+  /** Proxies whose X-Forwarded-For names the client (server-schema.ts); TRUST_PROXY. */
+  trustProxy: trustProxySchema.default(false),
+  /** Failed-authentication throttle knobs, or false (server-schema.ts). */
+  authThrottle: authThrottleSchema.optional()
 })
 
 const BasicAuthSchema = z.strictObject({

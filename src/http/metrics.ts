@@ -116,14 +116,21 @@ export function createMetrics (session: SessionStats): Metrics {
   // eslint-disable-next-line no-new -- registered by construction; read through the registry
   new Gauge({
     name: 'scimforce_salesforce_api_usage',
-    help: 'Daily API requests used and the daily limit, from the last Sforce-Limit-Info header Salesforce sent',
-    labelNames: ['kind'] as const,
+    help: 'Daily API requests used, from the last Sforce-Limit-Info header (api-usage=N/M) Salesforce sent',
     registers,
     collect () {
       const info = session.limitInfo()
-      if (info === undefined) return
-      this.set({ kind: 'used' }, info.used)
-      this.set({ kind: 'limit' }, info.limit)
+      if (info !== undefined) this.set(info.used)
+    },
+  })
+  // eslint-disable-next-line no-new -- registered by construction; read through the registry
+  new Gauge({
+    name: 'scimforce_salesforce_api_limit',
+    help: 'The org\'s daily API request allowance, from the last Sforce-Limit-Info header Salesforce sent',
+    registers,
+    collect () {
+      const info = session.limitInfo()
+      if (info !== undefined) this.set(info.limit)
     },
   })
 

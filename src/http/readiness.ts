@@ -57,7 +57,7 @@ export function createReadiness (deps: ReadinessDeps, options: Partial<Readiness
 
   /**
    * One real call as the integration user: the limits resource (one API call, answered only with a live
-   * session; salesforce.md §4.4). A token alone proves little: a cached one outlives a revoked app, a frozen or
+   * session: REST API Developer Guide, "Limits"). A token alone proves little: a cached one outlives a revoked app, a frozen or
    * deactivated user (Salesforce ends their sessions, and jsforce's refresh is then refused). Not through the
    * gateway: its retries could spend several calls on one probe, and a probe must neither feed nor consume the
    * breaker (a readiness check that took the half-open probe would decide the breaker for the whole process).

@@ -6,6 +6,7 @@ import { SignJWT } from 'jose'
 import type { SalesforceConfig } from '../config/types.js'
 import { classify, SalesforceError } from './errors.js'
 import { normalizeSalesforceId } from './ids.js'
+import { installProxyRouting, type ProxyEnv } from './proxy.js'
 
 export interface Logger {
   debug (obj: object, msg?: string): void
@@ -45,9 +46,9 @@ const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
  * it fires against the emulator's latency fault. Redirects are not followed: the REST API does not redirect, and
  * a redirect would be a misconfigured URL better reported than chased.
  *
- * Keep-alive: 3.10.16 hands node-fetch no agent unless a proxy is configured (jsforce reads HTTPS_PROXY /
- * HTTP_PROXY itself), so requests use Node's global agent, which keeps connections alive since Node 19 (engines:
- * >=20.19). The same test counts the emulator's TCP connections to prove that calls reuse them. Newer jsforce
+ * Keep-alive: 3.10.16 hands node-fetch no agent unless the request goes through a proxy (proxy.ts decides), so
+ * direct requests use Node's global agent, which keeps connections alive since Node 19 (engines:
+ * >=22.12). The same test counts the emulator's TCP connections to prove that calls reuse them. Newer jsforce
  * (3.10.17+) moves to undici, which also keeps connections alive.
  */
 function httpOptions (timeoutMs: number): HttpRequestOptions {
@@ -101,7 +102,8 @@ function requestTimeoutMs (cfg: Pick<SalesforceConfig, 'timeoutMs'>): number {
 const MAX_REFRESHES_PER_WINDOW = 3
 const REFRESH_WINDOW_MS = 10_000
 
-export function createSalesforceSession (cfg: SalesforceConfig, log: Logger): SalesforceSession {
+/** `env` supplies the proxy variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY); doctor passes the environment it checks. */
+export function createSalesforceSession (cfg: SalesforceConfig, log: Logger, env: ProxyEnv = process.env): SalesforceSession {
   const timeoutMs = requestTimeoutMs(cfg)
   let tokenRequests = 0
   let authorizing: Promise<void> | undefined
@@ -124,6 +126,8 @@ export function createSalesforceSession (cfg: SalesforceConfig, log: Logger): Sa
       requestToken(c).then(() => callback(null, c.accessToken ?? undefined), (err: unknown) => callback(err as Error))
     },
   }, httpOptions(timeoutMs))
+  // HTTPS_PROXY / HTTP_PROXY / NO_PROXY, per request URL, for REST calls and token requests alike (proxy.ts).
+  installProxyRouting(conn, env)
 
   async function requestToken (c: Connection): Promise<void> {
     tokenRequests++

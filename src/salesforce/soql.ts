@@ -1,7 +1,7 @@
 // The one place SOQL text is made: literal escaping, allow-listed identifiers, and a builder whose only way in for values is the escaper.
 //
 // Why our own escaper: jsforce's `escapeSOQLString` replaces `'` only (no backslash escaping) and turns 0/false
-// into '' (shared/reference/salesforce.md §3), so `x\' OR Name != '` closes the literal early.
+// into '' (jsforce 3.10.16, lib/soql-builder.js), so `x\' OR Name != '` closes the literal early.
 //
 // How the API keeps values out of the query text:
 // - Every piece of a query is a `SoqlFragment`. Its constructor needs a module-private token, so code outside

@@ -58,7 +58,7 @@ function declareScimmy (config: Config): void {
 export default async function scimRoutes (app: FastifyInstance, opts: ScimRoutesOptions): Promise<void> {
   const { config, users } = opts
   declareScimmy(config)
-  await app.register(authPlugin, { clients: config.clients })
+  await app.register(authPlugin, { clients: config.clients, ...(config.server.authThrottle !== undefined ? { throttle: config.server.authThrottle } : {}) })
 
   const baseUrl = (req: FastifyRequest): string =>
     (config.server.publicUrl ?? `${req.protocol}://${req.host}`).replace(/\/$/, '') + SCIM_PREFIX

@@ -43,7 +43,7 @@ const PEM = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.expor
 describe('loadConfig', () => {
   it('fills every default', () => {
     expect(loadConfig(BASE)).toEqual({
-      server: { host: '0.0.0.0', port: 8080, bodyLimit: 1024 * 1024, logLevel: 'info' },
+      server: { host: '0.0.0.0', port: 8080, bodyLimit: 1024 * 1024, logLevel: 'info', trustProxy: false },
       clients: [{ name: 'bearer', auth: { type: 'bearer', token: TOKEN }, putMode: 'replace' }],
       salesforce: {
         loginUrl: 'https://acme.my.salesforce.com',
@@ -90,6 +90,7 @@ describe('loadConfig', () => {
       HOST: '127.0.0.1',
       PUBLIC_URL: 'https://scim.example.com/',
       LOG_LEVEL: 'debug',
+      TRUST_PROXY: '10.0.0.0/8',
       SF_LOGIN_URL: 'https://acme.my.salesforce.com/',
       SF_API_VERSION: 'v61.0',
       SF_TIMEOUT_MS: '5000',
@@ -98,7 +99,7 @@ describe('loadConfig', () => {
       SCIM_BASIC_USER: 'wso2',
       SCIM_BASIC_PASSWORD: 'basic-password-0123456789'
     })
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 9443, publicUrl: 'https://scim.example.com', bodyLimit: 1048576, logLevel: 'debug' })
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 9443, publicUrl: 'https://scim.example.com', bodyLimit: 1048576, logLevel: 'debug', trustProxy: ['10.0.0.0/8'] })
     expect(config.salesforce).toMatchObject({ loginUrl: 'https://acme.my.salesforce.com', apiVersion: '61.0', timeoutMs: 5000 })
     expect(config.users.usernameSuffix).toBe('.uat')
     expect(config.store.path).toBe(':memory:')

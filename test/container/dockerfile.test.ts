@@ -1,7 +1,9 @@
 // The container, without a Docker engine: reads the Dockerfile, replays in a temporary directory what it copies and
-// the npm commands it runs (npm ci, build, prune), starts the image's CMD against an emulated org, and checks what
-// the image relies on: /healthz, its HEALTHCHECK command, /readyz, an authenticated SCIM call, SIGTERM. The commands
-// come from the Dockerfile itself, so the test fails when the two drift apart.
+// the commands it runs (npm ci, build, prune, the addon's rebuild, the clean-up), checks that only what production
+// runs is left (no emulator, no SQLite sources or objects, no config files, no dev dependencies), starts the image's
+// CMD against an emulated org, and checks what the image relies on: /healthz, its HEALTHCHECK command, /readyz, an
+// authenticated SCIM call, doctor, SIGTERM. The commands come from the Dockerfile itself, so the test fails when the
+// two drift apart.
 //
 // Runs in `npm test` and takes a minute or two (npm ci of the whole lockfile). better-sqlite3 is not compiled
 // again here: its installer (prebuild-install) fetches a prebuilt binary, as it does in a Docker build, from a
@@ -63,8 +65,11 @@ function steps (run: string): string[] {
 }
 
 // RUN steps that prepare the OS of the image. The machines that run this test have them already (python3, make,
-// g++) or they need root inside an image (the /data volume); anything else the Dockerfile runs must be npm.
-const OS_STEPS = [/^apt-get /, /^rm -rf \/var\/lib\/apt\/lists\/\*$/, /^mkdir -p \/data$/, /^chown node:node \/data$/]
+// g++) or they need root inside an image (the /data volume); anything else the Dockerfile runs must be npm, or a
+// `cd` / `rm -rf` of paths inside the app directory (relative, no `..`), which the replay runs too.
+const OS_STEPS = [/^apt-get /, /^rm -rf \/var\/lib\/apt\/lists\/\*$/, /^mkdir -p \/data$/, /^chown 1000:1000 \/data$/]
+const APP_STEP = /^(npm .*|cd [\w./-]+|rm -rf( [\w./*-]+)+)$/
+const insideApp = (step: string): boolean => !/^(cd|rm) /.test(step) || step.split(' ').slice(step.startsWith('rm') ? 2 : 1).every((p) => !p.startsWith('/') && !p.split('/').includes('..'))
 
 function parseEnv (args: string): Record<string, string> {
   const out: Record<string, string> = {}
@@ -136,22 +141,50 @@ const build = dockerfile.find((s) => s.name === 'build') ?? dockerfile[0]
 const final = dockerfile[dockerfile.length - 1]
 
 describe('Dockerfile', () => {
-  it('builds on and runs on the same Node LTS image, newer than 20, as a non-root user with a HEALTHCHECK', () => {
+  it('builds on and runs on the same pinned Node LTS image, newer than 20, as a numeric non-root user with a HEALTHCHECK', () => {
     expect(build).toBeDefined()
     expect(final).toBeDefined()
     expect(dockerfile.length).toBeGreaterThanOrEqual(2)
     // The native addon compiled (or fetched) in the build stage must load in the final one: same image.
     expect(final?.from).toBe(build?.from)
+    // Pinned to an exact release (node:<major>.<minor>.<patch>-<variant>), and .ci/run's sed still reads the major.
+    expect(final?.from).toMatch(/^node:\d+\.\d+\.\d+-[a-z]+-slim$/)
     const major = Number(/^node:(\d+)/.exec(final?.from ?? '')?.[1])
     expect(major).toBeGreaterThan(20)
     expect(major % 2).toBe(0) // even majors are the LTS lines
     const ops = (s: Stage | undefined, op: string): string[] => (s?.instructions ?? []).filter((i) => i.op === op).map((i) => i.args)
-    expect(ops(final, 'USER')).toEqual(['node'])
+    // By number: Kubernetes' runAsNonRoot cannot check a user name.
+    expect(ops(final, 'USER')).toEqual(['1000:1000'])
     expect(ops(final, 'HEALTHCHECK')).toHaveLength(1)
     expect(ops(final, 'CMD')).toHaveLength(1)
     // Production dependencies only: the final stage takes node_modules from the build stage, after a prune.
     expect(ops(build, 'RUN').flatMap(steps)).toContain('npm prune --omit=dev --no-audit --no-fund')
     expect(ops(final, 'COPY').filter((a) => /node_modules/.test(a))).toEqual(['--from=build /app/node_modules ./node_modules'])
+    // Nothing from the checkout but the build's inputs and the licence: no config/ (nor any local config file).
+    expect([...ops(build, 'COPY'), ...ops(final, 'COPY')].filter((a) => !a.startsWith('--from=')).flatMap((a) => a.split(/\s+/).slice(0, -1)).sort())
+      .toEqual(['LICENSE', 'package-lock.json', 'package.json', 'src', 'tsconfig.build.json', 'tsconfig.json'])
+  })
+
+  it('sends the build only what the Dockerfile copies (.dockerignore is an allow-list)', () => {
+    const lines = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'))
+    expect(lines[0]).toBe('*')
+    expect(lines.slice(1).sort()).toEqual(['!LICENSE', '!package-lock.json', '!package.json', '!src', '!tsconfig.build.json', '!tsconfig.json'])
+  })
+
+  it('runs a Node the package supports (engines), and the README states the same versions', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }
+    const min = /^>=(\d+)\.(\d+)$/.exec(pkg.engines.node)
+    expect(min, pkg.engines.node).not.toBeNull()
+    const major = Number(/^node:(\d+)/.exec(final?.from ?? '')?.[1])
+    expect(major).toBeGreaterThanOrEqual(Number(min?.[1]))
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    expect(readme).toContain(`Node.js ${min?.[1] ?? '?'}.${min?.[2] ?? '?'} or newer`)
+    expect(readme).toContain(`the image runs Node ${major}`)
+  })
+
+  it('runs the same command as `npm start`', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+    expect(execForm(final?.instructions.find((i) => i.op === 'CMD')?.args ?? '[]').join(' ')).toBe(pkg.scripts.start)
   })
 
   // .ci/run sets EXPECT_NODE_MAJOR when it runs the suite again on the container's Node: prove it did.
@@ -159,13 +192,18 @@ describe('Dockerfile', () => {
     expect(process.versions.node.split('.')[0]).toBe(process.env.EXPECT_NODE_MAJOR)
   })
 
-  it('lets npm 10 (the image) and npm 11 (here) run the same install scripts', () => {
-    // node:22 ships npm 10, which ignores package.json allowScripts and runs every install script; npm 11 runs only
-    // the allowed ones. The two builds agree as long as every package with an install script is allowed.
-    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { hasInstallScript?: boolean }> }
+  it('runs no install script but those production needs, each named in the Dockerfile and allowed in package.json', () => {
+    // `npm ci --ignore-scripts`, then `npm rebuild <name>` for each production package with an install script: the
+    // same scripts run on every npm version, whatever it makes of package.json allowScripts (npm 10 ignores it).
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { hasInstallScript?: boolean, dev?: boolean }> }
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { allowScripts?: Record<string, boolean> }
-    const withScripts = Object.entries(lock.packages).filter(([, p]) => p.hasInstallScript === true).map(([path]) => path.replace(/^.*node_modules\//, ''))
-    expect(withScripts.filter((name) => pkg.allowScripts?.[name] !== true)).toEqual([])
+    const named = (path: string): string => path.replace(/^.*node_modules\//, '')
+    const withScripts = Object.entries(lock.packages).filter(([, p]) => p.hasInstallScript === true)
+    expect(withScripts.map(([path]) => named(path)).filter((name) => pkg.allowScripts?.[name] !== true)).toEqual([])
+    const production = withScripts.filter(([, p]) => p.dev !== true).map(([path]) => named(path)).sort()
+    const runSteps = (build?.instructions ?? []).filter((i) => i.op === 'RUN').flatMap((i) => steps(i.args))
+    expect(runSteps.filter((x) => x.startsWith('npm ci'))).toEqual(['npm ci --ignore-scripts --no-audit --no-fund'])
+    expect(runSteps.filter((x) => x.startsWith('npm rebuild')).map((x) => x.replace(/^npm rebuild /, '')).sort()).toEqual(production)
   })
 
   describe('replayed without Docker', () => {
@@ -212,18 +250,24 @@ describe('Dockerfile', () => {
         for (const { op, args } of stage?.instructions ?? []) {
           if (op === 'COPY') copy(args)
           if (op !== 'RUN') continue
-          for (const step of steps(args)) {
-            if (OS_STEPS.some((re) => re.test(step))) continue
-            expect(step, 'a RUN step this test cannot replay: teach it, or keep the Dockerfile to npm').toMatch(/^npm /)
-            await run(step, app, env)
-            ran.push(step)
+          // The steps of one RUN share a shell, as in Docker (a `cd` holds for the steps after it).
+          const replayed = steps(args).filter((step) => !OS_STEPS.some((re) => re.test(step)))
+          for (const step of replayed) {
+            expect(step, 'a RUN step this test cannot replay: teach it, or keep the Dockerfile to npm, cd and rm -rf').toMatch(APP_STEP)
+            expect(insideApp(step), `${step}: only paths inside the app directory`).toBe(true)
           }
+          if (replayed.length > 0) await run(replayed.join(' && '), app, env)
+          ran.push(...replayed)
         }
       }
-      expect(ran.map((s) => s.split(' ').slice(0, 2).join(' '))).toEqual(['npm ci', 'npm run', 'npm prune'])
+      expect(ran.filter((s) => s.startsWith('npm ')).map((s) => s.split(' ').slice(0, 2).join(' '))).toEqual(['npm ci', 'npm run', 'npm prune', 'npm rebuild'])
       // What the final stage copies from the build stage exists, and the prune left production dependencies only.
-      for (const path of ['package.json', 'dist/cli.js', 'node_modules/better-sqlite3/build/Release/better_sqlite3.node']) expect(existsSync(join(app, path)), path).toBe(true)
-      for (const dev of ['typescript', 'vitest', 'eslint', 'tsx', 'supertest']) expect(existsSync(join(app, 'node_modules', dev)), `dev dependency ${dev}`).toBe(false)
+      for (const path of ['package.json', 'dist/cli.js', 'LICENSE', 'node_modules/better-sqlite3/build/Release/better_sqlite3.node']) expect(existsSync(join(app, path)), path).toBe(true)
+      for (const dev of ['typescript', 'vitest', 'eslint', 'tsx', 'supertest', 'soql-parser-js']) expect(existsSync(join(app, 'node_modules', dev)), `dev dependency ${dev}`).toBe(false)
+      // Only what production runs: no emulated org, no SQLite sources or compile leftovers, no config files.
+      for (const gone of ['dist/emulator', 'config', 'node_modules/better-sqlite3/deps', 'node_modules/better-sqlite3/src', 'node_modules/better-sqlite3/build/Release/obj.target', 'node_modules/better-sqlite3/build/Release/sqlite3.a']) {
+        expect(existsSync(join(app, gone)), gone).toBe(false)
+      }
 
       emulator = await createEmulator()
       await emulator.listen()
@@ -231,23 +275,21 @@ describe('Dockerfile', () => {
       expect(finalEnv).toMatchObject({ NODE_ENV: 'production', PORT: '8080' })
       const [command, ...args] = execForm(final?.instructions.find((i) => i.op === 'CMD')?.args ?? '[]')
       expect(command).toBe('node')
-      child = startChild(process.execPath, args, {
-        cwd: app,
-        env: {
-          PATH: env.PATH,
-          HOME: env.HOME,
-          ...finalEnv,
-          // Where the image would take its volume, port and secrets from the orchestrator.
-          HOST: '127.0.0.1',
-          PORT: '0',
-          STORE_PATH: join(dir, 'data', 'scimforce.db'),
-          SF_LOGIN_URL: emulator.url,
-          SF_CLIENT_ID: 'scimforce-demo',
-          SF_CLIENT_SECRET: 'scimforce-demo-secret',
-          SF_PROFILE_ID: emulator.seed.profiles['Standard User'] as string,
-          SCIM_BEARER_TOKEN: BEARER,
-        },
-      })
+      const serveEnv: NodeJS.ProcessEnv = {
+        PATH: env.PATH,
+        HOME: env.HOME,
+        ...finalEnv,
+        // Where the image would take its volume, port and secrets from the orchestrator.
+        HOST: '127.0.0.1',
+        PORT: '0',
+        STORE_PATH: join(dir, 'data', 'scimforce.db'),
+        SF_LOGIN_URL: emulator.url,
+        SF_CLIENT_ID: 'scimforce-demo',
+        SF_CLIENT_SECRET: 'scimforce-demo-secret',
+        SF_PROFILE_ID: emulator.seed.profiles['Standard User'] as string,
+        SCIM_BEARER_TOKEN: BEARER,
+      }
+      child = startChild(process.execPath, args, { cwd: app, env: serveEnv })
       const port = await listeningPort(child)
       const base = `http://127.0.0.1:${port}`
       expect((await fetch(`${base}/healthz`)).status).toBe(200)
@@ -265,6 +307,11 @@ describe('Dockerfile', () => {
       })
       expect(created.status).toBe(201)
       expect((await fetch(`${base}/scim/v2/Users`)).status).toBe(401)
+
+      // doctor runs in the image too (it needs no emulated org): every check passes against this one.
+      const doctor = startChild(process.execPath, ['dist/cli.js', 'doctor'], { cwd: app, env: serveEnv })
+      expect(await doctor.exited, doctor.stdout()).toEqual({ code: 0, signal: null })
+      expect(doctor.stdout()).toContain('checks passed')
 
       child.proc.kill('SIGTERM')
       expect(await child.exited).toEqual({ code: 0, signal: null })

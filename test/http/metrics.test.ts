@@ -144,8 +144,8 @@ describe('/metrics content', () => {
     expect(total(text, 'scimforce_salesforce_call_duration_seconds_count')).toBe(org.apiCalls)
     expect(sample(text, 'scimforce_salesforce_token_requests_total')).toBe(org.tokenRequests)
     expect(org.tokenRequests).toBe(1)
-    expect(sample(text, 'scimforce_salesforce_api_usage', { kind: 'limit' })).toBe(15000)
-    expect(sample(text, 'scimforce_salesforce_api_usage', { kind: 'used' })).toBe(org.apiCalls)
+    expect(sample(text, 'scimforce_salesforce_api_limit')).toBe(15000)
+    expect(sample(text, 'scimforce_salesforce_api_usage')).toBe(org.apiCalls)
     // A spent limit shows up by its code.
     x.emulator.faults.exhaustDailyLimit()
     expect((await x.http.get(`${SCIM}/Users`).set(auth)).status).toBe(429)
