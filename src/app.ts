@@ -16,7 +16,8 @@ import { createGateway, type Gateway, type GatewayObserver, type RetryPolicy } f
 import { ScimError, SCIM_CONTENT_TYPE } from './scim/errors.js'
 import scimRoutes, { SCIM_PREFIX } from './scim/routes.js'
 import { createUserService } from './scim/user-service.js'
-import { openStore, type Store } from './store/store.js'
+import { auditObserver } from './scim/audit.js'
+import { openStoreFromConfig, type Store } from './store/store.js'
 
 export interface AppDeps {
   /** Fastify's logger option: false in tests, pino options from server.ts. */
@@ -126,17 +127,18 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     frameworkErrors,
   })
 
-  const store = deps.store ?? openStore(config.store.path)
+  const store = deps.store ?? await openStoreFromConfig(config)
   const ownsStore = deps.store === undefined
   const session = deps.session ?? createSalesforceSession(config.salesforce, app.log)
   const metrics = createMetrics(session)
-  const gateway = createGateway(session, deps.retry, combineObservers(metrics.observer, watchApiUsage(session, app.log), deps.observer))
+  const gateway = createGateway(session, deps.retry, combineObservers(metrics.observer, watchApiUsage(session, app.log), auditObserver, deps.observer))
   metrics.watchBreaker(gateway.breaker)
   const mapping = createUserMapping(config.users)
   const users = createUserService({ gateway, mapping, config: config.users, store, integrationUserId: async () => await gateway.integrationUserId(app.log) })
   app.decorate('scimforce', { store, session, gateway, metrics })
   // Runs after the server has stopped accepting and every in-flight request has been answered.
   app.addHook('onClose', async () => { if (ownsStore) await store.close() })
+  keepAuditFor(app, store, config.store.auditRetentionDays)
 
   installErrorHandlers(app)
   captureSalesforceIds(app)
@@ -191,4 +193,20 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
 
   await app.register(scimRoutes, { prefix: SCIM_PREFIX, config, users })
   return app
+}
+
+/** The audit journal keeps `days` days: purged once at start-up, then daily (every replica may; it is idempotent). */
+function keepAuditFor (app: FastifyInstance, store: Store, days: number): void {
+  const purge = async (): Promise<void> => {
+    try {
+      const removed = await store.purgeAudit(new Date(Date.now() - days * 86_400_000).toISOString())
+      if (removed > 0) app.log.info({ removed, days }, 'audit journal: purged entries past retention')
+    } catch (err) {
+      app.log.warn({ err }, 'audit journal: purge failed; will try again')
+    }
+  }
+  const timer = setInterval(() => { purge().catch(() => {}) }, 86_400_000)
+  timer.unref()
+  app.addHook('onReady', purge)
+  app.addHook('onClose', async () => { clearInterval(timer) })
 }

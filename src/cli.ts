@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Command line: `serve` (the product), `demo` (scimforce + the emulated org on 127.0.0.1), `emulator` (the
-// emulated org alone) and `doctor` (checks a configuration against its Salesforce org).
+// emulated org alone), `doctor` (checks a configuration against its Salesforce org), `audit` (reads the audit
+// journal) and `store migrate` (copies a SQLite store into PostgreSQL).
+import { AUDIT_USAGE, runAudit, UsageError } from './audit-cli.js'
 import { loadConfig, ConfigError } from './config/loader.js'
 import { closeOnSignals, startServer } from './server.js'
 
@@ -94,16 +96,25 @@ async function main (argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
       // Not process.exit(): stdout may be a pipe, and the table must reach it whole.
       process.exitCode = await runDoctor(env, process.stdout)
       return
+    case 'audit':
+      process.exitCode = await runAudit(argv.slice(1), env, process.stdout)
+      return
+    case 'store': {
+      const { runStoreCommand } = await import('./store/migrate-cli.js')
+      process.exitCode = await runStoreCommand(argv.slice(1), process.stdout)
+      return
+    }
     case 'help':
     case '--help':
-      process.stdout.write('usage: scimforce [serve|demo|emulator|doctor]\n')
+      process.stdout.write(`usage: scimforce [serve|demo|emulator|doctor|audit|store migrate]\n${AUDIT_USAGE}\n`)
       return
     default:
-      fail(`unknown command '${command}' (try: serve, demo, emulator, doctor)`)
+      fail(`unknown command '${command}' (try: serve, demo, emulator, doctor, audit, store migrate)`)
   }
 }
 
 main(process.argv.slice(2), process.env).catch((err: unknown) => {
   if (err instanceof ConfigError) fail(`invalid configuration:\n${err.message}`)
+  if (err instanceof UsageError) fail(err.message)
   fail(err instanceof Error ? err.message : String(err))
 })

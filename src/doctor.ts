@@ -9,7 +9,7 @@ import { createGateway, type Gateway, type SfRecord } from './salesforce/gateway
 import { checkGroupMappings } from './scim/group-targets.js'
 import { describeProxy, proxyFor } from './salesforce/proxy.js'
 import { eq, select } from './salesforce/soql.js'
-import { openStore } from './store/store.js'
+import { describeStore, openStoreFromConfig } from './store/store.js'
 
 export type CheckStatus = 'pass' | 'fail' | 'skip'
 
@@ -141,13 +141,16 @@ function licenseCheck (facts: ProfileFacts): Check {
 
 async function storeCheck (config: Config): Promise<CheckResult> {
   const path = config.store.path
-  if (path === ':memory:') return { name: 'store', status: 'pass', detail: 'in memory: tombstones are lost at every restart' }
+  if (config.store.url === undefined && path === ':memory:') return { name: 'store', status: 'pass', detail: 'in memory: tombstones are lost at every restart' }
+  const what = describeStore(config.store)
   try {
-    const store = openStore(path)
+    // Opening a PostgreSQL store also applies its pending migrations, as `serve` would at start-up.
+    const store = await openStoreFromConfig(config)
     try { await store.probe() } finally { await store.close() }
-    return { name: 'store', status: 'pass', detail: `${path} is writable` }
+    return { name: 'store', status: 'pass', detail: `${config.store.url === undefined ? path : what} is writable` }
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err)
+    if (config.store.url !== undefined) return { name: 'store', status: 'fail', detail: `${what} cannot be written (${reason}): check STORE_URL, the server and the role's rights` }
     return { name: 'store', status: 'fail', detail: `${path} cannot be written (${reason}): fix its directory's permissions or set STORE_PATH` }
   }
 }

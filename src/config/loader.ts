@@ -60,7 +60,9 @@ const ENV_BINDINGS: readonly EnvBinding[] = [
   { name: 'SF_TIMEOUT_MS', path: ['salesforce', 'timeoutMs'], kind: 'int' },
   { name: 'SF_PROFILE_ID', path: ['users', 'defaults', 'ProfileId'], kind: 'text' },
   { name: 'SF_USERNAME_SUFFIX', path: ['users', 'usernameSuffix'], kind: 'text' },
-  { name: 'STORE_PATH', path: ['store', 'path'], kind: 'text' }
+  { name: 'STORE_PATH', path: ['store', 'path'], kind: 'text' },
+  { name: 'STORE_URL', path: ['store', 'url'], kind: 'secret' },
+  { name: 'AUDIT_RETENTION_DAYS', path: ['store', 'auditRetentionDays'], kind: 'int' }
 ]
 
 const BINDING_BY_KEY = new Map(ENV_BINDINGS.map((b) => [b.path.join('.'), b]))
@@ -83,7 +85,7 @@ const ENV_CLIENT_KEYS: Record<Exclude<ClientOrigin, 'file'>, Record<string, stri
   SCIM_BASIC_USER: { 'auth.username': 'SCIM_BASIC_USER', 'auth.password': 'SCIM_BASIC_PASSWORD' }
 }
 
-const SECRET_ENV = new Set(['SF_CLIENT_SECRET', 'SF_PASSWORD', 'SCIM_BEARER_TOKEN', 'SCIM_BASIC_PASSWORD', 'METRICS_TOKEN'])
+const SECRET_ENV = new Set(['SF_CLIENT_SECRET', 'SF_PASSWORD', 'SCIM_BEARER_TOKEN', 'SCIM_BASIC_PASSWORD', 'METRICS_TOKEN', 'STORE_URL'])
 
 function keyOf (path: Path): string {
   return path.reduce<string>((acc, seg) => typeof seg === 'number' ? `${acc}[${seg}]` : acc === '' ? seg : `${acc}.${seg}`, '')
@@ -302,6 +304,8 @@ export function redactedConfig (config: Config): unknown {
   if (sf.clientSecret !== undefined) sf.clientSecret = REDACTED
   if (sf.password !== undefined) sf.password = REDACTED
   if (sf.jwtPrivateKey !== undefined) sf.jwtPrivateKey = REDACTED
+  // The database URL stays readable (which host, which database) without its password.
+  if (copy.store.url !== undefined) copy.store.url = copy.store.url.replace(/^(postgres(?:ql)?:\/\/[^:@/]*):[^@/]*@/, `$1:${REDACTED}@`)
   for (const client of copy.clients) {
     if (client.auth.type === 'basic') client.auth.password = REDACTED
     else client.auth.token = REDACTED

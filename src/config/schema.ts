@@ -333,8 +333,15 @@ const UsersSchema = z.strictObject({
 })
 
 const StoreSchema = z.strictObject({
-  /** SQLite file; ":memory:" keeps nothing across restarts (tests only). */
-  path: z.string().trim().min(1).default('./data/scimforce.db')
+  /** SQLite file; ":memory:" keeps nothing across restarts (tests only). Unused when `url` is set. */
+  path: z.string().trim().min(1).default('./data/scimforce.db'),
+  /**
+   * PostgreSQL (postgres://user:password@host:5432/database) shared by every replica; unset: the SQLite file.
+   * It may carry a password: a secret (STORE_URL_FILE), and logged redacted.
+   */
+  url: z.string().trim().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL').optional(),
+  /** Days the audit journal keeps an entry (purged at start-up and daily). */
+  auditRetentionDays: z.number().int().min(1).max(3650).default(90)
 })
 
 /** Key prefixes of the records a group mapping may name by Id (reference/salesforce.md §2.6). */

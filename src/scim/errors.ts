@@ -7,6 +7,7 @@ import { MappingError } from '../mapping/errors.js'
 import { ERROR_SCHEMA as SCIM_ERROR_SCHEMA, SCIM_CONTENT_TYPE, SCIM_TYPES, type ScimType } from '../protocol/constants.js'
 import { RequestSyntaxError } from '../protocol/filter.js'
 import { SalesforceError } from '../salesforce/errors.js'
+import { StoreUnavailableError } from '../store/types.js'
 
 export { SCIM_ERROR_SCHEMA, SCIM_CONTENT_TYPE, type ScimType }
 
@@ -95,6 +96,8 @@ export function toScimError (err: SalesforceError): ScimError {
 /** A lower layer's typed error as the ScimError the client sees; anything else is returned unchanged. */
 export function asScimError (err: unknown): unknown {
   if (err instanceof SalesforceError) return toScimError(err)
+  // A replica that cannot reach its store cannot know tombstones or marks: 503, never an answer it cannot vouch for.
+  if (err instanceof StoreUnavailableError) return new ScimError(503, undefined, 'scimforce\'s store is unavailable; retry later', { retryAfter: RETRY_AFTER_UNAVAILABLE, cause: err })
   if (err instanceof MappingError) return new ScimError(400, err.problem, err.message, { cause: err })
   if (err instanceof RequestSyntaxError) return new ScimError(400, err.scimType, err.message, { cause: err })
   if (err instanceof SCIMMY.Types.Error) {

@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ScimClientConfig } from '../config/types.js'
 import type { FilterNode } from '../protocol/filter.js'
 import { project, projectionOf, type Projection } from './attributes.js'
+import { audited, type AuditedWrite } from './audit.js'
 import { parseRequestFilter } from './compat.js'
 import { ScimError } from './errors.js'
 import { listResponse, pagingOf, SCIM_QUERY_SCHEMA, searchParams, sortOrderOf, type ListParams } from './list-request.js'
@@ -95,6 +96,12 @@ export function registerResource<T extends ScimResource> (app: FastifyInstance, 
   const path = `/${d.endpoint}`
   const schema = { querystring: SCIM_QUERY_SCHEMA }
 
+  // Every write goes into the audit journal with its outcome (audit.ts), in the store of the app, when it has one.
+  const store = app.hasDecorator('scimforce') ? app.scimforce.store : undefined
+  const resourceType = `${d.noun.charAt(0).toUpperCase()}${d.noun.slice(1)}`
+  const journal = async <R>(req: FastifyRequest, operation: AuditedWrite['operation'], id: string | undefined, fn: () => Promise<R>): Promise<R> =>
+    await audited(store, req, { operation, resourceType, ...(id !== undefined ? { id } : {}), body: req.body }, fn)
+
   const callOf = (req: FastifyRequest, params: ListParams): Call =>
     ({ req, ctx: opts.ctxOf(req), projection: projectionOf(params), base: opts.baseUrl(req) })
 
@@ -165,29 +172,35 @@ export function registerResource<T extends ScimResource> (app: FastifyInstance, 
 
   app.post<{ Body: unknown, Querystring: ListParams }>(path, { schema }, async (req, reply) => {
     const call = callOf(req, req.query)
-    return send(reply, 201, call, await d.service.create(d.parseBody(req.body, req), call))
+    return send(reply, 201, call, await journal(req, 'create', undefined, async () => await d.service.create(d.parseBody(req.body, req), call)))
   })
 
   app.put<{ Params: { id: string }, Body: unknown, Querystring: ListParams }>(`${path}/:id`, { schema }, async (req, reply) => {
     const call = callOf(req, req.query)
-    const body = d.parseBody(req.body, req)
-    assertIdMatches(req.body, req.params.id)
-    await checkIfMatch(req, call)
-    const mode = (req.scimClient as ScimClientConfig | undefined)?.putMode ?? 'replace'
-    return send(reply, 200, call, await d.service.replace(req.params.id, body, mode, call))
+    return send(reply, 200, call, await journal(req, 'replace', req.params.id, async () => {
+      const body = d.parseBody(req.body, req)
+      assertIdMatches(req.body, req.params.id)
+      await checkIfMatch(req, call)
+      const mode = (req.scimClient as ScimClientConfig | undefined)?.putMode ?? 'replace'
+      return await d.service.replace(req.params.id, body, mode, call)
+    }))
   })
 
   app.patch<{ Params: { id: string }, Body: unknown, Querystring: ListParams }>(`${path}/:id`, { schema }, async (req, reply) => {
     const call = callOf(req, req.query)
-    const operations = patchOperations(d.normalizePatch(req.body, req), req.params.id, d.maxPatchOperations)
-    await checkIfMatch(req, call)
-    return send(reply, 200, call, await d.service.patch(req.params.id, operations, call))
+    return send(reply, 200, call, await journal(req, 'patch', req.params.id, async () => {
+      const operations = patchOperations(d.normalizePatch(req.body, req), req.params.id, d.maxPatchOperations)
+      await checkIfMatch(req, call)
+      return await d.service.patch(req.params.id, operations, call)
+    }))
   })
 
   app.delete<{ Params: { id: string }, Querystring: ListParams }>(`${path}/:id`, async (req, reply) => {
     const call = callOf(req, {})
-    await checkIfMatch(req, call)
-    await d.service.delete(req.params.id, call)
+    await journal(req, 'delete', req.params.id, async () => {
+      await checkIfMatch(req, call)
+      await d.service.delete(req.params.id, call)
+    })
     return await reply.code(204).send()
   })
 }

@@ -127,7 +127,12 @@ export function createUserService (deps: UserServiceDeps): UserService {
     return groups !== undefined && groups.length > 0 ? { ...user, groups } : user
   }
 
-  async function create (user: Record<string, unknown>, ctx: RequestContext): Promise<{ user: ScimUser, rehired: boolean }> {
+  // Concurrent creates of one userName, on any replica, run one after another (store lock `userName:<lowercased>`):
+  // the second finds the first's user (DUPLICATE_USERNAME → 409 or adopt) instead of racing it into Salesforce.
+  const create = async (user: Record<string, unknown>, ctx: RequestContext): Promise<{ user: ScimUser, rehired: boolean }> =>
+    await store.withLock(`userName:${String(user.userName).toLowerCase()}`, async () => await createUnlocked(user, ctx))
+
+  async function createUnlocked (user: Record<string, unknown>, ctx: RequestContext): Promise<{ user: ScimUser, rehired: boolean }> {
     for (let attempt = 0; ; attempt++) {
       const record = buildCreateRecord(mapping, config.defaults, user, attempt)
       try {

@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
+import type { AuditEntry } from './audit.js'
 import { idKey, type MembershipKind, type Store, type StoredDoc } from './types.js'
 
 export function openSqliteStore (path: string): Store {
@@ -55,6 +56,17 @@ export function openSqliteStore (path: string): Store {
       tombstoned INTEGER NOT NULL DEFAULT 0,
       external_id TEXT
     );
+    CREATE TABLE IF NOT EXISTS audit (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      at TEXT NOT NULL,
+      client TEXT NOT NULL,
+      resource_type TEXT NOT NULL,
+      scim_id TEXT,
+      salesforce_id TEXT,
+      subject TEXT,
+      entry TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at);
   `)
   const isStmt = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM tombstones WHERE id_key = ?')
   const addStmt = db.prepare('INSERT OR REPLACE INTO tombstones (id_key, id, user_name, client, deleted_at) VALUES (?, ?, ?, ?, ?)')
@@ -95,6 +107,10 @@ export function openSqliteStore (path: string): Store {
   const docList = db.prepare<[string, string, string, number], DocRow>(
     'SELECT key, value, updated_at FROM docs WHERE ns = ? AND substr(key, 1, length(?)) = ? ORDER BY key LIMIT ?')
   const doc = <T>(r: DocRow): StoredDoc<T> => ({ key: r.key, value: JSON.parse(r.value) as T, updatedAt: r.updated_at })
+
+  // The entry is kept whole as JSON; the columns are what `scimforce audit` filters on.
+  const auditAdd = db.prepare('INSERT INTO audit (at, client, resource_type, scim_id, salesforce_id, subject, entry) VALUES (?, ?, ?, ?, ?, ?, ?)')
+  const auditPurge = db.prepare('DELETE FROM audit WHERE at < ?')
 
   let cache: string[] | undefined
   const sync: SyncPart = {
@@ -163,6 +179,26 @@ export function openSqliteStore (path: string): Store {
       const prefix = opts?.prefix ?? ''
       return docList.all(ns, prefix, prefix, opts?.limit ?? -1).map((r) => doc<T>(r))
     },
+    appendAudit (e) {
+      auditAdd.run(e.at, e.client, e.resourceType, e.scimId ?? null, e.salesforceId ?? null, auditSubject(e), JSON.stringify(e))
+    },
+    queryAudit (q) {
+      const where: string[] = []
+      const args: Array<string | number> = []
+      if (q.subject !== undefined) {
+        // By id, or by name: then also every entry on the records that name was written to (a DELETE has no body).
+        where.push('(scim_id = ? OR salesforce_id = ? OR subject = ? OR salesforce_id IN (SELECT salesforce_id FROM audit WHERE subject = ?))')
+        args.push(q.subject, q.subject, q.subject.toLowerCase(), q.subject.toLowerCase())
+      }
+      if (q.resourceType !== undefined) { where.push('resource_type = ?'); args.push(q.resourceType) }
+      if (q.client !== undefined) { where.push('client = ?'); args.push(q.client) }
+      if (q.since !== undefined) { where.push('at >= ?'); args.push(q.since) }
+      if (q.until !== undefined) { where.push('at <= ?'); args.push(q.until) }
+      args.push(q.limit ?? 1000)
+      const sql = `SELECT entry FROM audit ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, seq DESC LIMIT ?`
+      return db.prepare<Array<string | number>, { entry: string }>(sql).all(...args).map((r) => JSON.parse(r.entry) as AuditEntry)
+    },
+    purgeAudit: (before) => auditPurge.run(before).changes,
     probe () { probeStmt.run(new Date().toISOString()) },
     close () { if (db.open) db.close() },
   }
@@ -222,4 +258,10 @@ export function localLocks (): Pick<Store, 'withLock'> {
       }
     },
   }
+}
+
+/** The name an entry is also found by: a user's userName or a group's displayName, lower-cased. */
+export function auditSubject (e: AuditEntry): string | null {
+  const name = e.details?.userName ?? e.details?.displayName
+  return name === undefined ? null : name.toLowerCase()
 }

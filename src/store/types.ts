@@ -3,6 +3,8 @@
 // made (so it never removes one an admin made by hand). The interface is asynchronous so that one replica can keep
 // it in an embedded SQLite file and many replicas can share it in PostgreSQL. Losing it loses no user, and a lost
 // ownership mark only means scimforce leaves that assignment alone: the safe direction.
+import type { AuditStore } from './audit.js'
+
 export interface Tombstone {
   id: string
   userName: string
@@ -33,7 +35,7 @@ export interface StoredDoc<T> {
   updatedAt: string
 }
 
-export interface Store {
+export interface Store extends AuditStore {
   isTombstoned (id: string): Promise<boolean>
   addTombstone (t: Omit<Tombstone, 'deletedAt'>): Promise<void>
   removeTombstone (id: string): Promise<void>
@@ -94,6 +96,17 @@ export interface Store {
   /** Proves the store can be written (readiness). */
   probe (): Promise<void>
   close (): Promise<void>
+}
+
+/**
+ * The store cannot be reached or failed (a lost PostgreSQL connection, a full disk): the request is answered 503
+ * with Retry-After, never a 404 or a 2xx that the store's answer would have decided (scim/errors.ts).
+ */
+export class StoreUnavailableError extends Error {
+  constructor (message: string, opts?: { cause?: unknown }) {
+    super(message, opts)
+    this.name = 'StoreUnavailableError'
+  }
 }
 
 /** Salesforce ids are case-sensitive in 15 characters and carry a case checksum in 18; key on the 15. */

@@ -71,7 +71,7 @@ describe('loadConfig', () => {
         allowPrivileged: false,
         scope: {}
       },
-      store: { path: './data/scimforce.db' },
+      store: { path: './data/scimforce.db', auditRetentionDays: 90 },
       groups: { defaultTarget: 'publicGroup', mappings: [] }
     })
   })
@@ -108,6 +108,16 @@ describe('loadConfig', () => {
       // The Basic client is WSO2 IS, which sends partial PUTs.
       { name: 'wso2', auth: { type: 'basic', username: 'wso2', password: 'basic-password-0123456789' }, putMode: 'merge' }
     ])
+  })
+
+  it('reads STORE_URL (or STORE_URL_FILE) and AUDIT_RETENTION_DAYS, and logs the URL without its password', () => {
+    const config = loadConfig({ ...BASE, STORE_URL: 'postgres://scim:db-secret@db.internal:5432/scimforce', AUDIT_RETENTION_DAYS: '30' })
+    expect(config.store).toEqual({ path: './data/scimforce.db', url: 'postgres://scim:db-secret@db.internal:5432/scimforce', auditRetentionDays: 30 })
+    expect(JSON.stringify(redactedConfig(config))).not.toContain('db-secret')
+    expect(JSON.stringify(redactedConfig(config))).toContain('db.internal:5432/scimforce')
+    const fromFile = loadConfig({ ...BASE, STORE_URL_FILE: '/run/secrets/store-url' }, { readFile: () => 'postgresql://scim@db/scimforce\n' })
+    expect(fromFile.store.url).toBe('postgresql://scim@db/scimforce')
+    expect(() => loadConfig({ ...BASE, STORE_URL: 'mysql://db/scimforce' })).toThrow(/store\.url.*postgres:\/\//s)
   })
 
   it('treats an empty variable as unset', () => {

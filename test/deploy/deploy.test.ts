@@ -13,17 +13,14 @@ const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8')
 
 // Read by Node or by src/salesforce/proxy.ts rather than by the config loader.
 const PROCESS_ENV = ['NODE_ENV', 'NODE_EXTRA_CA_CERTS', 'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'https_proxy', 'http_proxy', 'no_proxy']
-// Set by the deployment files before the config reads it: STORE_URL arrives with the PostgreSQL store (issue 14,
-// another branch). Empty this list once src/config/loader.ts binds it.
-const PENDING = ['STORE_URL']
-const KNOWN = new Set([...CONFIG_ENV_NAMES, ...PROCESS_ENV, ...PENDING])
+const KNOWN = new Set([...CONFIG_ENV_NAMES, ...PROCESS_ENV])
 
 // The last USER of the Dockerfile is the final stage's (test/container checks the Dockerfile itself).
 const imageUser = [...read('Dockerfile').matchAll(/^USER\s+(\S+)\s*$/gm)].at(-1)?.[1] ?? ''
 
 describe('config environment names', () => {
   it('lists every variable the loader binds, with the _FILE form of each secret', () => {
-    for (const name of ['SCIMFORCE_CONFIG', 'PORT', 'TRUST_PROXY', 'SF_LOGIN_URL', 'SF_CLIENT_SECRET_FILE', 'SCIM_BEARER_TOKEN_FILE', 'SCIM_BASIC_PASSWORD_FILE', 'METRICS_TOKEN_FILE', 'SF_JWT_KEY_FILE', 'STORE_PATH']) {
+    for (const name of ['SCIMFORCE_CONFIG', 'PORT', 'TRUST_PROXY', 'SF_LOGIN_URL', 'SF_CLIENT_SECRET_FILE', 'SCIM_BEARER_TOKEN_FILE', 'SCIM_BASIC_PASSWORD_FILE', 'METRICS_TOKEN_FILE', 'SF_JWT_KEY_FILE', 'STORE_PATH', 'STORE_URL', 'STORE_URL_FILE', 'AUDIT_RETENTION_DAYS']) {
       expect(CONFIG_ENV_NAMES).toContain(name)
     }
     expect(CONFIG_ENV_NAMES).not.toContain('SF_PROFILE_ID_FILE')

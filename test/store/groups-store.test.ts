@@ -1,13 +1,7 @@
 // The store's group bookkeeping: ownership marks and claims, the User fields scimforce wrote, groups it created,
 // group tombstones and externalIds; all kept across a reopen and keyed on 15-character ids.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { openStore } from '../../src/store/store.js'
-
-const dirs: string[] = []
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }) })
+import { describe, expect, it } from 'vitest'
+import { BACKENDS } from './backends.js'
 
 const G = '00GHu00000000GKMAY'
 const PS = '0PSHu00000000GFOAY'
@@ -15,12 +9,10 @@ const P = '00eHu00000000GAIAY'
 const U1 = '005Hu00000000GAIAY'
 const U2 = '005Hu00000000GBIAY'
 
-describe('store: groups', async () => {
+describe.each(BACKENDS)('store: groups ($name)', (backend) => {
   it('keeps memberships, managed fields, created marks, tombstones and externalIds across a reopen', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'scimforce-store-groups-'))
-    dirs.push(dir)
-    const path = join(dir, 'scimforce.db')
-    const a = openStore(path)
+    const storage = await backend.fresh()
+    const a = await storage.open()
     await a.addMemberships([
       { targetId: G, userId: U1, kind: 'group', displayName: 'Field Sales' },
       { targetId: G, userId: U2, kind: 'group', displayName: 'Field Sales' },
@@ -34,9 +26,9 @@ describe('store: groups', async () => {
     await a.markGroupCreated(G)
     await a.addGroupTombstone(PS)
     await a.setGroupExternalId(G, 'ext-1')
-    a.close()
+    await a.close()
 
-    const b = openStore(path)
+    const b = await storage.open()
     expect(await b.membersOf(G)).toEqual([U1, U2])
     expect(await b.membersOf(G.slice(0, 15), [U2.slice(0, 15), '005Hu00000000ZZZIAY'])).toEqual([U2])
     expect(await b.membershipCount(G)).toBe(2)
@@ -66,11 +58,11 @@ describe('store: groups', async () => {
     expect((await b.membershipsOfUser(U1)).map((m) => m.targetId).sort()).toEqual([PS, P].sort())
     await b.removeAllMemberships(PS)
     expect(await b.membersOf(PS)).toEqual([])
-    b.close()
+    await b.close()
   })
 
   it('rolls back every write of a failed transaction', async () => {
-    const s = openStore(':memory:')
+    const s = await (await backend.fresh()).open()
     await expect(s.transaction(async (tx) => {
       await tx.addMemberships([{ targetId: G, userId: U1, kind: 'group', displayName: 'x' }], 'c')
       await tx.markGroupCreated(G)
@@ -78,6 +70,6 @@ describe('store: groups', async () => {
     })).rejects.toThrow('boom')
     expect(await s.membersOf(G)).toEqual([])
     expect(await s.isGroupCreated(G)).toBe(false)
-    s.close()
+    await s.close()
   })
 })

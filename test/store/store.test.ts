@@ -1,22 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { openStore } from '../../src/store/store.js'
+import { describe, expect, it, vi } from 'vitest'
+import { BACKENDS } from './backends.js'
 
-const dirs: string[] = []
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }) })
-
-describe('store', async () => {
+describe.each(BACKENDS)('store ($name)', (backend) => {
   it('keeps tombstones across a reopen, keyed on the 15-character id', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'scimforce-store-'))
-    dirs.push(dir)
-    const path = join(dir, 'nested', 'scimforce.db')
-    const a = openStore(path)
+    const storage = await backend.fresh()
+    const a = await storage.open()
     await a.addTombstone({ id: '005000000000001AAA', userName: 'ada@example.com', client: 'wso2' })
     await a.addTombstone({ id: '005000000000002AAA', userName: 'bob@example.com', client: 'entra' })
-    a.close()
-    const b = openStore(path)
+    await a.close()
+    const b = await storage.open()
     expect(await b.isTombstoned('005000000000001AAA')).toBe(true)
     expect(await b.isTombstoned('005000000000001')).toBe(true)
     expect(await b.isTombstoned('005000000000003AAA')).toBe(false)
@@ -26,17 +18,17 @@ describe('store', async () => {
     expect(await b.isTombstoned('005000000000001AAA')).toBe(false)
     expect(await b.tombstoneIds()).toEqual(['005000000000002AAA'])
     await b.probe()
-    b.close()
+    await b.close()
   })
-})
 
-describe('store locks', () => {
   it('runs holders of one key one after another, in arrival order, and other keys meanwhile', async () => {
-    const store = openStore(':memory:')
+    const store = await (await backend.fresh()).open()
     const events: string[] = []
     let releaseFirst!: () => void
     const gate = new Promise<void>((resolve) => { releaseFirst = resolve })
     const first = store.withLock('user:1', async () => { events.push('1a start'); await gate; events.push('1a end') })
+    // PostgreSQL takes its lock over the network: wait until the first holder is in before the others arrive.
+    await vi.waitFor(() => { expect(events).toEqual(['1a start']) })
     const second = store.withLock('user:1', async () => { events.push('1b') })
     const other = store.withLock('user:2', async () => { events.push('2') })
     await other
@@ -49,11 +41,9 @@ describe('store locks', () => {
     await expect(store.withLock('user:1', async () => 'next')).resolves.toBe('next')
     await store.close()
   })
-})
 
-describe('store documents', () => {
   it('puts, inserts once, lists by exact prefix and deletes', async () => {
-    const store = openStore(':memory:')
+    const store = await (await backend.fresh()).open()
     expect(await store.insertDoc('ext', 'wso2|Ab', { id: '1' })).toBe(true)
     expect(await store.insertDoc('ext', 'wso2|Ab', { id: '2' })).toBe(false)
     expect((await store.getDoc('ext', 'wso2|Ab'))?.value).toEqual({ id: '1' })
