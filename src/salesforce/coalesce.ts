@@ -43,7 +43,7 @@ export function createCoalescer<I, R> (run: (items: readonly I[]) => Promise<Arr
     scheduled = true
     setImmediate(() => {
       scheduled = false
-      void flush()
+      flush().catch(() => {}) // flush settles every caller itself; nothing is left to report
     })
   }
 
