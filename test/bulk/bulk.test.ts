@@ -144,6 +144,55 @@ describe('SCIM Bulk', () => {
     expect(h.emulator.org.query(`SELECT Id FROM User WHERE Username = 's${t}@pickup.example'`)).toHaveLength(0)
   })
 
+  it('rehires through Bulk as through a single POST: a deleted user\'s userName reactivates that same user', async () => {
+    const t = tag()
+    const gone = `r${t}.gone@pickup.example`
+    const id = String((await h.http.post(`${SCIM}/Users`).set(auth).send(user(gone)).expect(201)).body.id)
+    await h.http.delete(`${SCIM}/Users/${id}`).set(auth).expect(204)
+    expect(sf(id)?.IsActive).toBe(false)
+    const { results } = await bulk([
+      { method: 'POST', path: '/Users', bulkId: 'back', data: user(gone, { title: 'Back' }) },
+      { method: 'POST', path: '/Users', bulkId: 'new', data: user(`r${t}.new@pickup.example`) },
+    ])
+    expect(results.map((r) => r.status)).toEqual(['201', '201'])
+    expect(idOf(results[0])).toBe(id)
+    expect(sf(id)).toMatchObject({ IsActive: true, Title: 'Back' })
+  })
+
+  it('an answer lost after the commit: each operation finds its user and answers 201, without duplicates', async () => {
+    const t = tag()
+    await h.http.get(`${SCIM}/Users`).query({ count: 1 }).set(auth).expect(200)
+    h.emulator.faults.failNext(1, 'dropAfterCommit', { pathIncludes: '/composite' })
+    const names = [0, 1, 2, 3, 4].map((i) => `l${t}.${i}@pickup.example`)
+    const { results } = await bulk(names.map((u, i) => ({ method: 'POST', path: '/Users', bulkId: `l${i}`, data: user(u) })))
+    const rows = h.emulator.org.query(`SELECT Id, Username FROM User WHERE Username LIKE 'l${t}.%'`) as unknown as Array<{ Id: string, Username: string }>
+    expect(rows).toHaveLength(5)
+    // What each operation answers is true in Salesforce: a 201 names the user that exists, nothing else is a 2xx.
+    results.forEach((r, i) => {
+      if (r.status === '201') expect(rows.find((u) => u.Username === names[i])?.Id).toBe(idOf(r))
+      else expect(r.status).toBe('503')
+    })
+  })
+
+  it('Salesforce unavailable before the commit: every operation of the batch is a 503 and nothing is created', async () => {
+    const t = tag()
+    await h.http.get(`${SCIM}/Users`).query({ count: 1 }).set(auth).expect(200)
+    h.emulator.faults.failNext(1, 'serverUnavailable', { pathIncludes: '/composite' })
+    const { results } = await bulk([0, 1, 2].map((i) => ({ method: 'POST', path: '/Users', bulkId: `x${i}`, data: user(`x${t}.${i}@pickup.example`) })))
+    expect(results.map((r) => r.status)).toEqual(['503', '503', '503'])
+    expect(h.emulator.org.query(`SELECT Id FROM User WHERE Username LIKE 'x${t}.%'`)).toHaveLength(0)
+  })
+
+  it('a Bulk of 1,000 users writes them in two API calls (five collections, then the read-back)', async () => {
+    const t = tag()
+    const ops = Array.from({ length: 1000 }, (_v, i) => ({ method: 'POST', path: '/Users', bulkId: `k${i}`, data: user(`k${t}.${i}@pickup.example`) }))
+    const { results, api } = await bulk(ops)
+    expect(results.filter((r) => r.status === '201')).toHaveLength(1000)
+    expect(h.emulator.org.query(`SELECT Id FROM User WHERE Username LIKE 'k${t}.%'`)).toHaveLength(1000)
+    expect(api).toBeLessThanOrEqual(3)
+    console.log(`bulk: 1,000 users cost ${api} API calls`)
+  }, 60_000)
+
   it('enforces maxOperations and maxPayloadSize with 413 SCIM errors, and refuses a malformed request', async () => {
     const ops = Array.from({ length: 1001 }, (_v, i) => ({ method: 'DELETE', path: `/Users/005000000000${String(i).padStart(3, '0')}AAA` }))
     const over = await h.http.post(`${SCIM}/Bulk`).set(auth).send({ schemas: [BULK_REQUEST], Operations: ops })
