@@ -193,6 +193,21 @@ describe('SCIM Bulk', () => {
     console.log(`bulk: 1,000 users cost ${api} API calls`)
   }, 60_000)
 
+  it('250 PATCHes and 250 DELETEs in Bulk cost two API calls each (200 users a call, guard and read-back included)', async () => {
+    const t = tag()
+    const made = await bulk(Array.from({ length: 250 }, (_v, i) => ({ method: 'POST', path: '/Users', bulkId: `q${i}`, data: user(`q${t}.${i}@pickup.example`) })))
+    const ids = made.results.map(idOf)
+    const patched = await bulk(ids.map((id, i) => ({ method: 'PATCH', path: `/Users/${id}`, data: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: `T${i}` }] } })))
+    expect(patched.results.filter((r) => r.status === '200')).toHaveLength(250)
+    ids.forEach((id, i) => { expect(sf(id)?.Title).toBe(`T${i}`) })
+    expect(patched.api).toBe(2)
+    const deleted = await bulk(ids.map((id) => ({ method: 'DELETE', path: `/Users/${id}` })))
+    expect(deleted.results.filter((r) => r.status === '204')).toHaveLength(250)
+    for (const id of ids) expect(sf(id)?.IsActive).toBe(false)
+    expect(deleted.api).toBe(2)
+    console.log(`bulk: 250 users created in ${made.api}, patched in ${patched.api}, deleted in ${deleted.api} API calls`)
+  }, 60_000)
+
   it('enforces maxOperations and maxPayloadSize with 413 SCIM errors, and refuses a malformed request', async () => {
     const ops = Array.from({ length: 1001 }, (_v, i) => ({ method: 'DELETE', path: `/Users/005000000000${String(i).padStart(3, '0')}AAA` }))
     const over = await h.http.post(`${SCIM}/Bulk`).set(auth).send({ schemas: [BULK_REQUEST], Operations: ops })
