@@ -85,14 +85,14 @@ export async function createBatch (gateway: Gateway, fields: readonly string[], 
     const requests: CompositeSubrequest[] = chunks.map((c, i) => collection(c, `c${i}`))
     reads.flat().forEach((q, i) => requests.push({ method: 'GET', url: queryUrl(q), referenceId: `r${i}` }))
     // Not replayed after an unknown outcome: a replay would fail on its own duplicates and hide that it worked.
-    const results = await gateway.composite(requests, { allOrNone: false, safeToRetry: false }, log)
+    const results = await composite(gateway, requests, log)
     const body = new Map(results.map((r) => [r.referenceId, r.body]))
     chunks.forEach((_c, i) => { saves.push(...asSaves(body.get(`c${i}`), chunks[i]?.length ?? 0)) })
     reads.flat().forEach((_q, i) => { for (const r of recordsOf(body.get(`r${i}`))) byId.set(String(r.Id), r) })
   } else {
     const writes = chunks.map((c, i) => collection(c, `c${i}`))
     for (const group of pack(writes)) {
-      const results = await gateway.composite(group, { allOrNone: false, safeToRetry: false }, log)
+      const results = await composite(gateway, group, log)
       const body = new Map(results.map((r) => [r.referenceId, r.body]))
       for (const w of group) saves.push(...asSaves(body.get(w.referenceId), chunks[Number(w.referenceId.slice(1))]?.length ?? 0))
     }
@@ -113,6 +113,23 @@ export async function createBatch (gateway: Gateway, fields: readonly string[], 
     const rec = byId.get(String(s.id))
     return rec === undefined ? failed(missingReadBack()) : { ok: true, value: rec }
   })
+}
+
+/**
+ * A create composite (allOrNone false). A subrequest that fails as a whole (not record by record) makes the gateway
+ * throw, and then the other subrequests may have committed: that is an unknown outcome for every caller, who looks
+ * its user up (user-service.ts) rather than being told a refusal that was someone else's, or a failure that is false.
+ * A limit, an outage or an auth failure concerns the whole call, and nothing was written: it stays as it is.
+ */
+async function composite (gateway: Gateway, requests: CompositeSubrequest[], log: Logger): ReturnType<Gateway['composite']> {
+  try {
+    return await gateway.composite(requests, { allOrNone: false, safeToRetry: false }, log)
+  } catch (err) {
+    if (err instanceof SalesforceError && (err.kind === 'validation' || err.kind === 'conflict' || err.kind === 'notFound')) {
+      throw new SalesforceError('BATCH_SUBREQUEST_FAILED', `A subrequest of a coalesced create failed (${err.code}); the others may have committed`, 'unknownOutcome', { cause: err })
+    }
+    throw err
+  }
 }
 
 /** A collection answer as one SaveResult per record sent (a missing one stays undefined: an unknown outcome). */
@@ -197,7 +214,16 @@ async function updateRound (deps: UpdateBatchDeps, items: readonly UpdateItem[])
     },
     { method: 'GET', url: queryUrl(select({ fields: [...deps.fields], from: 'User', where: inList('Id', ids) })), referenceId: 'readBack' },
   ]
-  const results = await deps.gateway.composite(requests, { allOrNone: true, safeToRetry: true }, log)
+  let results: Awaited<ReturnType<Gateway['composite']>>
+  try {
+    results = await deps.gateway.composite(requests, { allOrNone: true, safeToRetry: true }, log)
+  } catch (err) {
+    // All-or-none: nothing committed. A refusal the composite did not tie to a record (Salesforce's shape for a
+    // failed collection inside an all-or-none composite is not documented, salesforce.md §4.1) is not handed to
+    // every caller: the single writes find out whose it is.
+    if (err instanceof SalesforceError && (err.kind === 'validation' || err.kind === 'conflict' || err.kind === 'notFound')) return { kind: 'fallback' }
+    throw err
+  }
   const by = new Map(results.map((r) => [r.referenceId, r]))
   const check = by.get('check')
   if (check === undefined || check.httpStatusCode >= 400) {
