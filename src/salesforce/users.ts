@@ -213,7 +213,10 @@ function recordOf (results: CompositeResults, referenceId: string): SfRecord {
 
 const queryUrl = (q: Soql): string => `/query?q=${encodeURIComponent(q)}`
 
-export function createUserGateway (gateway: Gateway, selectFields: readonly string[], scope: UserScope): UserGateway {
+/** How writes reach Salesforce: coalesced (the default) or one call each. */
+export interface UserWriteOptions { coalesce?: boolean }
+
+export function createUserGateway (gateway: Gateway, selectFields: readonly string[], scope: UserScope, writeOptions: UserWriteOptions = {}): UserGateway {
   const fields = [...selectFields]
   const recordUrl = (ref: string): string => `/sobjects/User/${ref}?fields=${fields.join(',')}`
   const readBack = (ref: string): CompositeSubrequest => ({ method: 'GET', url: recordUrl(ref), referenceId: 'readBack' })
@@ -268,6 +271,7 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
   // Coalesced writes (coalesce.ts): a lone write takes the single composite above, unchanged; writes that queued
   // while one was in flight go out together as collections (user-batch.ts). Keyed by the user they write, so two
   // writes to one user never share a batch.
+  const coalesce = writeOptions.coalesce !== false
   const settle = async (p: Promise<SfRecord>): Promise<Array<Settled<SfRecord>>> =>
     await p.then((value) => [{ ok: true as const, value }], (error: unknown) => [{ ok: false as const, error }])
   const creates = createCoalescer<CreateItem, SfRecord>(async (items) => items.length === 1
@@ -305,7 +309,7 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
     },
 
     async createAndRead (record, log) {
-      if (!isLiteral(record)) return await createOne(record, log)
+      if (!coalesce || !isLiteral(record)) return await createOne(record, log)
       return await creates.submit({ record, log })
     },
 
@@ -315,13 +319,13 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
         if (rec === undefined) throw notFound()
         return rec
       }
-      if (!isLiteral(changes)) return await updateOne({ id, changes, log })
+      if (!coalesce || !isLiteral(changes)) return await updateOne({ id, changes, log })
       return await updates.submit({ id, changes, log })
     },
 
     async deactivateAndRead (id, mode, log) {
       // A plain deactivation is an update like any other, and is coalesced with them.
-      if (mode === 'deactivate') return await updates.submit({ id: pathId(id), changes: { IsActive: false }, log })
+      if (mode === 'deactivate' && coalesce) return await updates.submit({ id: pathId(id), changes: { IsActive: false }, log })
       const changes: UserChanges = { IsActive: false }
       if (mode === 'rename') {
         const rec = await retrieve(id, log)

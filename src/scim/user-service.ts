@@ -72,7 +72,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
     integrationUserId: deps.integrationUserId,
     allowPrivileged: config.allowPrivileged,
     ...(config.scope.profiles !== undefined ? { profiles: config.scope.profiles } : {}),
-  })
+  }, { coalesce: config.coalesceWrites })
   const lister = createUserLister({ users, mapping, store })
 
   async function rehire (existing: SfRecord, user: Record<string, unknown>, ctx: RequestContext): Promise<ScimUser> {

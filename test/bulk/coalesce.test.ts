@@ -129,3 +129,19 @@ describe('coalesced single writes against the emulated org', () => {
     for (const id of ids) expect(sf(id)?.IsActive).toBe(false)
   })
 })
+
+describe('users.coalesceWrites: false', () => {
+  it('sends one call per write, as before coalescing', async () => {
+    const off = await startHarness({ emulator: { latencyMs: 30 }, users: { coalesceWrites: false } })
+    try {
+      await off.http.get(`${SCIM}/Users`).query({ count: 1 }).set(auth).expect(200)
+      const before = off.emulator.counters.snapshot().apiCalls
+      const t = tag()
+      const res = await Promise.all([0, 1, 2, 3, 4, 5].map(async (i) => await off.http.post(`${SCIM}/Users`).set(auth).send(newUser(`off${t}.${i}@pickup.example`))))
+      expect(res.map((r) => r.status)).toEqual([201, 201, 201, 201, 201, 201])
+      expect(off.emulator.counters.snapshot().apiCalls - before).toBe(6)
+    } finally {
+      await off.close()
+    }
+  })
+})
