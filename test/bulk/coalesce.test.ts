@@ -65,8 +65,9 @@ describe('coalesced single writes against the emulated org', () => {
       expect(r.body.meta.version).toBeDefined()
     }
     expect(new Set(result.map((r) => r.body.id)).size).toBe(40)
-    // One call for the first (alone), one or two for the others (issue-bulk check: <= 20).
-    expect(api).toBeLessThanOrEqual(4)
+    // One call for the first (alone), one for those that queued behind it: 2 on an idle machine; more when the
+    // requests trickle in over several batches on a loaded one (the issue-bulk check allows 20).
+    expect(api).toBeLessThanOrEqual(10)
     console.log(`coalescing: 40 concurrent POSTs cost ${api} API calls`)
   })
 
