@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { ScimClientConfig } from '../config/types.js'
 import { describeError } from '../http/errors.js'
 import { BULK_RESPONSE_SCHEMA, parseBulkRequest, planBulk, resolvePath, resolveReferences, type BulkOperation } from './bulk-refs.js'
-import { scimErrorBody, ScimError, type ScimErrorBody } from './errors.js'
+import { SCIM_CONTENT_TYPE, scimErrorBody, ScimError, type ScimErrorBody } from './errors.js'
 import { assertIdMatches, patchOperations } from './patch-message.js'
 import { etagMatches, type Call, type PipelineOptions, type ResourceDescriptor, type ScimResource } from './resource-routes.js'
 
@@ -93,7 +93,7 @@ export function registerBulk (app: FastifyInstance, opts: BulkOptions): void {
       }
     })
     req.log.info({ operations: parsed.operations.length, processed: Operations.length, errors }, 'bulk request')
-    return await reply.code(200).type('application/scim+json; charset=utf-8').send({ schemas: [BULK_RESPONSE_SCHEMA], Operations })
+    return await reply.code(200).type(SCIM_CONTENT_TYPE).send({ schemas: [BULK_RESPONSE_SCHEMA], Operations })
   })
 
   app.route({
