@@ -5,11 +5,9 @@
 import type { UsersConfig } from '../config/types.js'
 import type { Logger } from './connection.js'
 import { fromItems, SalesforceError, type SalesforceErrorItem } from './errors.js'
-import type { Settled } from './coalesce.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from './gateway.js'
 import { and, eq, MAX_SOQL_OFFSET, or, select, soql, type Soql, type SoqlFragment } from './soql.js'
-import { createCoalescer } from './coalesce.js'
-import { createBatch, updateBatch, type CreateItem, type UpdateItem } from './user-batch.js'
+import { coalesceWrites } from './user-coalesce.js'
 
 /** Field values to write on a User; null clears a field. */
 export type UserChanges = Record<string, string | number | boolean | null>
@@ -147,18 +145,6 @@ function assertLiteral (body: Record<string, unknown>): void {
   }
 }
 
-/** Whether every value can travel inside a composite (no `@{`, see assertLiteral): only those are coalesced. */
-function isLiteral (body: Record<string, unknown>): boolean {
-  return !Object.values(body).some((v) => typeof v === 'string' && v.includes('@{'))
-}
-
-/**
- * Most creates one coalesced batch carries: five collections of 200, one composite (batch.ts, salesforce.md §4.1),
- * read back in one more. Updates carry their guard and read-back queries, so one collection of 200 a call.
- */
-const MAX_COALESCED_CREATES = 1000
-const MAX_COALESCED_UPDATES = 200
-
 /**
  * The guard query found no user in scope: the write that referenced it halted. With allOrNone false the guard's
  * own answer shows it; with allOrNone true everything is rolled back and the halted write's message names the
@@ -213,7 +199,7 @@ function recordOf (results: CompositeResults, referenceId: string): SfRecord {
 
 const queryUrl = (q: Soql): string => `/query?q=${encodeURIComponent(q)}`
 
-/** How writes reach Salesforce: coalesced (the default) or one call each. */
+/** How writes reach Salesforce: coalesced (the default, user-coalesce.ts) or one call each. */
 export interface UserWriteOptions { coalesce?: boolean }
 
 export function createUserGateway (gateway: Gateway, selectFields: readonly string[], scope: UserScope, writeOptions: UserWriteOptions = {}): UserGateway {
@@ -255,33 +241,7 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
     return recordOf(checked(results), 'readBack')
   }
 
-  async function createOne (record: Record<string, unknown>, log: Logger): Promise<SfRecord> {
-    assertLiteral(record)
-    const res = checked(await gateway.composite([
-      { method: 'POST', url: '/sobjects/User', referenceId: 'newUser', body: record },
-      readBack('@{newUser.id}'),
-    ], { allOrNone: true, safeToRetry: false }, log))
-    return recordOf(res, 'readBack')
-  }
-
-  async function updateOne (item: UpdateItem): Promise<SfRecord> {
-    return await guarded(item.id, (ref) => [{ method: 'PATCH', url: `/sobjects/User/${ref}`, referenceId: 'update', body: item.changes }], item.log)
-  }
-
-  // Coalesced writes (coalesce.ts): a lone write takes the single composite above, unchanged; writes that queued
-  // while one was in flight go out together as collections (user-batch.ts). Keyed by the user they write, so two
-  // writes to one user never share a batch.
-  const coalesce = writeOptions.coalesce !== false
-  const settle = async (p: Promise<SfRecord>): Promise<Array<Settled<SfRecord>>> =>
-    await p.then((value) => [{ ok: true as const, value }], (error: unknown) => [{ ok: false as const, error }])
-  const creates = createCoalescer<CreateItem, SfRecord>(async (items) => items.length === 1
-    ? await settle(createOne((items[0] as CreateItem).record, (items[0] as CreateItem).log))
-    : await createBatch(gateway, fields, items), { maxBatch: MAX_COALESCED_CREATES, key: (i) => String(i.record.Username).toLowerCase() })
-  const updates = createCoalescer<UpdateItem, SfRecord>(async (items) => items.length === 1
-    ? await settle(updateOne(items[0] as UpdateItem))
-    : await updateBatch({ gateway, fields, inScope, single: updateOne }, items), { maxBatch: MAX_COALESCED_UPDATES, key: (i) => i.id })
-
-  return {
+  const single: UserGateway = {
     fields,
     retrieve,
 
@@ -309,8 +269,12 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
     },
 
     async createAndRead (record, log) {
-      if (!coalesce || !isLiteral(record)) return await createOne(record, log)
-      return await creates.submit({ record, log })
+      assertLiteral(record)
+      const res = checked(await gateway.composite([
+        { method: 'POST', url: '/sobjects/User', referenceId: 'newUser', body: record },
+        readBack('@{newUser.id}'),
+      ], { allOrNone: true, safeToRetry: false }, log))
+      return recordOf(res, 'readBack')
     },
 
     async updateAndRead (id, changes, log) {
@@ -319,13 +283,10 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
         if (rec === undefined) throw notFound()
         return rec
       }
-      if (!coalesce || !isLiteral(changes)) return await updateOne({ id, changes, log })
-      return await updates.submit({ id, changes, log })
+      return await guarded(id, (ref) => [{ method: 'PATCH', url: `/sobjects/User/${ref}`, referenceId: 'update', body: changes }], log)
     },
 
     async deactivateAndRead (id, mode, log) {
-      // A plain deactivation is an update like any other, and is coalesced with them.
-      if (mode === 'deactivate' && coalesce) return await updates.submit({ id: pathId(id), changes: { IsActive: false }, log })
       const changes: UserChanges = { IsActive: false }
       if (mode === 'rename') {
         const rec = await retrieve(id, log)
@@ -387,6 +348,8 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
       return ids.map((id) => byId.get(id)).filter((r): r is SfRecord => r !== undefined)
     },
   }
+  // Writes that queue while one is in flight go out together (user-coalesce.ts); a lone write is `single`'s, unchanged.
+  return writeOptions.coalesce === false ? single : coalesceWrites(single, { gateway, fields, inScope })
 }
 
 function countOf (where: SoqlFragment): Soql {
