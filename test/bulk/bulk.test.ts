@@ -216,6 +216,10 @@ describe('SCIM Bulk', () => {
     const spc = await h.http.get(`${SCIM}/ServiceProviderConfig`).set(auth).expect(200)
     const huge = 'x'.repeat(Number(spc.body.bulk.maxPayloadSize))
     expectScimError(await h.http.post(`${SCIM}/Bulk`).set(auth).send({ schemas: [BULK_REQUEST], Operations: [{ method: 'POST', path: '/Users', bulkId: 'a', data: { userName: huge } }] }), 413)
+    // Above the 1 MiB body limit of single requests, below maxPayloadSize: accepted.
+    const big = await h.http.post(`${SCIM}/Bulk`).set(auth).send({ schemas: [BULK_REQUEST], Operations: [{ method: 'DELETE', path: '/Users/005000000000001AAA', data: { pad: 'x'.repeat(1_500_000) } }] })
+    expect(big.status).toBe(200)
+    expect(big.body.Operations[0].status).toBe('404')
     expectScimError(await h.http.post(`${SCIM}/Bulk`).set(auth).send({ schemas: [BULK_REQUEST] }), 400)
     expectScimError(await h.http.post(`${SCIM}/Bulk`).set(auth).send({
       schemas: [BULK_REQUEST],
