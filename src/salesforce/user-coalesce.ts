@@ -21,8 +21,12 @@ export interface CoalesceDeps {
 const MAX_COALESCED_CREATES = 1000
 const MAX_COALESCED_UPDATES = 200
 
-/** Salesforce ids are 15 or 18 alphanumerics; anything else is left to the single path, which refuses it. */
-const SALESFORCE_ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/
+/**
+ * Only canonical 18-character ids are batched (user-service normalises every path id to one): the read-back is
+ * matched by the Id Salesforce returns, and a 15-character form of the same user would not match it. Anything else
+ * is left to the single path.
+ */
+const SALESFORCE_ID = /^[a-zA-Z0-9]{18}$/
 
 /**
  * Whether every value can travel inside a composite: a string with `@{` would be read as a reference
