@@ -1,8 +1,12 @@
 // SCIM Bulk (RFC 7644 §3.7, issue 15) against the emulated org: every method, bulkId references across users and
 // groups in any order, circular and unknown references, failOnErrors, version, the limits (413), and partial
 // failures with Salesforce left exactly as each operation's answer says (read straight from the emulator).
+import supertest from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { auth, expectScimError, SCIM, startHarness, type Harness } from '../helper.js'
+import { buildApp } from '../../src/app.js'
+import { createEmulator } from '../../src/emulator/index.js'
+import { openStore } from '../../src/store/store.js'
+import { auth, expectScimError, SCIM, startHarness, testConfig, type Harness } from '../helper.js'
 
 const BULK_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest'
 const BULK_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:BulkResponse'
@@ -183,16 +187,6 @@ describe('SCIM Bulk', () => {
     expect(h.emulator.org.query(`SELECT Id FROM User WHERE Username LIKE 'x${t}.%'`)).toHaveLength(0)
   })
 
-  it('a Bulk of 1,000 users writes them in two API calls (five collections, then the read-back)', async () => {
-    const t = tag()
-    const ops = Array.from({ length: 1000 }, (_v, i) => ({ method: 'POST', path: '/Users', bulkId: `k${i}`, data: user(`k${t}.${i}@pickup.example`) }))
-    const { results, api } = await bulk(ops)
-    expect(results.filter((r) => r.status === '201')).toHaveLength(1000)
-    expect(h.emulator.org.query(`SELECT Id FROM User WHERE Username LIKE 'k${t}.%'`)).toHaveLength(1000)
-    expect(api).toBeLessThanOrEqual(3)
-    console.log(`bulk: 1,000 users cost ${api} API calls`)
-  }, 60_000)
-
   it('250 PATCHes and 250 DELETEs in Bulk cost two API calls each (200 users a call, guard and read-back included)', async () => {
     const t = tag()
     const made = await bulk(Array.from({ length: 250 }, (_v, i) => ({ method: 'POST', path: '/Users', bulkId: `q${i}`, data: user(`q${t}.${i}@pickup.example`) })))
@@ -230,4 +224,31 @@ describe('SCIM Bulk', () => {
     }), 400)
     expectScimError(await h.http.get(`${SCIM}/Bulk`).set(auth), 405)
   })
+})
+
+describe('SCIM Bulk at size', () => {
+  // Its own app with the production retry policy (20 s per call): a 1,000-record composite takes seconds on a
+  // loaded machine, beyond the 2 s budget of the shared test harness.
+  it('a Bulk of 1,000 users writes them in two API calls (five collections, then the read-back)', async () => {
+    const emulator = await createEmulator({ licenseTotals: { Salesforce: 10_000 } })
+    await emulator.listen()
+    const app = await buildApp(testConfig(emulator), { store: openStore(':memory:') })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    try {
+      const http = supertest(app.server)
+      await http.get(`${SCIM}/Users`).query({ count: 1 }).set(auth).expect(200)
+      const before = emulator.counters.snapshot().apiCalls
+      const t = tag()
+      const Operations = Array.from({ length: 1000 }, (_v, i) => ({ method: 'POST', path: '/Users', bulkId: `k${i}`, data: user(`k${t}.${i}@pickup.example`) }))
+      const res = await http.post(`${SCIM}/Bulk`).set(auth).send({ schemas: [BULK_REQUEST], Operations }).expect(200)
+      const api = emulator.counters.snapshot().apiCalls - before
+      expect((res.body.Operations as Result[]).filter((r) => r.status === '201')).toHaveLength(1000)
+      expect(emulator.org.query(`SELECT Id FROM User WHERE Username LIKE 'k${t}.%'`)).toHaveLength(1000)
+      expect(api).toBe(2)
+      console.log(`bulk: 1,000 users cost ${api} API calls`)
+    } finally {
+      await app.close()
+      await emulator.close()
+    }
+  }, 120_000)
 })
