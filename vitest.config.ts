@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config'
  */
 const INTEGRATION = [
   'test/app/**',
+  'test/bulk/**',
   'test/conformance/**',
   'test/container/**',
   'test/doctor/**',

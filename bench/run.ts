@@ -1,6 +1,7 @@
 // `npm run bench`: scimforce against the emulated org, beside the floor (the same Salesforce calls made directly
 // with jsforce), driven by autocannon at several concurrency levels, with and without added Salesforce latency;
-// then API calls and tokens per operation, memory over a sustained run, and an initial load of 10,000 users.
+// then API calls and tokens per operation, memory over a sustained run, and an initial load of 10,000 users three
+// ways: one call per user, coalesced single POSTs, and SCIM Bulk requests of 1,000 operations.
 // Prints the tables and writes them, with the machine they came from, to bench/RESULTS.md. Figures, not tests:
 // nothing here asserts a time. Everything listens on 127.0.0.1 and every run is bounded in time or count.
 import { execSync } from 'node:child_process'
@@ -19,7 +20,10 @@ const CONCURRENCY = [1, 8, 32]
 const LATENCIES = [0, 50]
 const LOAD_USERS = Number(process.env.BENCH_LOAD_USERS ?? 10_000)
 const LOAD_CLIENTS = 16
-const LOAD_LATENCY_MS = 50
+/** A realistic Salesforce round trip (issue 15: 50-300 ms); the three ways of the initial load run at it. */
+const LOAD_LATENCY_MS = Number(process.env.BENCH_LOAD_LATENCY_MS ?? 150)
+/** Operations per Bulk request (the advertised maxOperations). */
+const BULK_OPS = 1000
 /** Users the reads and updates are spread over (a PATCH storm on one record is not what an IdP sends). */
 const POOL = 200
 /** Sustained run for memory: slices of this many seconds at 16 connections, RSS measured after each. */
@@ -309,38 +313,89 @@ async function sustained (p: Phase, pool: PoolUser[]): Promise<{ slices: Memory[
   return { slices, before, rps: ops / seconds, ops }
 }
 
-async function initialLoad (): Promise<{ seconds: number, users: number, failed: number, apiCalls: number, tokens: number, peak: Memory }> {
+type LoadWay = 'one call per user' | 'coalesced single POSTs' | `Bulk of ${number}`
+const LOAD_WAYS: LoadWay[] = ['one call per user', 'coalesced single POSTs', `Bulk of ${BULK_OPS}`]
+interface LoadResult { way: LoadWay, seconds: number, users: number, failed: number, apiCalls: number, tokens: number, idle: Memory, peak: Memory }
+
+/**
+ * One initial load of LOAD_USERS users into a fresh emulated org at +LOAD_LATENCY_MS: POST /Users from LOAD_CLIENTS
+ * clients with coalescing off (one Salesforce call per user, as before issue 15) or on (the default), or Bulk
+ * requests of BULK_OPS operations, LOAD_CLIENTS at a time. Idle RSS is taken after the first request (after a GC),
+ * peak RSS is the process's high-water mark at the end.
+ */
+async function initialLoad (way: LoadWay): Promise<LoadResult> {
   const emulator = await startChild<EmulatorInfo>('emulator-process', { latencyMs: LOAD_LATENCY_MS })
-  const scimforce = await startChild<ScimforceInfo>('scimforce-process', { salesforceUrl: emulator.info.url, profileId: emulator.info.profileId, token: TOKEN }, { exposeGc: true })
+  const scimforce = await startChild<ScimforceInfo>('scimforce-process', {
+    salesforceUrl: emulator.info.url, profileId: emulator.info.profileId, token: TOKEN, coalesceWrites: way !== 'one call per user',
+  }, { exposeGc: true })
   try {
+    await fetch(`${scimforce.info.url}/scim/v2/Users?count=1`, { headers: HEADERS })
+    const idle = await scimforce.call<Memory>('memory')
     const before = await emulator.call<CounterDelta>('counters')
     const usersBefore = await emulator.call<number>('users')
-    let body = ''
-    const r = await autocannon({
-      url: scimforce.info.url,
-      connections: LOAD_CLIENTS,
-      amount: LOAD_USERS,
-      timeout: 30,
-      requests: [{
-        method: 'POST',
-        headers: HEADERS,
-        setupRequest: (req) => { body = JSON.stringify(scimUser(fresh(), 'Driver')); return { ...req, path: '/scim/v2/Users', body } },
-      }],
-    })
+    let seconds: number
+    let failed = 0
+    if (way.startsWith('Bulk')) {
+      const bodies = chunked(Array.from({ length: LOAD_USERS }, () => fresh()), BULK_OPS).map((locals) => JSON.stringify({
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+        Operations: locals.map((local, i) => ({ method: 'POST', path: '/Users', bulkId: `u${i}`, data: scimUser(local, 'Driver') })),
+      }))
+      const t0 = performance.now()
+      await limited(bodies, LOAD_CLIENTS, async (body) => {
+        const res = await fetch(`${scimforce.info.url}/scim/v2/Bulk`, { method: 'POST', headers: HEADERS, body })
+        const ops = res.ok ? ((await res.json()) as { Operations: Array<{ status: string }> }).Operations : []
+        failed += BULK_OPS - ops.filter((o) => o.status === '201').length
+      })
+      seconds = (performance.now() - t0) / 1000
+    } else {
+      const r = await autocannon({
+        url: scimforce.info.url,
+        connections: LOAD_CLIENTS,
+        amount: LOAD_USERS,
+        timeout: 30,
+        requests: [{
+          method: 'POST',
+          headers: HEADERS,
+          setupRequest: (req) => ({ ...req, path: '/scim/v2/Users', body: JSON.stringify(scimUser(fresh(), 'Driver')) }),
+        }],
+      })
+      seconds = r.duration
+      failed = r.non2xx + r.errors + r.timeouts
+    }
     const after = await emulator.call<CounterDelta>('counters')
     const users = await emulator.call<number>('users') - usersBefore
     return {
-      seconds: r.duration,
+      way,
+      seconds,
       users,
-      failed: r.non2xx + r.errors + r.timeouts,
+      failed,
       apiCalls: after.apiCalls - before.apiCalls,
       tokens: await scimforce.call<number>('tokens'),
+      idle,
       peak: await scimforce.call<Memory>('memory'),
     }
   } finally {
     await scimforce.stop()
     await emulator.stop()
   }
+}
+
+function chunked<T> (items: T[], size: number): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+/** The three ways side by side (issue 15 targets: Bulk <= 25 calls and <= 15 s; coalesced <= 1,000 calls). */
+function loadTable (results: LoadResult[]): string[] {
+  return [
+    `${LOAD_USERS.toLocaleString('en')} new users, ${LOAD_CLIENTS} concurrent clients, Salesforce latency +${LOAD_LATENCY_MS} ms; each way against a fresh emulated org and a fresh scimforce process.`,
+    '',
+    '| Way | Wall time (s) | Users/s | Users created | Failed | API calls | Calls/user | Token requests | RSS idle (MiB) | Peak RSS (MiB) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...results.map((r) => `| ${r.way} | ${fmt(r.seconds)} | ${fmt(r.users / r.seconds, 0)} | ${r.users.toLocaleString('en')} | ${r.failed} | ` +
+      `${r.apiCalls.toLocaleString('en')} | ${fmt(r.apiCalls / Math.max(1, r.users), 3)} | ${r.tokens} | ${r.idle.rssMiB} | ${r.peak.peakRssMiB} |`),
+  ]
 }
 
 function fmt (n: number, digits = 1): string {
@@ -375,7 +430,16 @@ function tables (rows: Row[]): string[] {
   return out
 }
 
+/** `BENCH_ONLY=load`: only the three-way initial load, printed and not written to RESULTS.md (a quick look). */
+const ONLY_LOAD = process.env.BENCH_ONLY === 'load'
+
 async function main (): Promise<void> {
+  if (ONLY_LOAD) {
+    const results: LoadResult[] = []
+    for (const way of LOAD_WAYS) results.push(await initialLoad(way))
+    process.stdout.write(`${loadTable(results).join('\n')}\n`)
+    return
+  }
   const started = Date.now()
   const loadStart = os.loadavg()
   const rows: Row[] = []
@@ -411,14 +475,12 @@ async function main (): Promise<void> {
     }
   }
 
-  process.stdout.write(`initial load: ${LOAD_USERS} users, ${LOAD_CLIENTS} clients, +${LOAD_LATENCY_MS} ms\n`)
-  const load = await initialLoad()
-  const loadLines = [
-    `- ${LOAD_USERS.toLocaleString('en')} POST /Users from ${LOAD_CLIENTS} concurrent clients, Salesforce latency +${LOAD_LATENCY_MS} ms: ` +
-      `${fmt(load.seconds)} s wall time (${fmt(load.users / load.seconds, 0)} users/s), ${load.users.toLocaleString('en')} users created, ${load.failed} failed answers.`,
-    `- ${load.apiCalls.toLocaleString('en')} Salesforce API calls (${fmt(load.apiCalls / Math.max(1, load.users), 3)} per user) and ${load.tokens} token request${load.tokens === 1 ? '' : 's'}; ` +
-      `scimforce's peak RSS ${load.peak.peakRssMiB} MiB; after the load and a full GC, RSS ${load.peak.rssMiB} MiB and heap ${load.peak.heapUsedMiB} MiB.`,
-  ]
+  const results: LoadResult[] = []
+  for (const way of LOAD_WAYS) {
+    process.stdout.write(`initial load: ${LOAD_USERS} users, ${way}, +${LOAD_LATENCY_MS} ms\n`)
+    results.push(await initialLoad(way))
+  }
+  const loadLines = loadTable(results)
 
   const minutes = (Date.now() - started) / 60_000
   const doc = [

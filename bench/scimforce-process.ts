@@ -9,7 +9,13 @@ import { loggerOptions, startServer } from '../src/server.js'
 import { entraClient, scimforceConfig } from '../test/fixtures/config.js'
 import { childArgs, memory, serveCommands } from './ipc.js'
 
-export interface ScimforceArgs { salesforceUrl: string, profileId: string, token: string }
+export interface ScimforceArgs {
+  salesforceUrl: string
+  profileId: string
+  token: string
+  /** users.coalesceWrites; default true, as in production. */
+  coalesceWrites?: boolean
+}
 export interface ScimforceInfo { url: string }
 
 const args = childArgs<ScimforceArgs>()
@@ -22,6 +28,7 @@ const config: Config = scimforceConfig({
   // The production default (src/config/schema.ts), not the tests' shorter one.
   salesforce: { timeoutMs: 20_000 },
   store: { path: join(dir, 'store.db') },
+  ...(args.coalesceWrites === false ? { users: { coalesceWrites: false } } : {}),
 })
 
 // Logging as in production (one line per request, secrets redacted), written to /dev/null: its cost is counted.

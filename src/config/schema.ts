@@ -325,6 +325,11 @@ const UsersSchema = z.strictObject({
    * a permission set) are outside SCIM's reach unless this is true. The integration user never is in reach.
    */
   allowPrivileged: z.boolean().default(false),
+  /**
+   * Writes that arrive while one is in flight go to Salesforce together as sObject Collections (salesforce/coalesce.ts).
+   * false sends one call per write, e.g. for an org whose User triggers cannot take records in batches of 200.
+   */
+  coalesceWrites: z.boolean().default(true),
   /** Narrows the managed scope further. */
   scope: section(z.strictObject({
     /** Only users whose profile has one of these names (e.g. ["Standard User"]); unset: every profile. */

@@ -7,6 +7,7 @@ import type { Logger } from './connection.js'
 import { SalesforceError } from './errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from './gateway.js'
 import { and, eq, MAX_SOQL_OFFSET, or, select, soql, type Soql, type SoqlFragment } from './soql.js'
+import { coalesceWrites } from './user-coalesce.js'
 
 /** Field values to write on a User; null clears a field. */
 export type UserChanges = Record<string, string | number | boolean | null>
@@ -192,7 +193,10 @@ function recordOf (results: CompositeResults, referenceId: string): SfRecord {
 
 const queryUrl = (q: Soql): string => `/query?q=${encodeURIComponent(q)}`
 
-export function createUserGateway (gateway: Gateway, selectFields: readonly string[], scope: UserScope): UserGateway {
+/** How writes reach Salesforce: coalesced (the default, user-coalesce.ts) or one call each. */
+export interface UserWriteOptions { coalesce?: boolean }
+
+export function createUserGateway (gateway: Gateway, selectFields: readonly string[], scope: UserScope, writeOptions: UserWriteOptions = {}): UserGateway {
   const fields = [...selectFields]
   const recordUrl = (ref: string): string => `/sobjects/User/${ref}?fields=${fields.join(',')}`
   const readBack = (ref: string): CompositeSubrequest => ({ method: 'GET', url: recordUrl(ref), referenceId: 'readBack' })
@@ -258,7 +262,7 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
     return recordOf([{ referenceId: 'readBack', body: record ?? null, httpHeaders: {}, httpStatusCode: 200 }], 'readBack')
   }
 
-  return {
+  const single: UserGateway = {
     fields,
     retrieve,
 
@@ -367,6 +371,8 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
       return ids.map((id) => byId.get(id)).filter((r): r is SfRecord => r !== undefined)
     },
   }
+  // Writes that queue while one is in flight go out together (user-coalesce.ts); a lone write is `single`'s, unchanged.
+  return writeOptions.coalesce === false ? single : coalesceWrites(single, { gateway, fields, inScope })
 }
 
 function countOf (where: SoqlFragment): Soql {

@@ -8,6 +8,7 @@ import authPlugin from '../http/auth.js'
 import { sendScimError } from '../http/errors.js'
 import { createUserMapping } from '../mapping/user.js'
 import { SCIM_CONTENT_TYPE, SCIM_PREFIX } from '../protocol/constants.js'
+import { MAX_BULK_OPERATIONS, MIN_BULK_PAYLOAD, registerBulk } from './bulk.js'
 import { clip, ScimError } from './errors.js'
 import { groupResource } from './group-resource.js'
 import { createGroupService, type GroupService } from './group-service.js'
@@ -31,6 +32,9 @@ const SCIM_MEDIA_TYPE = SCIM_CONTENT_TYPE.split(';')[0] as string
 
 let scimmyDeclared = false
 
+/** RFC 7644 §3.7.4 maxPayloadSize: room for MAX_BULK_OPERATIONS users, or the body limit if that is larger. */
+const bulkPayloadLimit = (config: Config): number => Math.max(config.server.bodyLimit, MIN_BULK_PAYLOAD)
+
 /** SCIMMY keeps its declarations process-wide; declare once, whatever number of apps a test process builds. */
 function declareScimmy (config: Config): void {
   if (!scimmyDeclared) {
@@ -43,7 +47,7 @@ function declareScimmy (config: Config): void {
   if (config.clients.some((c) => c.auth.type === 'bearer')) schemes.push({ type: 'oauthbearertoken', name: 'Bearer token', description: 'A static bearer token configured for the client' })
   SCIMMY.Config.set({
     patch: true,
-    bulk: { supported: false, maxOperations: 0, maxPayloadSize: config.server.bodyLimit },
+    bulk: { supported: true, maxOperations: MAX_BULK_OPERATIONS, maxPayloadSize: bulkPayloadLimit(config) },
     filter: { supported: true, maxResults: MAX_RESULTS },
     sort: true,
     // Users' meta.version (from SystemModstamp) is checked against If-Match / If-None-Match (resource-routes.ts).
@@ -86,8 +90,17 @@ export default async function scimRoutes (app: FastifyInstance, opts: ScimRoutes
   })
 
   const pipeline = { baseUrl, ctxOf }
-  registerResource(app, userResource({ users, groups, render: rendererOf(SCIMMY.Resources.User) }), pipeline)
-  if (groups !== undefined) registerResource(app, groupResource({ groups, render: rendererOf(SCIMMY.Resources.Group) }), pipeline)
+  const userDescriptor = userResource({ users, groups, render: rendererOf(SCIMMY.Resources.User) })
+  const groupDescriptor = groups !== undefined ? groupResource({ groups, render: rendererOf(SCIMMY.Resources.Group) }) : undefined
+  registerResource(app, userDescriptor, pipeline)
+  if (groupDescriptor !== undefined) registerResource(app, groupDescriptor, pipeline)
+  // Bulk (RFC 7644 §3.7) runs each operation through the same descriptors (bulk.ts).
+  registerBulk(app, {
+    resources: [userDescriptor, ...(groupDescriptor !== undefined ? [groupDescriptor] : [])],
+    pipeline,
+    maxOperations: MAX_BULK_OPERATIONS,
+    maxPayloadSize: bulkPayloadLimit(config),
+  })
 
   // Discovery (RFC 7644 §4), answered by SCIMMY from the declarations above.
   const discovery = async <T>(req: FastifyRequest, read: () => Promise<T>): Promise<T> => {
@@ -115,7 +128,6 @@ export default async function scimRoutes (app: FastifyInstance, opts: ScimRoutes
     })
   }
   app.all('/Me', async () => { throw new ScimError(501, undefined, '/Me is not supported: scimforce authenticates IdP clients, not end users') })
-  app.all('/Bulk', async () => { throw new ScimError(501, undefined, 'Bulk operations are not supported') })
   // Inside this context, so the auth hook runs first: without credentials nothing tells which paths exist.
   app.setNotFoundHandler((req, reply) => sendScimError(reply, 404, undefined, `No endpoint ${req.method} ${clip(req.url.split('?')[0] ?? '')}`))
 }

@@ -68,7 +68,7 @@ const NICKNAME_ATTEMPTS = 3
 
 export function createUserService (deps: UserServiceDeps): UserService {
   const { mapping, config, store } = deps
-  const users = createUserGateway(deps.gateway, mapping.selectFields, userScopeOf(config, deps.integrationUserId))
+  const users = createUserGateway(deps.gateway, mapping.selectFields, userScopeOf(config, deps.integrationUserId), { coalesce: config.coalesceWrites })
   const lister = createUserLister({ users, mapping, store })
 
   async function rehire (existing: SfRecord, user: Record<string, unknown>, ctx: RequestContext): Promise<ScimUser> {

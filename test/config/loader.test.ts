@@ -69,6 +69,7 @@ describe('loadConfig', () => {
         onActiveConflict: 'reject',
         extraMappings: [],
         allowPrivileged: false,
+        coalesceWrites: true,
         scope: {}
       },
       store: { path: './data/scimforce.db', auditRetentionDays: 90 },
