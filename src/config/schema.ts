@@ -303,6 +303,15 @@ const UsersSchema = z.strictObject({
   /** Additional SCIM ⇄ Salesforce field pairs on top of the built-in mapping. */
   extraMappings: z.array(ExtraMappingSchema).default([]),
   /**
+   * The User field that holds SCIM externalId (FederationIdentifier, or a custom field such as ScimExternalId__c).
+   * Unset (the default): scimforce keeps externalId itself, per SCIM client, case-exact and not unique (RFC 7643
+   * §3.1), and never writes FederationIdentifier. A chosen field must accept the IdP's values: FederationIdentifier
+   * is unique per org. A PUT without externalId leaves the field as it is.
+   */
+  externalIdField: z.string().trim().regex(SALESFORCE_FIELD, { error: 'must be a Salesforce field API name such as FederationIdentifier or ScimExternalId__c' })
+    .refine((f) => f.toLowerCase() === 'federationidentifier' || !isSensitiveUserField(f), { error: (iss) => `must not be ${String(iss.input)}: only FederationIdentifier or a data field can hold externalId` })
+    .optional(),
+  /**
    * Users holding ModifyAllData, ViewAllData, ManageUsers, CustomizeApplication or AuthorApex (from a profile or
    * a permission set) are outside SCIM's reach unless this is true. The integration user never is in reach.
    */

@@ -13,8 +13,9 @@ import {
   buildCreateRecord, clearableFields, scimToFields, toScimUser,
   type FieldChanges, type ScimUser, type UserMapping,
 } from '../mapping/user.js'
-import { planPatch, type PatchOperation } from '../mapping/patch.js'
+import { lowerCaseOperationTypes, planPatch, resolveValueFilters, takeExternalId, type PatchOperation } from '../mapping/patch.js'
 import { fromScimmy, guard, notFound, ScimError, toScimError } from './errors.js'
+import { createUserExternalIds } from './user-external-ids.js'
 import { createUserLister, type ListQuery, type ListPage } from './user-list.js'
 
 export interface RequestContext {
@@ -73,7 +74,24 @@ export function createUserService (deps: UserServiceDeps): UserService {
     allowPrivileged: config.allowPrivileged,
     ...(config.scope.profiles !== undefined ? { profiles: config.scope.profiles } : {}),
   })
-  const lister = createUserLister({ users, mapping, store })
+  const externalIds = createUserExternalIds(store)
+  const lister = createUserLister({ users, mapping, store, externalIds })
+  /** Without users.externalIdField, externalId is scimforce's own (per client), not a Salesforce field. */
+  const keepsExternalId = mapping.externalIdField === undefined
+
+  /** The SCIM User of a record, with what scimforce keeps beside Salesforce (externalId). */
+  async function present (rec: SfRecord, ctx: RequestContext): Promise<ScimUser> {
+    const user = toScimUser(mapping, rec)
+    if (!keepsExternalId) return user
+    const externalId = await externalIds.get(ctx.client, user.id)
+    return externalId === undefined ? user : { ...user, externalId }
+  }
+
+  /** Records the externalId a write carried (`null` removes; undefined leaves it). */
+  async function keepExternalId (id: string, value: unknown, ctx: RequestContext): Promise<void> {
+    if (!keepsExternalId || value === undefined) return
+    await externalIds.set(ctx.client, id, typeof value === 'string' && value !== '' ? value : null)
+  }
 
   async function rehire (existing: SfRecord, user: Record<string, unknown>, ctx: RequestContext): Promise<ScimUser> {
     const id = String(existing.Id)
@@ -86,8 +104,9 @@ export function createUserService (deps: UserServiceDeps): UserService {
       throw err
     })
     await store.removeTombstone(id)
+    await keepExternalId(id, user.externalId ?? null, ctx)
     ctx.log.info({ userId: id }, 'rehired an inactive Salesforce user')
-    return toScimUser(mapping, rec)
+    return await present(rec, ctx)
   }
 
   /** The canonical id of a user that is not tombstoned; a 404 otherwise. */
@@ -127,7 +146,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
       if (rec.IsActive !== true) throw notFound(id)
       await store.removeTombstone(id)
     }
-    const user = toScimUser(mapping, rec)
+    const user = await present(rec, ctx)
     return groups !== undefined && groups.length > 0 ? { ...user, groups } : user
   }
 
@@ -135,7 +154,9 @@ export function createUserService (deps: UserServiceDeps): UserService {
     for (let attempt = 0; ; attempt++) {
       const record = buildCreateRecord(mapping, config.defaults, user, attempt)
       try {
-        return { user: toScimUser(mapping, await users.createAndRead(record, ctx.log)), rehired: false }
+        const rec = await users.createAndRead(record, ctx.log)
+        await keepExternalId(String(rec.Id), user.externalId ?? null, ctx)
+        return { user: await present(rec, ctx), rehired: false }
       } catch (err) {
         if (!(err instanceof SalesforceError)) throw err
         if (err.code === 'DUPLICATE_COMM_NICKNAME' && attempt + 1 < NICKNAME_ATTEMPTS) continue
@@ -163,7 +184,8 @@ export function createUserService (deps: UserServiceDeps): UserService {
           const existing = (await guard(users.findByUsername(username, ctx.log)))
           if (existing !== undefined && existing.inScope && existing.record.IsActive === true && !await store.isTombstoned(String(existing.record.Id))) {
             ctx.log.warn({ userId: existing.record.Id }, 'create outcome was unknown; the user exists, answering with it')
-            return { user: toScimUser(mapping, existing.record), rehired: false }
+            await keepExternalId(String(existing.record.Id), user.externalId ?? null, ctx)
+            return { user: await present(existing.record, ctx), rehired: false }
           }
         }
         throw toScimError(err)
@@ -178,29 +200,47 @@ export function createUserService (deps: UserServiceDeps): UserService {
     if (mode === 'replace') {
       for (const field of clearableFields(mapping)) if (!(field in changes)) changes[field] = null
     }
-    return toScimUser(mapping, await guard(users.updateAndRead(id, changes, ctx.log).catch(notFoundOn(id))))
+    const rec = await guard(users.updateAndRead(id, changes, ctx.log).catch(notFoundOn(id)))
+    await keepExternalId(id, mode === 'replace' ? user.externalId ?? null : user.externalId, ctx)
+    return await present(rec, ctx)
   }
 
   async function patch (pathId: string, body: { Operations: PatchOperation[] }, ctx: RequestContext): Promise<ScimUser> {
     const id = await checkId(pathId)
-    const plan = planPatch(mapping, body.Operations)
-    if (plan.kind === 'direct') {
-      return toScimUser(mapping, await guard(users.updateAndRead(id, plan.changes, ctx.log).catch(notFoundOn(id))))
+    const taken = keepsExternalId ? takeExternalId(body.Operations) : { operations: body.Operations }
+    let operations = lowerCaseOperationTypes(taken.operations)
+    let rec: SfRecord | undefined
+    let current: SfRecord | undefined
+    let plan = operations.length === 0 ? { kind: 'direct' as const, changes: {} } : planPatch(mapping, operations)
+    if (plan.kind === 'needsCurrent') {
+      // Value filters that name an entry by its value (`emails[value eq "x"]`) resolve against the current user to
+      // the slot they name; what still depends on current values is applied with SCIMMY (two calls either way).
+      ctx.log.debug({ reason: plan.reason }, 'PATCH needs the current user')
+      current = await guard(users.retrieve(id, ctx.log))
+      if (current === undefined) throw notFound(id)
+      operations = resolveValueFilters(operations, toScimUser(mapping, current))
+      plan = planPatch(mapping, operations)
     }
-    // Slow path (two calls): the operations depend on current values, so read, apply with SCIMMY, diff, write.
-    ctx.log.debug({ reason: plan.reason }, 'PATCH needs the current user')
-    const current = await guard(users.retrieve(id, ctx.log))
-    if (current === undefined) throw notFound(id)
-    const before = toScimUser(mapping, current)
-    const patched = await fromScimmy(async () => await new SCIMMY.Messages.PatchOp({ schemas: [SCIMMY.Messages.PatchOp.id], Operations: body.Operations as never })
-      .apply(new SCIMMY.Schemas.User(before, 'out'), async (instance) => instance))
-    const after = JSON.parse(JSON.stringify(patched)) as Record<string, unknown>
-    const oldFields = scimToFields(mapping, before)
-    const newFields = scimToFields(mapping, after)
-    const changes: FieldChanges = {}
-    for (const [k, v] of Object.entries(newFields)) if (oldFields[k] !== v) changes[k] = v
-    for (const k of Object.keys(oldFields)) if (!(k in newFields) && clearableFields(mapping).includes(k)) changes[k] = null
-    return toScimUser(mapping, await guard(users.updateAndRead(id, changes, ctx.log).catch(notFoundOn(id))))
+    if (plan.kind === 'direct') {
+      rec = Object.keys(plan.changes).length === 0 ? current : await guard(users.updateAndRead(id, plan.changes, ctx.log).catch(notFoundOn(id)))
+    } else {
+      const before = toScimUser(mapping, current as SfRecord)
+      const patched = await fromScimmy(async () => await new SCIMMY.Messages.PatchOp({ schemas: [SCIMMY.Messages.PatchOp.id], Operations: operations as never })
+        .apply(new SCIMMY.Schemas.User(before, 'out'), async (instance) => instance))
+      // SCIMMY answers undefined when the operations changed nothing: a no-op PATCH is a 200 with the user as it is.
+      const after = patched === undefined ? before : JSON.parse(JSON.stringify(patched)) as Record<string, unknown>
+      const oldFields = scimToFields(mapping, before)
+      const newFields = scimToFields(mapping, after)
+      const changes: FieldChanges = {}
+      for (const [k, v] of Object.entries(newFields)) if (oldFields[k] !== v) changes[k] = v
+      for (const k of Object.keys(oldFields)) if (!(k in newFields) && clearableFields(mapping).includes(k)) changes[k] = null
+      rec = Object.keys(changes).length === 0 ? current : await guard(users.updateAndRead(id, changes, ctx.log).catch(notFoundOn(id)))
+    }
+    // Nothing to write in Salesforce (only externalId, or a no-op): the user as it is.
+    rec ??= await guard(users.retrieve(id, ctx.log).catch(notFoundOn(id)))
+    if (rec === undefined) throw notFound(id)
+    await keepExternalId(id, taken.externalId, ctx)
+    return await present(rec, ctx)
   }
 
   async function remove (pathId: string, ctx: RequestContext): Promise<void> {
@@ -212,8 +252,8 @@ export function createUserService (deps: UserServiceDeps): UserService {
   return {
     get,
     list: async (q, ctx) => {
-      const page = await guard(lister.list(q, ctx.log))
-      return { ...page, resources: page.resources.map((r) => toScimUser(mapping, r)) }
+      const page = await guard(lister.list(q, ctx.log, ctx.client))
+      return { ...page, resources: await Promise.all(page.resources.map(async (r) => await present(r, ctx))) }
     },
     create,
     replace,

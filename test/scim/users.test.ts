@@ -54,7 +54,8 @@ describe('POST /Users', () => {
       LastName: 'Lovelace',
       Email: 'ada@pickup.example',
       MobilePhone: '+44 20 7946 0000',
-      FederationIdentifier: 'entra-ada',
+      // externalId is scimforce's own by default (users.externalIdField unset): the SSO key stays the admin's.
+      FederationIdentifier: null,
       Department: 'Sales',
       EmployeeNumber: '1001',
       IsActive: true,
