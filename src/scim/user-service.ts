@@ -7,6 +7,7 @@ import type { Logger } from '../salesforce/connection.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from '../salesforce/gateway.js'
 import { normalizeSalesforceId } from '../salesforce/ids.js'
+import type { ApiVersionCheck } from '../salesforce/api-version.js'
 import { createUserGateway } from '../salesforce/users.js'
 import type { Store } from '../store/store.js'
 import {
@@ -51,6 +52,11 @@ export interface UserServiceDeps {
   store: Store
   /** The integration user's Id (connection.ts integrationUserId): outside the managed scope, always. */
   integrationUserId: () => Promise<string>
+  /**
+   * Asked before a user is answered 404: when SF_API_VERSION is not offered, every record reads NOT_FOUND, and the
+   * IdP must hear an outage (503), never "deleted" (it would re-create its users).
+   */
+  apiVersion?: ApiVersionCheck
 }
 
 /**
@@ -109,6 +115,24 @@ export function createUserService (deps: UserServiceDeps): UserService {
     return await present(rec, ctx)
   }
 
+  /** A 404 for `id`, unless the org does not offer the configured API version: then an outage (503). */
+  async function missing (id: string, log: Logger): Promise<never> {
+    if (await deps.apiVersion?.offered(log) === false) {
+      throw new ScimError(503, undefined, `Salesforce does not offer API version v${deps.apiVersion?.version ?? '?'} (SF_API_VERSION): scimforce cannot read any record; run \`scimforce doctor\``, { retryAfter: 300 })
+    }
+    throw notFound(id)
+  }
+
+  /** notFoundOn, with the API version checked first (missing). */
+  function lostOn (id: string, log: Logger): (err: unknown) => Promise<never> {
+    return async (err: unknown) => {
+      let mapped: unknown
+      try { notFoundOn(id)(err) } catch (e) { mapped = e }
+      if (mapped instanceof ScimError && mapped.status === 404) return await missing(id, log)
+      throw mapped
+    }
+  }
+
   /** The canonical id of a user that is not tombstoned; a 404 otherwise. */
   async function checkId (pathId: string): Promise<string> {
     const id = userId(pathId)
@@ -123,13 +147,13 @@ export function createUserService (deps: UserServiceDeps): UserService {
     let groups: Array<Record<string, unknown>> | undefined
     const withGroups = reader !== undefined && reader.requests.length > 0
       ? await guard(users.retrieveWith(id, reader.requests, ctx.log)
-        .catch((err: unknown) => {
+        .catch(async (err: unknown) => {
           // A membership query the org refuses must not cost the IdP its user: read the user alone (one more call).
           if (err instanceof SalesforceError && err.kind === 'validation') {
             ctx.log.warn({ userId: id, code: err.code }, 'could not read the user\'s groups; answering without them')
             return undefined
           }
-          return notFoundOn(id)(err)
+          return await lostOn(id, ctx.log)(err)
         }))
       : undefined
     if (withGroups !== undefined && reader !== undefined) {
@@ -140,7 +164,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
       // Groups that need no Salesforce read (profile and role claims) when there was nothing to ask.
       if (reader !== undefined && reader.requests.length === 0) groups = await reader.build(new Map())
     }
-    if (rec === undefined) throw notFound(id)
+    if (rec === undefined) return await missing(id, ctx.log)
     if (await store.isTombstoned(id)) {
       // A tombstone only hides a user while it stays inactive: an admin who reactivated it by hand revived it.
       if (rec.IsActive !== true) throw notFound(id)
@@ -200,7 +224,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
     if (mode === 'replace') {
       for (const field of clearableFields(mapping)) if (!(field in changes)) changes[field] = null
     }
-    const rec = await guard(users.updateAndRead(id, changes, ctx.log).catch(notFoundOn(id)))
+    const rec = await guard(users.updateAndRead(id, changes, ctx.log).catch(lostOn(id, ctx.log)))
     await keepExternalId(id, mode === 'replace' ? user.externalId ?? null : user.externalId, ctx)
     return await present(rec, ctx)
   }
@@ -217,12 +241,12 @@ export function createUserService (deps: UserServiceDeps): UserService {
       // the slot they name; what still depends on current values is applied with SCIMMY (two calls either way).
       ctx.log.debug({ reason: plan.reason }, 'PATCH needs the current user')
       current = await guard(users.retrieve(id, ctx.log))
-      if (current === undefined) throw notFound(id)
+      if (current === undefined) return await missing(id, ctx.log)
       operations = resolveValueFilters(operations, toScimUser(mapping, current))
       plan = planPatch(mapping, operations)
     }
     if (plan.kind === 'direct') {
-      rec = Object.keys(plan.changes).length === 0 ? current : await guard(users.updateAndRead(id, plan.changes, ctx.log).catch(notFoundOn(id)))
+      rec = Object.keys(plan.changes).length === 0 ? current : await guard(users.updateAndRead(id, plan.changes, ctx.log).catch(lostOn(id, ctx.log)))
     } else {
       const before = toScimUser(mapping, current as SfRecord)
       const patched = await fromScimmy(async () => await new SCIMMY.Messages.PatchOp({ schemas: [SCIMMY.Messages.PatchOp.id], Operations: operations as never })
@@ -234,18 +258,18 @@ export function createUserService (deps: UserServiceDeps): UserService {
       const changes: FieldChanges = {}
       for (const [k, v] of Object.entries(newFields)) if (oldFields[k] !== v) changes[k] = v
       for (const k of Object.keys(oldFields)) if (!(k in newFields) && clearableFields(mapping).includes(k)) changes[k] = null
-      rec = Object.keys(changes).length === 0 ? current : await guard(users.updateAndRead(id, changes, ctx.log).catch(notFoundOn(id)))
+      rec = Object.keys(changes).length === 0 ? current : await guard(users.updateAndRead(id, changes, ctx.log).catch(lostOn(id, ctx.log)))
     }
     // Nothing to write in Salesforce (only externalId, or a no-op): the user as it is.
-    rec ??= await guard(users.retrieve(id, ctx.log).catch(notFoundOn(id)))
-    if (rec === undefined) throw notFound(id)
+    rec ??= await guard(users.retrieve(id, ctx.log).catch(lostOn(id, ctx.log)))
+    if (rec === undefined) return await missing(id, ctx.log)
     await keepExternalId(id, taken.externalId, ctx)
     return await present(rec, ctx)
   }
 
   async function remove (pathId: string, ctx: RequestContext): Promise<void> {
     const id = await checkId(pathId)
-    const rec = await guard(users.deactivateAndRead(id, config.deleteMode, ctx.log).catch(notFoundOn(id)))
+    const rec = await guard(users.deactivateAndRead(id, config.deleteMode, ctx.log).catch(lostOn(id, ctx.log)))
     await store.addTombstone({ id: String(rec.Id), userName: mapping.fromUsername(String(rec.Username ?? '')), client: ctx.client })
   }
 
