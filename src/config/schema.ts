@@ -135,6 +135,12 @@ const ClientSchema = z.strictObject({
    */
   putMode: z.enum(['merge', 'replace']).default('replace'),
   /**
+   * What a successful PATCH answers (RFC 7644 §3.5.2 allows either): `resource`, 200 with the resource (WSO2 IS
+   * reads it; the default); `noContent`, 204 (what Microsoft's SCIM validator expects of Entra's endpoints), except when the
+   * request names `attributes`, which the RFC answers with 200 and the resource.
+   */
+  patchResponse: z.enum(['resource', 'noContent']).optional(),
+  /**
    * Drop a WSO2-style user-store prefix (`PRIMARY/sales` → `sales`) from group displayNames in bodies and filters.
    * Unset: on for Basic clients in merge mode (WSO2 IS), off for the others.
    */

@@ -174,7 +174,15 @@ export function registerResource<T extends ScimResource> (app: FastifyInstance, 
     const call = callOf(req, req.query)
     const operations = patchOperations(d.normalizePatch(req.body, req), req.params.id, d.maxPatchOperations)
     await checkIfMatch(req, call)
-    return send(reply, 200, call, await d.service.patch(req.params.id, operations, call))
+    const patched = await d.service.patch(req.params.id, operations, call)
+    // The client's choice (config clients[].patchResponse); `attributes` always gets the resource (RFC 7644 §3.5.2).
+    const noContent = (req.scimClient as ScimClientConfig | undefined)?.patchResponse === 'noContent' && req.query.attributes === undefined && req.query.excludedAttributes === undefined
+    if (noContent) {
+      const version = d.etag?.of(patched)
+      if (version !== undefined) reply.header('ETag', version)
+      return await reply.code(204).send()
+    }
+    return send(reply, 200, call, patched)
   })
 
   app.delete<{ Params: { id: string }, Querystring: ListParams }>(`${path}/:id`, async (req, reply) => {

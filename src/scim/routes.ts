@@ -117,6 +117,8 @@ export default async function scimRoutes (app: FastifyInstance, opts: ScimRoutes
     return await read()
   }
   app.get('/ServiceProviderConfig', async (req) => await discovery(req, async () => await new SCIMMY.Resources.ServiceProviderConfig().read()))
+  // Microsoft's reference server's name for it, which Microsoft's SCIM suite asks for: the same document.
+  app.get('/serviceConfiguration', async (req) => await discovery(req, async () => await new SCIMMY.Resources.ServiceProviderConfig().read()))
   app.get('/ResourceTypes', async (req) => await discovery(req, async () => pageLength(await new SCIMMY.Resources.ResourceType().read())))
   app.get<{ Params: { id: string } }>('/ResourceTypes/:id', async (req) => await discovery(req, async () => await new SCIMMY.Resources.ResourceType(req.params.id).read()))
   app.get('/Schemas', async (req) => await discovery(req, async () => pageLength(await new SCIMMY.Resources.Schema().read())))
