@@ -130,7 +130,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   metrics.watchBreaker(gateway.breaker)
   const mapping = createUserMapping(config.users)
   const apiVersion = createApiVersionCheck(session, config.salesforce.apiVersion)
-  const users = createUserService({ gateway, mapping, config: config.users, store, integrationUserId: async () => await integrationUserId(session), apiVersion })
+  const users = createUserService({ gateway, mapping, config: config.users, store, integrationUserId: async () => await integrationUserId(session), apiVersion, onPendingEmail: (e) => { metrics.pendingEmail(e) } })
   app.decorate('scimforce', { store, session, gateway, metrics })
   // Runs after the server has stopped accepting and every in-flight request has been answered.
   app.addHook('onClose', async () => { if (ownsStore) await store.close() })

@@ -17,6 +17,7 @@ import {
 import { lowerCaseOperationTypes, planPatch, resolveValueFilters, takeExternalId, type PatchOperation } from '../mapping/patch.js'
 import { fromScimmy, guard, notFound, ScimError, toScimError } from './errors.js'
 import { createUserExternalIds } from './user-external-ids.js'
+import { createPendingEmails, type PendingEmailEvent } from './user-pending-email.js'
 import { createUserLister, type ListQuery, type ListPage } from './user-list.js'
 
 export interface RequestContext {
@@ -57,6 +58,8 @@ export interface UserServiceDeps {
    * IdP must hear an outage (503), never "deleted" (it would re-create its users).
    */
   apiVersion?: ApiVersionCheck
+  /** Counts email changes waiting for the user's verification (metrics.ts). */
+  onPendingEmail?: (event: PendingEmailEvent) => void
 }
 
 /**
@@ -85,12 +88,21 @@ export function createUserService (deps: UserServiceDeps): UserService {
   /** Without users.externalIdField, externalId is scimforce's own (per client), not a Salesforce field. */
   const keepsExternalId = mapping.externalIdField === undefined
 
-  /** The SCIM User of a record, with what scimforce keeps beside Salesforce (externalId). */
+  const pendingEmails = createPendingEmails(store, deps.onPendingEmail)
+
+  /** The SCIM User of a record, with what scimforce keeps beside Salesforce (externalId, a pending Email). */
   async function present (rec: SfRecord, ctx: RequestContext): Promise<ScimUser> {
-    const user = toScimUser(mapping, rec)
+    let user = toScimUser(mapping, rec)
+    const pending = await pendingEmails.shown(user.id, rec.Email, ctx.log)
+    if (pending !== undefined) user = withWorkEmail(user, pending)
     if (!keepsExternalId) return user
     const externalId = await externalIds.get(ctx.client, user.id)
     return externalId === undefined ? user : { ...user, externalId }
+  }
+
+  /** After a write: an Email the read-back does not show is waiting for the user's verification. */
+  async function checkEmail (id: string, changes: FieldChanges, rec: SfRecord, ctx: RequestContext): Promise<void> {
+    if (typeof changes.Email === 'string') await pendingEmails.afterWrite(id, changes.Email, rec.Email, ctx.log)
   }
 
   /** Records the externalId a write carried (`null` removes; undefined leaves it). */
@@ -110,6 +122,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
       throw err
     })
     await store.removeTombstone(id)
+    await checkEmail(id, changes, rec, ctx)
     await keepExternalId(id, user.externalId ?? null, ctx)
     ctx.log.info({ userId: id }, 'rehired an inactive Salesforce user')
     return await present(rec, ctx)
@@ -225,6 +238,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
       for (const field of clearableFields(mapping)) if (!(field in changes)) changes[field] = null
     }
     const rec = await guard(users.updateAndRead(id, changes, ctx.log).catch(lostOn(id, ctx.log)))
+    await checkEmail(id, changes, rec, ctx)
     await keepExternalId(id, mode === 'replace' ? user.externalId ?? null : user.externalId, ctx)
     return await present(rec, ctx)
   }
@@ -245,7 +259,9 @@ export function createUserService (deps: UserServiceDeps): UserService {
       operations = resolveValueFilters(operations, toScimUser(mapping, current))
       plan = planPatch(mapping, operations)
     }
+    let written: FieldChanges = {}
     if (plan.kind === 'direct') {
+      written = plan.changes
       rec = Object.keys(plan.changes).length === 0 ? current : await guard(users.updateAndRead(id, plan.changes, ctx.log).catch(lostOn(id, ctx.log)))
     } else {
       const before = toScimUser(mapping, current as SfRecord)
@@ -258,11 +274,13 @@ export function createUserService (deps: UserServiceDeps): UserService {
       const changes: FieldChanges = {}
       for (const [k, v] of Object.entries(newFields)) if (oldFields[k] !== v) changes[k] = v
       for (const k of Object.keys(oldFields)) if (!(k in newFields) && clearableFields(mapping).includes(k)) changes[k] = null
+      written = changes
       rec = Object.keys(changes).length === 0 ? current : await guard(users.updateAndRead(id, changes, ctx.log).catch(lostOn(id, ctx.log)))
     }
     // Nothing to write in Salesforce (only externalId, or a no-op): the user as it is.
     rec ??= await guard(users.retrieve(id, ctx.log).catch(lostOn(id, ctx.log)))
     if (rec === undefined) return await missing(id, ctx.log)
+    await checkEmail(id, written, rec, ctx)
     await keepExternalId(id, taken.externalId, ctx)
     return await present(rec, ctx)
   }
@@ -284,6 +302,13 @@ export function createUserService (deps: UserServiceDeps): UserService {
     patch,
     delete: remove,
   }
+}
+
+/** The user with its work (Salesforce Email) address shown as `email`. */
+function withWorkEmail (user: ScimUser, email: string): ScimUser {
+  const emails = Array.isArray(user.emails) ? (user.emails as Array<Record<string, unknown>>) : []
+  const rest = emails.filter((e) => e.type !== 'work')
+  return { ...user, emails: [{ value: email, type: 'work', primary: true }, ...rest] }
 }
 
 /** A POST naming a user outside the managed scope: 409, and the detail says why (never a rehire). */
