@@ -6,6 +6,7 @@ import { CORE_USER_SCHEMA } from '../protocol/constants.js'
 import type { Logger } from '../salesforce/connection.js'
 import type { SfRecord } from '../salesforce/gateway.js'
 import { MAX_INLINE_TOMBSTONES, MAX_OFFSET, type UserGateway, type UserOrder } from '../salesforce/users.js'
+import { MAX_IDS_PER_QUERY } from '../salesforce/batch.js'
 import type { Store } from '../store/store.js'
 import type { UserMapping } from '../mapping/user.js'
 import { ScimError } from './errors.js'
@@ -31,6 +32,13 @@ export interface ListPage<T> {
 }
 
 interface Cursor { lastId: string, at: number }
+
+/**
+ * Tombstones excluded inside the SOQL. 600 (MAX_INLINE_TOMBSTONES) measured 16,278 bytes of query URL with the
+ * scope conditions, a hair under the 16,384-byte limit (salesforce.md §10); a filter adds to it. 400 leaves room
+ * for a filter of some 4 KB; beyond, the list takes the id scan, whose URLs are short.
+ */
+export const INLINE_TOMBSTONES = Math.min(MAX_INLINE_TOMBSTONES, 400)
 
 export interface UserLister {
   /** `client`: the SCIM client asking, whose externalIds a filter on externalId compares. */
@@ -83,7 +91,7 @@ export function createUserLister (deps: { users: UserGateway, mapping: UserMappi
     const ast = q.filter === undefined || mapping.externalIdField !== undefined ? q.filter : await rewrite(q.filter, client)
     const filter = ast === undefined ? undefined : filterToSoql(ast, schema)
     const tombstones = await store.tombstoneIds()
-    const inline = tombstones.length <= MAX_INLINE_TOMBSTONES
+    const inline = tombstones.length <= INLINE_TOMBSTONES
     const where = await users.where({ ...(filter !== undefined ? { filter } : {}), ...(inline ? { hideInactive: tombstones } : {}) })
     const orderBy = sortSpec(q)
     const offset = q.startIndex - 1
@@ -119,7 +127,10 @@ export function createUserLister (deps: { users: UserGateway, mapping: UserMappi
       if (total >= q.startIndex && wanted.length < q.count) wanted.push(r.id)
     }
     if (wanted.length === 0) return { total, startIndex: q.startIndex, resources: [] }
-    return { total, startIndex: q.startIndex, resources: await users.readByIds(wanted, log) }
+    // A page of up to 1000 ids read in one `Id IN (…)` would pass the 16,384-byte URI limit: read it in parts.
+    const resources: SfRecord[] = []
+    for (let i = 0; i < wanted.length; i += MAX_IDS_PER_QUERY) resources.push(...await users.readByIds(wanted.slice(i, i + MAX_IDS_PER_QUERY), log))
+    return { total, startIndex: q.startIndex, resources }
   }
 
   return { list }
