@@ -17,6 +17,7 @@ import { ScimError, SCIM_CONTENT_TYPE } from './scim/errors.js'
 import scimRoutes, { SCIM_PREFIX } from './scim/routes.js'
 import { createUserService } from './scim/user-service.js'
 import { auditObserver } from './scim/audit.js'
+import { createApiVersionCheck } from './salesforce/api-version.js'
 import { openStoreFromConfig, type Store } from './store/store.js'
 
 export interface AppDeps {
@@ -121,8 +122,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     requestIdHeader: false,
     genReqId: requestId,
     logController: new RequestLog(),
-    // Routes are matched case-sensitively per RFC 3986, except that IdPs disagree on a trailing slash.
-    routerOptions: { ignoreTrailingSlash: true },
+    // IdPs disagree on a trailing slash and on the case of resource paths (Microsoft's SCIM suite sends /users):
+    // neither can name another endpoint, so both are accepted. Path parameters keep their case.
+    routerOptions: { ignoreTrailingSlash: true, caseSensitive: false },
     // The router's own refusals (an over-long path parameter, an undecodable URL) in SCIM's shape, quoting nothing.
     frameworkErrors,
   })
@@ -134,7 +136,8 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   const gateway = createGateway(session, deps.retry, combineObservers(metrics.observer, watchApiUsage(session, app.log), auditObserver, deps.observer))
   metrics.watchBreaker(gateway.breaker)
   const mapping = createUserMapping(config.users)
-  const users = createUserService({ gateway, mapping, config: config.users, store, integrationUserId: async () => await gateway.integrationUserId(app.log) })
+  const apiVersion = createApiVersionCheck(session, config.salesforce.apiVersion)
+  const users = createUserService({ gateway, mapping, config: config.users, store, integrationUserId: async () => await gateway.integrationUserId(app.log), apiVersion, onPendingEmail: (e) => { metrics.pendingEmail(e) } })
   app.decorate('scimforce', { store, session, gateway, metrics })
   // Runs after the server has stopped accepting and every in-flight request has been answered.
   app.addHook('onClose', async () => { if (ownsStore) await store.close() })

@@ -6,6 +6,7 @@ import { buildApp, REDACT_PATHS, type AppDeps } from './app.js'
 import { redactedConfig } from './config/loader.js'
 import type { Config } from './config/types.js'
 import { clipLogged } from './http/clip.js'
+import { createApiVersionCheck } from './salesforce/api-version.js'
 import { checkGroupMappingsAtStart } from './scim/group-targets.js'
 
 /**
@@ -42,6 +43,12 @@ export async function startServer (config: Config, deps: AppDeps = {}): Promise<
   // logged and do not: users still provision, and every request refuses admin-grade targets on its own.
   let mappingProblems: string[]
   try {
+    // An API version the org does not offer makes every record read 404: refuse to start rather than tell the IdP
+    // its users are gone. An unreachable Salesforce decides nothing here (readiness reports it).
+    const version = createApiVersionCheck(app.scimforce.session, config.salesforce.apiVersion)
+    if (await version.offered(app.log) === false) {
+      throw new Error(`SF_API_VERSION ${config.salesforce.apiVersion} is not offered by this Salesforce org (it offers ${version.versions.join(', ') || 'none'}): set SF_API_VERSION to one of them`)
+    }
     mappingProblems = await checkGroupMappingsAtStart(app.scimforce.gateway, config, app.log)
   } catch (err) {
     await app.close()

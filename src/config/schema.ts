@@ -140,6 +140,12 @@ const ClientSchema = z.strictObject({
    */
   putMode: z.enum(['merge', 'replace']).default('replace'),
   /**
+   * What a successful PATCH answers (RFC 7644 §3.5.2 allows either): `resource`, 200 with the resource (WSO2 IS
+   * reads it; the default); `noContent`, 204 (what Microsoft's SCIM validator expects of Entra's endpoints), except when the
+   * request names `attributes`, which the RFC answers with 200 and the resource.
+   */
+  patchResponse: z.enum(['resource', 'noContent']).optional(),
+  /**
    * Drop a WSO2-style user-store prefix (`PRIMARY/sales` → `sales`) from group displayNames in bodies and filters.
    * Unset: on for Basic clients in merge mode (WSO2 IS), off for the others.
    */
@@ -320,6 +326,15 @@ const UsersSchema = z.strictObject({
   onActiveConflict: z.enum(['reject', 'adopt']).default('reject'),
   /** Additional SCIM ⇄ Salesforce field pairs on top of the built-in mapping. */
   extraMappings: z.array(ExtraMappingSchema).default([]),
+  /**
+   * The User field that holds SCIM externalId (FederationIdentifier, or a custom field such as ScimExternalId__c).
+   * Unset (the default): scimforce keeps externalId itself, per SCIM client, case-exact and not unique (RFC 7643
+   * §3.1), and never writes FederationIdentifier. A chosen field must accept the IdP's values: FederationIdentifier
+   * is unique per org. A PUT without externalId leaves the field as it is.
+   */
+  externalIdField: z.string().trim().regex(SALESFORCE_FIELD, { error: 'must be a Salesforce field API name such as FederationIdentifier or ScimExternalId__c' })
+    .refine((f) => f.toLowerCase() === 'federationidentifier' || !isSensitiveUserField(f), { error: (iss) => `must not be ${String(iss.input)}: only FederationIdentifier or a data field can hold externalId` })
+    .optional(),
   /**
    * Users holding ModifyAllData, ViewAllData, ManageUsers, CustomizeApplication or AuthorApex (from a profile or
    * a permission set) are outside SCIM's reach unless this is true. The integration user never is in reach.

@@ -6,7 +6,7 @@ import type { SRecord } from './schema.js'
 /**
  * Help article 000385115 (salesforce.md §10): changing a User's Email sends a verification link to the new
  * address; the field keeps its old value until the link is clicked, and the link expires after 72 hours. Admin
- * blogs add "even through the API". Modelled when `org.emailVerification` is on (off by default for now).
+ * blogs add "even through the API". Modelled when `org.emailVerification` is on (the default).
  * Assumptions (UNVERIFIED):
  * - the API reports nothing: the update answers 204 and every read shows the old address;
  * - the new address is validated when it is requested (INVALID_EMAIL_ADDRESS, length) like any other value;

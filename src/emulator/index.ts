@@ -52,8 +52,8 @@ export interface EmulatorOptions {
   /** TotalLicenses per UserLicense name; defaults Salesforce 50, Salesforce Platform 10, Chatter Free 5000. */
   licenseTotals?: Record<string, number>
   /**
-   * A changed User.Email waits for the user's confirmation, as in a real org (email.ts). Default false for now:
-   * it turns on once scimforce handles pending emails (issue 12).
+   * A changed User.Email waits for the user's confirmation, as in a real org (email.ts; help article 000385115).
+   * Default true; false models an org where changes apply at once (none is documented, so tests only).
    */
   emailVerification?: boolean
   /** TotalLicenses per PermissionSetLicense DeveloperName; default SalesCloudEinsteinPsl 3. */
@@ -109,7 +109,7 @@ export async function createEmulator (opts: EmulatorOptions = {}): Promise<Emula
   })
   const sessions = new Sessions(org.orgId.slice(0, 15), opts.sessionIdleTimeoutMs ?? TWO_HOURS, () => org.now())
   org.onUserBlocked = userId => sessions.endUser(userId)
-  org.emailVerification = opts.emailVerification ?? false
+  org.emailVerification = opts.emailVerification ?? true
   const counters = new CounterStore()
   const faults = new FaultController({ latencyMs: opts.latencyMs ?? 0, latencyAfterCommitMs: opts.latencyAfterCommitMs ?? 0 }, () => sessions.expireAll())
   let listeningUrl: string | undefined

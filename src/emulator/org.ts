@@ -56,8 +56,8 @@ export class Org {
   readonly settings: OrgSettings = defaultOrgSettings()
   /** Called when a user can no longer hold sessions (deactivated or frozen). */
   onUserBlocked: (userId: string) => void = () => {}
-  /** Email change verification (email.ts): a changed User.Email waits for confirmEmail(). Off by default. */
-  emailVerification = false
+  /** Email change verification (email.ts): a changed User.Email waits for confirmEmail(). On by default, as in a real org (help article 000385115). */
+  emailVerification = true
 
   private readonly tables = new Map<string, Map<string, SRecord>>()
   private readonly deletedIds = new Set<string>()

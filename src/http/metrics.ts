@@ -30,6 +30,8 @@ export interface Metrics {
   observeScimRequest (labels: ScimRequestLabels, seconds: number): void
   /** The gateway's circuit breaker, read at each scrape (the gateway is built after the metrics it reports to). */
   watchBreaker (breaker: Pick<Breaker, 'state'>): void
+  /** An email change Salesforce holds for the user's verification: requested, confirmed or dropped (expired). */
+  pendingEmail (event: 'requested' | 'confirmed' | 'expired'): void
   /** The exposition text: this app's metrics followed by the process's. */
   render (): Promise<string>
   readonly contentType: string
@@ -158,9 +160,17 @@ export function createMetrics (session: SessionStats): Metrics {
     },
   }
 
+  const pendingEmails = new Counter({
+    name: 'scimforce_pending_email_changes_total',
+    help: 'Email changes Salesforce holds until the user verifies the new address (help article 000385115), by event',
+    labelNames: ['event'] as const,
+    registers,
+  })
+
   return {
     registry,
     observer,
+    pendingEmail (event) { pendingEmails.inc({ event }) },
     observeScimRequest (labels, seconds) {
       scimRequests.inc({ ...labels })
       scimDuration.observe({ resource: labels.resource, method: labels.method }, seconds)

@@ -2,6 +2,7 @@
 // read of the current user (one Salesforce call instead of two). Operations that depend on the current values
 // (a remove by value filter, say) are reported as needing the slow path, which applies them with SCIMMY.
 import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA } from '../protocol/constants.js'
+import { matches, type Lookup } from '../protocol/evaluate.js'
 import type { FilterNode } from '../protocol/filter.js'
 import { MappingError } from './errors.js'
 import { readPatchPath } from './path.js'
@@ -271,4 +272,118 @@ function setChange (mapping: UserMapping, changes: FieldChanges, f: FieldMapping
     value = value.replace('-', '_')
   }
   changes[f.field] = value
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Operations scimforce answers outside Salesforce fields, and value filters resolved against the current user
+
+/**
+ * Takes the operations on `externalId` (kept by scimforce, not in a Salesforce field) out of a PATCH: the value the
+ * last of them leaves (null: removed), undefined when none names it, and the operations that remain.
+ */
+export function takeExternalId (operations: PatchOperation[]): { operations: PatchOperation[], externalId?: string | null } {
+  let externalId: string | null | undefined
+  const rest: PatchOperation[] = []
+  const isExternalId = (path: string): boolean => {
+    const p = path.trim().toLowerCase()
+    return p === 'externalid' || p === `${CORE_USER_SCHEMA.toLowerCase()}:externalid`
+  }
+  const valueOf = (op: string, v: unknown): string | null => {
+    if (op === 'remove' || v === null || v === '') return null
+    if (typeof v !== 'string') throw new MappingError('invalidValue', 'externalId must be a string')
+    return v
+  }
+  for (const operation of operations) {
+    const op = operation.op.toLowerCase()
+    if (operation.path !== undefined && operation.path !== '' && isExternalId(operation.path)) {
+      externalId = valueOf(op, operation.value)
+      continue
+    }
+    if ((operation.path === undefined || operation.path === '') && typeof operation.value === 'object' && operation.value !== null && !Array.isArray(operation.value)) {
+      const entries = Object.entries(operation.value)
+      const key = entries.find(([k]) => isExternalId(k))
+      if (key !== undefined) {
+        externalId = valueOf(op, key[1])
+        const others = entries.filter(([k]) => !isExternalId(k))
+        if (others.length > 0) rest.push({ ...operation, value: Object.fromEntries(others) })
+        continue
+      }
+    }
+    rest.push(operation)
+  }
+  return externalId === undefined ? { operations: rest } : { operations: rest, externalId }
+}
+
+const TYPED = new Set(['emails', 'phonenumbers', 'addresses'])
+
+/**
+ * `type` of emails, phoneNumbers and addresses is not case-exact (RFC 7643 §4.1.2 lists canonical values, and
+ * §2.4 makes sub-attributes case-insensitive unless caseExact), so "Work" is "work". SCIMMY compares canonical
+ * values case-sensitively; lower-casing before it sees them accepts what the RFC accepts.
+ */
+export function lowerCaseTypes<T> (body: T): T {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body
+  const out: Record<string, unknown> = { ...(body as Record<string, unknown>) }
+  for (const [k, v] of Object.entries(out)) {
+    if (TYPED.has(k.toLowerCase()) && Array.isArray(v)) out[k] = v.map(lowerCaseEntryType)
+  }
+  return out as T
+}
+
+function lowerCaseEntryType (entry: unknown): unknown {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return entry
+  return Object.fromEntries(Object.entries(entry).map(([k, v]) => [k, k.toLowerCase() === 'type' && typeof v === 'string' ? v.toLowerCase() : v]))
+}
+
+/** lowerCaseTypes for the values of PATCH operations (a path on a typed attribute, or a path-less object). */
+export function lowerCaseOperationTypes (operations: PatchOperation[]): PatchOperation[] {
+  return operations.map((operation) => {
+    if (operation.value === undefined) return operation
+    const path = operation.path?.trim() ?? ''
+    if (path === '') return { ...operation, value: lowerCaseTypes(operation.value) }
+    const attr = path.replace(/^urn:.*:/i, '').split(/[[.]/)[0]?.toLowerCase() ?? ''
+    if (!TYPED.has(attr)) return operation
+    const value = Array.isArray(operation.value) ? operation.value.map(lowerCaseEntryType) : lowerCaseEntryType(operation.value)
+    return { ...operation, value }
+  })
+}
+
+/**
+ * Rewrites value filters on emails, phoneNumbers and addresses that name entries by anything but their type
+ * (`emails[value eq "a@b.c"].value`) into the type of the entries they match in `current` (the SCIM User as it is),
+ * so that they can be planned like `emails[type eq "work"]`. scimforce evaluates them itself: SCIMMY 1.3.5 answers
+ * 400 noTarget to `replace emails[value eq "x"].value` although the entry exists (noted for upstream in README).
+ * A filter that matches nothing is noTarget for add and replace, and changes nothing for remove (RFC 7644 §3.5.2).
+ */
+export function resolveValueFilters (operations: PatchOperation[], current: Record<string, unknown>): PatchOperation[] {
+  const out: PatchOperation[] = []
+  for (const operation of operations) {
+    const raw = operation.path?.trim() ?? ''
+    if (raw === '') { out.push(operation); continue }
+    const p = readPath(raw)
+    if (p.schema !== 'core' || !TYPED.has(p.attr) || p.valueFilter === undefined || slotFilter(p.valueFilter) !== undefined) {
+      out.push(operation)
+      continue
+    }
+    const name = p.attr === 'phonenumbers' ? 'phoneNumbers' : p.attr
+    const entries = (Array.isArray(current[name]) ? current[name] : []) as Array<Record<string, unknown>>
+    const hits = entries.filter((e) => matches(p.valueFilter as FilterNode, entryLookup(e)))
+    if (hits.length === 0) {
+      if (operation.op.toLowerCase() === 'remove') continue
+      throw new MappingError('noTarget', `No ${name} entry matches '${p.filter ?? ''}'`)
+    }
+    for (const hit of hits) {
+      out.push({ ...operation, path: `${name}[type eq "${String(hit.type)}"]${p.sub !== undefined ? '.' + p.sub : ''}` })
+    }
+  }
+  return out
+}
+
+function entryLookup (entry: Record<string, unknown>): Lookup {
+  return (name) => {
+    const key = Object.keys(entry).find((k) => k.toLowerCase() === name.attr.toLowerCase())
+    const v = key === undefined ? undefined : entry[key]
+    if (v === undefined || v === null) return undefined
+    return typeof v === 'boolean' ? { type: 'boolean', values: [v] } : { type: 'string', values: [String(v)] }
+  }
 }

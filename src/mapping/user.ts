@@ -16,6 +16,11 @@ export interface FieldMapping {
   required?: boolean
   /** Read-only on the SCIM side (computed by Salesforce). */
   readOnly?: boolean
+  /**
+   * A replace (PUT) that omits it leaves it alone: the field also serves Salesforce itself (FederationIdentifier is
+   * the SAML SSO key), so an IdP's omission must not cost the user their login.
+   */
+  keepOnReplace?: boolean
 }
 
 /**
@@ -50,8 +55,8 @@ export const SLOTS: MultiSlot[] = [
 
 export const BASE_FIELDS: FieldMapping[] = [
   { path: 'userName', field: 'Username', kind: 'string', required: true },
-  // Salesforce's own SCIM service stores externalId in FederationIdentifier (unique per org, used for SAML SSO).
-  { path: 'externalId', field: 'FederationIdentifier', kind: 'string' },
+  // externalId is not here: scimforce keeps it per IdP client (src/scim/user-external-ids.ts) unless the admin maps
+  // it to a field (users.externalIdField, see createUserMapping).
   { path: 'name.givenName', field: 'FirstName', kind: 'string' },
   { path: 'name.familyName', field: 'LastName', kind: 'string', required: true },
   { path: 'name.formatted', field: 'Name', kind: 'string', readOnly: true },
@@ -78,10 +83,17 @@ export interface UserMappingOptions {
   defaults: UserDefaults
   usernameSuffix: string
   extraMappings: ExtraAttributeMapping[]
+  /**
+   * The Salesforce User field that holds SCIM externalId, when an admin chose one (FederationIdentifier to make the
+   * IdP's id the SSO key, or a custom field). Unset: scimforce keeps externalId itself, per IdP client.
+   */
+  externalIdField?: string | undefined
 }
 
 export interface UserMapping {
   readonly fields: FieldMapping[]
+  /** The field mapped to externalId, or undefined when scimforce keeps externalId in its store. */
+  readonly externalIdField: string | undefined
   readonly slots: MultiSlot[]
   /** Every Salesforce field a read needs, in a stable order. */
   readonly selectFields: string[]
@@ -92,6 +104,7 @@ export interface UserMapping {
 
 export function createUserMapping (opts: UserMappingOptions): UserMapping {
   const extra: FieldMapping[] = opts.extraMappings.map((m) => ({ path: canonicalExtraPath(m.scim), field: m.salesforce, kind: 'string' }))
+  if (opts.externalIdField !== undefined) extra.push({ path: 'externalId', field: opts.externalIdField, kind: 'string', keepOnReplace: true })
   const fields = [...BASE_FIELDS.filter((f) => !extra.some((x) => x.path.toLowerCase() === f.path.toLowerCase())), ...extra]
   const select = new Set<string>(SYSTEM_FIELDS)
   for (const f of fields) select.add(f.field)
@@ -99,6 +112,7 @@ export function createUserMapping (opts: UserMappingOptions): UserMapping {
   const suffix = opts.usernameSuffix
   return {
     fields,
+    externalIdField: opts.externalIdField,
     slots: SLOTS,
     selectFields: [...select],
     usernameSuffix: suffix,
@@ -227,18 +241,21 @@ export function scimToFields (mapping: UserMapping, user: Record<string, unknown
 
 /**
  * Assigns the entries of a multi-valued attribute to its Salesforce slots. An entry goes to the slot of its
- * type; an untyped entry to the slot that takes untyped ones. For emails, the primary entry wins, since a
- * Salesforce User has only one Email.
+ * type; an untyped entry to the slot that takes untyped ones. A Salesforce User has one Email: the primary entry
+ * (whatever its type: the IdP's main address), else the work one, else an untyped one. Other emails (home, other)
+ * have no field and are ignored, never written over the work address (an `add` appends: RFC 7644 §3.5.2.1).
  */
 export function slotsFromList (mapping: UserMapping, attr: MultiSlot['attr'], list: unknown[]): FieldChanges {
   const out: FieldChanges = {}
   const slots = mapping.slots.filter((s) => s.attr === attr)
   const entries = list.filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null)
-  const ordered = attr === 'emails' ? [...entries].sort((a, b) => Number(b.primary === true) - Number(a.primary === true)) : entries
+  const typeOf = (e: Record<string, unknown>): string | undefined => typeof e.type === 'string' ? e.type.toLowerCase() : undefined
+  const rank = (e: Record<string, unknown>): number => e.primary === true ? 0 : typeOf(e) === 'work' ? 1 : typeOf(e) === undefined ? 2 : 3
+  const ordered = attr === 'emails' ? [...entries].sort((a, b) => rank(a) - rank(b)) : entries
   const filled = new Set<MultiSlot>()
   for (const entry of ordered) {
-    const type = typeof entry.type === 'string' ? entry.type.toLowerCase() : undefined
-    const slot = slots.find((s) => !filled.has(s) && (type === s.type || (type === undefined && s.takesUntyped) || (attr === 'emails' && s.takesUntyped)))
+    const type = typeOf(entry)
+    const slot = slots.find((s) => !filled.has(s) && (type === s.type || (type === undefined && s.takesUntyped) || (attr === 'emails' && s.takesUntyped && entry.primary === true)))
     if (slot === undefined) continue
     filled.add(slot)
     for (const [sub, field] of Object.entries(slot.fields)) {
@@ -297,7 +314,7 @@ export function getPath (obj: Record<string, unknown>, path: string): unknown {
 
 /** The Salesforce fields a full replace (PUT in replace mode) clears when the body omits them. */
 export function clearableFields (mapping: UserMapping): string[] {
-  const fields = mapping.fields.filter((f) => f.readOnly !== true && f.required !== true).map((f) => f.field)
+  const fields = mapping.fields.filter((f) => f.readOnly !== true && f.required !== true && f.keepOnReplace !== true).map((f) => f.field)
   for (const s of mapping.slots) {
     for (const field of Object.values(s.fields)) if (field !== 'Email') fields.push(field)
   }

@@ -1,7 +1,7 @@
 // Reading what a group change needs and executing the plan mapping/group-plan.ts makes of it: store effects are
 // recorded before each Salesforce write and undone only when Salesforce surely did not apply it, and errors are
 // worded for the admin (which member, how far a multi-step change got).
-import { TARGETS, displayNameOf, isSingleValued, kindOfId, sameId, type GroupChange, type GroupKind, type MemberRef, type ScimMember } from '../mapping/group.js'
+import { TARGETS, displayNameOf, isSingleValued, keepFullName, salesforceGroupName, kindOfId, sameId, type GroupChange, type GroupKind, type MemberRef, type ScimMember } from '../mapping/group.js'
 import { sameTarget } from '../mapping/group-target.js'
 import { planGroupChange, type ChangeState, type StoreEffect } from '../mapping/group-plan.js'
 import { RecordWriteError, progressOf } from '../salesforce/batch.js'
@@ -194,7 +194,7 @@ export function createGroupChanges (gc: GroupContext) {
     if (plan.writes.length > 0 || plan.rename !== undefined) {
       const byLabel = new Map(plan.writes.map((w) => [w.write.userId, w]))
       await applyEffects(plan.writes.flatMap((w) => w.effects), ctx.client)
-      await sf.writeMembership(target, plan.rename, plan.writes.map((w) => w.write), ctx.log).catch(async (err: unknown) => {
+      await sf.writeMembership(target, plan.rename === undefined ? undefined : salesforceGroupName(plan.rename), plan.writes.map((w) => w.write), ctx.log).catch(async (err: unknown) => {
         const progress = progressOf(err)
         const undo = progress === undefined
           ? [...byLabel.keys()]
@@ -204,7 +204,10 @@ export function createGroupChanges (gc: GroupContext) {
       })
     }
     await applyEffects(plan.after, ctx.client)
-    if (plan.rename !== undefined) target.record = { ...target.record, Name: target.displayName }
+    if (plan.rename !== undefined) {
+      target.record = { ...target.record, Name: salesforceGroupName(target.displayName) }
+      await keepFullName(store, target.id, plan.rename)
+    }
     if (!full) return undefined
     // Claims (profile, role) are in the store; the plan knows the rows.
     return isSingleValued(target.kind) ? new Set(await store.membersOf(target.id)) : plan.members

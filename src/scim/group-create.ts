@@ -2,7 +2,7 @@
 // a mapped or existing record (linked, never re-created), and the one-call path for members added to a public
 // group scimforce made.
 import {
-  TARGETS, deriveDeveloperName, displayNameOf, mentionedMembers, parseMembers, resolveDisplayName, type GroupChange, type ScimGroup,
+  TARGETS, deriveDeveloperName, displayNameOf, keepFullName, salesforceGroupName, mentionedMembers, parseMembers, resolveDisplayName, type GroupChange, type ScimGroup,
 } from '../mapping/group.js'
 import { privilegedRefusal, sameTarget, targetKey } from '../mapping/group-target.js'
 import { foreignGroups, noSuchUser } from '../mapping/group-plan.js'
@@ -96,10 +96,11 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
       const developerName = deriveDeveloperName(displayName, attempt)
       let record: SfRecord | undefined
       try {
-        await sf.createPublicGroup(displayName, developerName, first, ctx.log, async (created) => {
+        await sf.createPublicGroup(salesforceGroupName(displayName), developerName, first, ctx.log, async (created) => {
           record = created
           const id = String(created.Id)
           await store.transaction(async (tx) => {
+            await keepFullName(tx, id, displayName)
             await tx.markGroupCreated(id)
             await tx.removeGroupTombstone(id)
             await tx.addMemberships(first.map((userId) => ({ targetId: id, userId, kind: 'group', displayName })), ctx.client)
@@ -109,7 +110,7 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
       } catch (err) {
         if (err instanceof SalesforceError && !(err instanceof RecordWriteError) && DUPLICATE_NAME.has(err.code)) {
           const existing = await sf.findPublicGroup(developerName, ctx.log)
-          if (existing !== undefined && String(existing.Name).toLowerCase() === displayName.toLowerCase()) {
+          if (existing !== undefined && String(existing.Name).toLowerCase() === salesforceGroupName(displayName).toLowerCase()) {
             // The same group exists already: the IdP's retry of a create whose answer it lost, or a group made in
             // Salesforce by hand under this name. Link it, as a POST of a mapped group does.
             ctx.log.info({ group: existing.Id }, 'a public group of this name exists; linking it')

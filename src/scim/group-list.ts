@@ -2,7 +2,7 @@
 // configuration) filtered in memory; a page and its total in one composite call. externalId (kept in the
 // store) and members.value (a membership lookup) are answered first and enter the filter as sets of ids.
 import type { GroupsConfig } from '../config/types.js'
-import { DEFAULT_GROUPS_CONFIG, GROUP_KINDS, TARGETS, claimedNames, displayNameOf, mappedTargetsOf, resolveDisplayName, stripUserStorePrefix, type GroupKind } from '../mapping/group.js'
+import { DEFAULT_GROUPS_CONFIG, GROUP_KINDS, TARGETS, claimedNames, displayNameOf, mappedTargetsOf, resolveDisplayName, salesforceGroupName, stripUserStorePrefix, type GroupKind } from '../mapping/group.js'
 import { sameTarget, targetKey } from '../mapping/group-target.js'
 import type { Logger } from '../salesforce/connection.js'
 import type { SfRecord } from '../salesforce/gateway.js'
@@ -124,8 +124,10 @@ export function createGroupLister (deps: GroupListerDeps): { list: (q: GroupList
       const id = normalizeSalesforceId(userId)
       return idsNode(id === undefined ? [] : await deps.groupsOfUser(id, log))
     }
-    if (attr === 'displayname' && node.type === 'compare' && q.stripPrefix && typeof node.value === 'string') {
-      return { ...node, value: stripUserStorePrefix(node.value) }
+    if (attr === 'displayname' && node.type === 'compare' && typeof node.value === 'string') {
+      const value = q.stripPrefix ? stripUserStorePrefix(node.value) : node.value
+      // A displayName longer than Group.Name is stored shortened (mapping/group.ts salesforceGroupName): eq finds it.
+      return { ...node, value: node.op === 'eq' || node.op === 'ne' ? salesforceGroupName(value) : value }
     }
     return node
   }

@@ -1,7 +1,7 @@
 // The Groups resource type (RFC 7643 §4.2) for the resource pipeline: bodies normalised for IdPs (WSO2's
-// `DOMAIN/` prefix per client) and validated by SCIMMY, members read only when the answer carries them, no sortBy,
-// no ETags (a target's SystemModstamp does not move when its members change; see mapping/group.ts toScimGroup), so
-// an If-Match other than `*` answers 412 (resource-routes.ts checkIfMatch).
+// `DOMAIN/` prefix per client) and validated by SCIMMY, members read only when the answer carries them, sortBy by
+// reading the matching groups whole, no ETags (a target's SystemModstamp does not move when its members change; see
+// mapping/group.ts toScimGroup), so an If-Match other than `*` answers 412 (resource-routes.ts checkIfMatch).
 import type { FastifyRequest } from 'fastify'
 import SCIMMY from 'scimmy'
 import type { ScimClientConfig } from '../config/types.js'
@@ -9,9 +9,9 @@ import { stripsUserStorePrefix, type ScimGroup } from '../mapping/group.js'
 import { CORE_GROUP_SCHEMA } from '../protocol/constants.js'
 import { wantsAttribute, type Projection } from './attributes.js'
 import { normalizeGroupBody, normalizeGroupPatchBody } from './compat.js'
-import { ScimError } from './errors.js'
+import { clip, ScimError } from './errors.js'
 import type { GroupService } from './group-service.js'
-import type { ResourceDescriptor } from './resource-routes.js'
+import type { Call, ListRequest, ResourceDescriptor } from './resource-routes.js'
 import { coerceIncoming, type Renderer } from './resource-shape.js'
 
 /**
@@ -51,22 +51,58 @@ export function groupResource ({ groups, render }: { groups: GroupService, rende
     parseBody: parseGroup,
     normalizePatch: (body, req) => normalizeGroupPatchBody(body, { stripPrefix: stripPrefix(req) }),
     maxPatchOperations: MAX_GROUP_PATCH_OPERATIONS,
-    // Groups come from several Salesforce objects; one stable order (by Id) is what paging relies on.
-    sorting: { supported: false, refusal: 'sortBy is not supported for Groups' },
+    // Groups come from several Salesforce objects; unsorted pages keep one stable order (by Id). A sorted list is
+    // read whole and sorted here (sortedGroups): ServiceProviderConfig says sort is supported, for Groups too.
+    sorting: { supported: true },
     // A blank Groups filter has always meant no filter (some IdPs send `filter=` with spaces).
     blankFilterIsNone: true,
     service: {
       get: async (id, call) => await groups.get(id, call.ctx, { members: wantsMembers(call.projection, true) }),
-      list: async (q, call) => await groups.list({
-        ...(q.filter !== undefined ? { filter: q.filter } : {}),
-        startIndex: q.startIndex,
-        count: q.count,
-        stripPrefix: stripPrefix(call.req),
-      }, call.ctx, { members: wantsMembers(call.projection, false) }),
+      list: async (q, call) => q.sortBy !== undefined && q.sortBy !== ''
+        ? await sortedGroups(groups, q, call)
+        : await groups.list({
+          ...(q.filter !== undefined ? { filter: q.filter } : {}),
+          startIndex: q.startIndex,
+          count: q.count,
+          stripPrefix: stripPrefix(call.req),
+        }, call.ctx, { members: wantsMembers(call.projection, false) }),
       create: async (body, call) => await groups.create(body, call.ctx),
       replace: async (id, body, mode, call) => await groups.replace(id, body, mode, call.ctx),
       patch: async (id, operations, call) => await groups.patch(id, operations, call.ctx, { members: wantsMembers(call.projection, false) }),
       delete: async (id, call) => { await groups.delete(id, call.ctx) },
     },
   }
+}
+
+/** How many groups a sorted list reads at most (it reads them all, then sorts): beyond, 400 tooMany. */
+export const MAX_SORTED_GROUPS = 10_000
+const SORT_PAGE = 1000
+const SORT_KEYS: Record<string, (g: ScimGroup) => string> = {
+  displayname: (g) => g.displayName.toLowerCase(),
+  id: (g) => g.id,
+  externalid: (g) => g.externalId ?? '',
+}
+
+/**
+ * A sorted Groups list (RFC 7644 §3.4.2.3): every group that matches, read page by page without members, sorted by
+ * displayName (case-insensitive: it is not case-exact), id or externalId, then the requested page; members, if
+ * asked for, are read for that page only.
+ */
+async function sortedGroups (groups: GroupService, q: ListRequest, call: Call): Promise<{ total: number, resources: ScimGroup[] }> {
+  const key = SORT_KEYS[(q.sortBy ?? '').toLowerCase()]
+  if (key === undefined) throw new ScimError(400, 'invalidValue', `sortBy '${clip(q.sortBy ?? '')}' is not supported for Groups: use displayName, id or externalId`)
+  const all: ScimGroup[] = []
+  for (let start = 1; ; start += SORT_PAGE) {
+    const page = await groups.list({ ...(q.filter !== undefined ? { filter: q.filter } : {}), startIndex: start, count: SORT_PAGE, stripPrefix: stripPrefix(call.req) }, call.ctx, { members: false })
+    if (page.total > MAX_SORTED_GROUPS) throw new ScimError(400, 'tooMany', `Sorting reads every matching group; ${page.total} match (at most ${MAX_SORTED_GROUPS}): narrow the filter or leave sortBy out`)
+    all.push(...page.resources)
+    if (page.resources.length === 0 || all.length >= page.total) break
+  }
+  const dir = q.sortOrder === 'descending' ? -1 : 1
+  all.sort((a, b) => { const x = key(a); const y = key(b); return (x < y ? -1 : x > y ? 1 : a.id < b.id ? -1 : 1) * dir })
+  const page = all.slice(q.startIndex - 1, q.startIndex - 1 + q.count)
+  const resources = wantsMembers(call.projection, false)
+    ? await Promise.all(page.map(async (g) => await groups.get(g.id, call.ctx, { members: true })))
+    : page
+  return { total: all.length, resources }
 }

@@ -20,7 +20,7 @@
 // A write larger than one composite (25 subrequests, 5 collections of 200 records) costs one call per composite.
 import type { GroupsConfig, UsersConfig } from '../config/types.js'
 import {
-  DEFAULT_GROUPS_CONFIG, TARGETS, displayNameOf, isSingleValued, mentionedMembers, planGroupPatch, planGroupPut, toScimGroup,
+  DEFAULT_GROUPS_CONFIG, GROUP_DISPLAY_NAME_NS, TARGETS, displayNameOf, isShortenedGroupName, salesforceGroupName, isSingleValued, mentionedMembers, planGroupPatch, planGroupPut, toScimGroup,
   type GroupChange, type GroupKind, type PatchOperation, type ScimGroup, type ScimMember,
 } from '../mapping/group.js'
 import { sameTarget } from '../mapping/group-target.js'
@@ -81,7 +81,12 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
   const { parseId, load, membersFrom, membersAfter, readForChange, apply, assertWritable } = changes
 
   async function render (target: Target, members: ScimMember[] | undefined): Promise<ScimGroup> {
-    return toScimGroup(target.record, target.displayName, { externalId: await store.groupExternalId(target.id), members })
+    // A public group's Name holds 40 characters: a longer displayName is kept in the store (mapping/group.ts).
+    const full = target.kind === 'group' && isShortenedGroupName(target.displayName)
+      ? (await store.getDoc<{ displayName: string }>(GROUP_DISPLAY_NAME_NS, target.id.slice(0, 15)))?.value.displayName
+      : undefined
+    const displayName = full !== undefined && salesforceGroupName(full) === target.displayName ? full : target.displayName
+    return toScimGroup(target.record, displayName, { externalId: await store.groupExternalId(target.id), members })
   }
 
   const creator = createGroupCreator(gc, changes, render)

@@ -188,11 +188,19 @@ export function registerResource<T extends ScimResource> (app: FastifyInstance, 
 
   app.patch<{ Params: { id: string }, Body: unknown, Querystring: ListParams }>(`${path}/:id`, { schema }, async (req, reply) => {
     const call = callOf(req, req.query)
-    return send(reply, 200, call, await journal(req, 'patch', req.params.id, async () => {
+    const patched = await journal(req, 'patch', req.params.id, async () => {
       const operations = patchOperations(d.normalizePatch(req.body, req), req.params.id, d.maxPatchOperations)
       await checkIfMatch(req, call)
       return await d.service.patch(req.params.id, operations, call)
-    }))
+    })
+    // The client's choice (config clients[].patchResponse); `attributes` always gets the resource (RFC 7644 §3.5.2).
+    const noContent = (req.scimClient as ScimClientConfig | undefined)?.patchResponse === 'noContent' && req.query.attributes === undefined && req.query.excludedAttributes === undefined
+    if (noContent) {
+      const version = d.etag?.of(patched)
+      if (version !== undefined) reply.header('ETag', version)
+      return await reply.code(204).send()
+    }
+    return send(reply, 200, call, patched)
   })
 
   app.delete<{ Params: { id: string }, Querystring: ListParams }>(`${path}/:id`, async (req, reply) => {

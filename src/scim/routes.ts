@@ -35,11 +35,19 @@ let scimmyDeclared = false
 /** RFC 7644 §3.7.4 maxPayloadSize: room for MAX_BULK_OPERATIONS users, or the body limit if that is larger. */
 const bulkPayloadLimit = (config: Config): number => Math.max(config.server.bodyLimit, MIN_BULK_PAYLOAD)
 
+/**
+ * User attributes of RFC 7643 §4.1 that a Salesforce User has no field for. They are taken out of the User schema,
+ * so /Schemas advertises only what round-trips, and a request that carries them has them ignored (not stored, not
+ * answered), as for any attribute a server does not define. README "What Salesforce holds" lists them.
+ */
+export const UNSTORED_USER_ATTRIBUTES = ['ims', 'photos', 'x509Certificates', 'entitlements', 'roles', 'profileUrl']
+
 /** SCIMMY keeps its declarations process-wide; declare once, whatever number of apps a test process builds. */
 function declareScimmy (config: Config): void {
   if (!scimmyDeclared) {
     SCIMMY.Resources.declare(SCIMMY.Resources.User, { extensions: [{ schema: SCIMMY.Schemas.EnterpriseUser, required: false }] })
     SCIMMY.Resources.declare(SCIMMY.Resources.Group)
+    SCIMMY.Schemas.User.truncate(UNSTORED_USER_ATTRIBUTES)
     scimmyDeclared = true
   }
   const schemes: Array<{ type: string, name: string, description: string }> = []
@@ -56,6 +64,16 @@ function declareScimmy (config: Config): void {
     authenticationSchemes: [],
   })
   SCIMMY.Config.set({ authenticationSchemes: schemes })
+}
+
+/**
+ * SCIMMY's ListResponse reports itemsPerPage as the requested count (20 by default); RFC 7644 §3.4.2.4 defines it
+ * as the number of resources in the page, which is what clients (Okta) read.
+ */
+function pageLength<T> (list: T): T {
+  const body = JSON.parse(JSON.stringify(list)) as { Resources?: unknown[], itemsPerPage?: number }
+  if (Array.isArray(body.Resources)) body.itemsPerPage = body.Resources.length
+  return body as T
 }
 
 export default async function scimRoutes (app: FastifyInstance, opts: ScimRoutesOptions): Promise<void> {
@@ -111,9 +129,11 @@ export default async function scimRoutes (app: FastifyInstance, opts: ScimRoutes
     return await read()
   }
   app.get('/ServiceProviderConfig', async (req) => await discovery(req, async () => await new SCIMMY.Resources.ServiceProviderConfig().read()))
-  app.get('/ResourceTypes', async (req) => await discovery(req, async () => await new SCIMMY.Resources.ResourceType().read()))
+  // Microsoft's reference server's name for it, which Microsoft's SCIM suite asks for: the same document.
+  app.get('/serviceConfiguration', async (req) => await discovery(req, async () => await new SCIMMY.Resources.ServiceProviderConfig().read()))
+  app.get('/ResourceTypes', async (req) => await discovery(req, async () => pageLength(await new SCIMMY.Resources.ResourceType().read())))
   app.get<{ Params: { id: string } }>('/ResourceTypes/:id', async (req) => await discovery(req, async () => await new SCIMMY.Resources.ResourceType(req.params.id).read()))
-  app.get('/Schemas', async (req) => await discovery(req, async () => await new SCIMMY.Resources.Schema().read()))
+  app.get('/Schemas', async (req) => await discovery(req, async () => pageLength(await new SCIMMY.Resources.Schema().read())))
   app.get<{ Params: { id: string } }>('/Schemas/:id', async (req) => await discovery(req, async () => await new SCIMMY.Resources.Schema(req.params.id).read()))
 
   // Writes to read-only endpoints: 405 with Allow, as Okta's optional tests and RFC 7231 expect.

@@ -1,15 +1,18 @@
 // SCIM list and filter requests for Users: filter, sortBy and startIndex become a list request to the Users
 // gateway (a page and its total in one API call), correct at every startIndex (beyond Salesforce's OFFSET limit
 // of 2000 too) and blind to SCIM-deleted users.
-import type { FilterNode } from '../protocol/filter.js'
+import { FilterError, type CompareNode, type FilterNode } from '../protocol/filter.js'
+import { CORE_USER_SCHEMA } from '../protocol/constants.js'
 import type { Logger } from '../salesforce/connection.js'
 import type { SfRecord } from '../salesforce/gateway.js'
 import { MAX_INLINE_TOMBSTONES, MAX_OFFSET, type UserGateway, type UserOrder } from '../salesforce/users.js'
+import { MAX_IDS_PER_QUERY } from '../salesforce/batch.js'
 import type { Store } from '../store/store.js'
 import type { UserMapping } from '../mapping/user.js'
 import { ScimError } from './errors.js'
 import { filterToSoql } from '../salesforce/filter-soql.js'
 import { userFilterSchema } from '../mapping/user-filter-schema.js'
+import type { UserExternalIds } from './user-external-ids.js'
 
 export interface ListQuery {
   /** Parsed once by the route (compat.ts parseRequestFilter). */
@@ -30,7 +33,19 @@ export interface ListPage<T> {
 
 interface Cursor { lastId: string, at: number }
 
-export function createUserLister (deps: { users: UserGateway, mapping: UserMapping, store: Store }): { list: (q: ListQuery, log: Logger) => Promise<ListPage<SfRecord>> } {
+/**
+ * Tombstones excluded inside the SOQL. 600 (MAX_INLINE_TOMBSTONES) measured 16,278 bytes of query URL with the
+ * scope conditions, a hair under the 16,384-byte limit (salesforce.md §10); a filter adds to it. 400 leaves room
+ * for a filter of some 4 KB; beyond, the list takes the id scan, whose URLs are short.
+ */
+export const INLINE_TOMBSTONES = Math.min(MAX_INLINE_TOMBSTONES, 400)
+
+export interface UserLister {
+  /** `client`: the SCIM client asking, whose externalIds a filter on externalId compares. */
+  list: (q: ListQuery, log: Logger, client: string) => Promise<ListPage<SfRecord>>
+}
+
+export function createUserLister (deps: { users: UserGateway, mapping: UserMapping, store: Store, externalIds: UserExternalIds }): UserLister {
   const { users, mapping, store } = deps
   const schema = userFilterSchema(mapping)
   /**
@@ -54,10 +69,29 @@ export function createUserLister (deps: { users: UserGateway, mapping: UserMappi
     return field === 'Id' ? [{ field, dir }] : [{ field, dir }, { field: 'Id', dir }]
   }
 
-  async function list (q: ListQuery, log: Logger): Promise<ListPage<SfRecord>> {
-    const filter = q.filter === undefined ? undefined : filterToSoql(q.filter, schema)
+  /**
+   * externalId kept by scimforce (no users.externalIdField) is no Salesforce field: its comparisons are evaluated
+   * against the store, case-exactly (RFC 7643 §3.1), and become sets of user ids, as groups do (group-list.ts).
+   */
+  async function rewrite (node: FilterNode, client: string): Promise<FilterNode> {
+    switch (node.type) {
+      case 'and': return { type: 'and', operands: await Promise.all(node.operands.map(async (o) => await rewrite(o, client))) }
+      case 'or': return { type: 'or', operands: await Promise.all(node.operands.map(async (o) => await rewrite(o, client))) }
+      case 'not': return { type: 'not', operand: await rewrite(node.operand, client) }
+      default: break
+    }
+    const urn = node.path.urn?.toLowerCase()
+    if (node.path.attr.toLowerCase() !== 'externalid' || (urn !== undefined && urn !== CORE_USER_SCHEMA.toLowerCase())) return node
+    if (node.type === 'valuePath' || node.path.subAttr !== undefined) throw new FilterError('externalId has no sub-attributes')
+    const ids = await deps.externalIds.matching(client, node)
+    return { type: 'or', operands: ids.map((id): CompareNode => ({ type: 'compare', path: { attr: 'id' }, op: 'eq', value: id })) }
+  }
+
+  async function list (q: ListQuery, log: Logger, client: string): Promise<ListPage<SfRecord>> {
+    const ast = q.filter === undefined || mapping.externalIdField !== undefined ? q.filter : await rewrite(q.filter, client)
+    const filter = ast === undefined ? undefined : filterToSoql(ast, schema)
     const tombstones = await store.tombstoneIds()
-    const inline = tombstones.length <= MAX_INLINE_TOMBSTONES
+    const inline = tombstones.length <= INLINE_TOMBSTONES
     const where = await users.where({ ...(filter !== undefined ? { filter } : {}), ...(inline ? { hideInactive: tombstones } : {}) })
     const orderBy = sortSpec(q)
     const offset = q.startIndex - 1
@@ -93,7 +127,10 @@ export function createUserLister (deps: { users: UserGateway, mapping: UserMappi
       if (total >= q.startIndex && wanted.length < q.count) wanted.push(r.id)
     }
     if (wanted.length === 0) return { total, startIndex: q.startIndex, resources: [] }
-    return { total, startIndex: q.startIndex, resources: await users.readByIds(wanted, log) }
+    // A page of up to 1000 ids read in one `Id IN (…)` would pass the 16,384-byte URI limit: read it in parts.
+    const resources: SfRecord[] = []
+    for (let i = 0; i < wanted.length; i += MAX_IDS_PER_QUERY) resources.push(...await users.readByIds(wanted.slice(i, i + MAX_IDS_PER_QUERY), log))
+    return { total, startIndex: q.startIndex, resources }
   }
 
   return { list }

@@ -2,6 +2,7 @@
 // by SCIMMY, schemas this server does not implement refused, ETags from SystemModstamp, sortBy supported, and a
 // user's groups read in the same Salesforce call as the user.
 import SCIMMY from 'scimmy'
+import { lowerCaseTypes } from '../mapping/patch.js'
 import type { ScimUser } from '../mapping/user.js'
 import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA } from '../protocol/constants.js'
 import { wantsAttribute, type Projection } from './attributes.js'
@@ -48,7 +49,8 @@ function parseUser (body: unknown): Record<string, unknown> {
   }
   const normalized = normalizeUserBody(body) as Record<string, unknown>
   assertKnownSchemas(normalized)
-  return coerceIncoming(SCIMMY.Schemas.User, normalized)
+  // "Work" is "work": the type is not case-exact (mapping/patch.ts lowerCaseTypes), SCIMMY's check is.
+  return coerceIncoming(SCIMMY.Schemas.User, lowerCaseTypes(normalized))
 }
 
 /** Whether a GET /Users/{id} answer carries `groups` (returned by default; skipped when excluded or not asked for). */

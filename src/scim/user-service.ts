@@ -7,14 +7,17 @@ import type { Logger } from '../salesforce/connection.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from '../salesforce/gateway.js'
 import { normalizeSalesforceId } from '../salesforce/ids.js'
+import type { ApiVersionCheck } from '../salesforce/api-version.js'
 import { createUserGateway, userScopeOf } from '../salesforce/users.js'
 import type { Store } from '../store/store.js'
 import {
   buildCreateRecord, clearableFields, scimToFields, toScimUser,
   type FieldChanges, type ScimUser, type UserMapping,
 } from '../mapping/user.js'
-import { planPatch, type PatchOperation } from '../mapping/patch.js'
+import { lowerCaseOperationTypes, planPatch, resolveValueFilters, takeExternalId, type PatchOperation } from '../mapping/patch.js'
 import { fromScimmy, guard, notFound, ScimError, toScimError } from './errors.js'
+import { createUserExternalIds } from './user-external-ids.js'
+import { createPendingEmails, type PendingEmailEvent } from './user-pending-email.js'
 import { createUserLister, type ListQuery, type ListPage } from './user-list.js'
 
 export interface RequestContext {
@@ -50,6 +53,13 @@ export interface UserServiceDeps {
   store: Store
   /** The integration user's Id (connection.ts integrationUserId): outside the managed scope, always. */
   integrationUserId: () => Promise<string>
+  /**
+   * Asked before a user is answered 404: when SF_API_VERSION is not offered, every record reads NOT_FOUND, and the
+   * IdP must hear an outage (503), never "deleted" (it would re-create its users).
+   */
+  apiVersion?: ApiVersionCheck
+  /** Counts email changes waiting for the user's verification (metrics.ts). */
+  onPendingEmail?: (event: PendingEmailEvent) => void
 }
 
 /**
@@ -69,7 +79,33 @@ const NICKNAME_ATTEMPTS = 3
 export function createUserService (deps: UserServiceDeps): UserService {
   const { mapping, config, store } = deps
   const users = createUserGateway(deps.gateway, mapping.selectFields, userScopeOf(config, deps.integrationUserId), { coalesce: config.coalesceWrites })
-  const lister = createUserLister({ users, mapping, store })
+  const externalIds = createUserExternalIds(store)
+  const lister = createUserLister({ users, mapping, store, externalIds })
+  /** Without users.externalIdField, externalId is scimforce's own (per client), not a Salesforce field. */
+  const keepsExternalId = mapping.externalIdField === undefined
+
+  const pendingEmails = createPendingEmails(store, deps.onPendingEmail)
+
+  /** The SCIM User of a record, with what scimforce keeps beside Salesforce (externalId, a pending Email). */
+  async function present (rec: SfRecord, ctx: RequestContext): Promise<ScimUser> {
+    let user = toScimUser(mapping, rec)
+    const pending = await pendingEmails.shown(user.id, rec.Email, ctx.log)
+    if (pending !== undefined) user = withWorkEmail(user, pending)
+    if (!keepsExternalId) return user
+    const externalId = await externalIds.get(ctx.client, user.id)
+    return externalId === undefined ? user : { ...user, externalId }
+  }
+
+  /** After a write: an Email the read-back does not show is waiting for the user's verification. */
+  async function checkEmail (id: string, changes: FieldChanges, rec: SfRecord, ctx: RequestContext): Promise<void> {
+    if (typeof changes.Email === 'string') await pendingEmails.afterWrite(id, changes.Email, rec.Email, ctx.log)
+  }
+
+  /** Records the externalId a write carried (`null` removes; undefined leaves it). */
+  async function keepExternalId (id: string, value: unknown, ctx: RequestContext): Promise<void> {
+    if (!keepsExternalId || value === undefined) return
+    await externalIds.set(ctx.client, id, typeof value === 'string' && value !== '' ? value : null)
+  }
 
   async function rehire (existing: SfRecord, user: Record<string, unknown>, ctx: RequestContext): Promise<ScimUser> {
     const id = String(existing.Id)
@@ -82,8 +118,28 @@ export function createUserService (deps: UserServiceDeps): UserService {
       throw err
     })
     await store.removeTombstone(id)
+    await checkEmail(id, changes, rec, ctx)
+    await keepExternalId(id, user.externalId ?? null, ctx)
     ctx.log.info({ userId: id }, 'rehired an inactive Salesforce user')
-    return toScimUser(mapping, rec)
+    return await present(rec, ctx)
+  }
+
+  /** A 404 for `id`, unless the org does not offer the configured API version: then an outage (503). */
+  async function missing (id: string, log: Logger): Promise<never> {
+    if (await deps.apiVersion?.offered(log) === false) {
+      throw new ScimError(503, undefined, `Salesforce does not offer API version v${deps.apiVersion?.version ?? '?'} (SF_API_VERSION): scimforce cannot read any record; run \`scimforce doctor\``, { retryAfter: 300 })
+    }
+    throw notFound(id)
+  }
+
+  /** notFoundOn, with the API version checked first (missing). */
+  function lostOn (id: string, log: Logger): (err: unknown) => Promise<never> {
+    return async (err: unknown) => {
+      let mapped: unknown
+      try { notFoundOn(id)(err) } catch (e) { mapped = e }
+      if (mapped instanceof ScimError && mapped.status === 404) return await missing(id, log)
+      throw mapped
+    }
   }
 
   /** The canonical id of a user that is not tombstoned; a 404 otherwise. */
@@ -100,13 +156,13 @@ export function createUserService (deps: UserServiceDeps): UserService {
     let groups: Array<Record<string, unknown>> | undefined
     const withGroups = reader !== undefined && reader.requests.length > 0
       ? await guard(users.retrieveWith(id, reader.requests, ctx.log)
-        .catch((err: unknown) => {
+        .catch(async (err: unknown) => {
           // A membership query the org refuses must not cost the IdP its user: read the user alone (one more call).
           if (err instanceof SalesforceError && err.kind === 'validation') {
             ctx.log.warn({ userId: id, code: err.code }, 'could not read the user\'s groups; answering without them')
             return undefined
           }
-          return notFoundOn(id)(err)
+          return await lostOn(id, ctx.log)(err)
         }))
       : undefined
     if (withGroups !== undefined && reader !== undefined) {
@@ -117,13 +173,13 @@ export function createUserService (deps: UserServiceDeps): UserService {
       // Groups that need no Salesforce read (profile and role claims) when there was nothing to ask.
       if (reader !== undefined && reader.requests.length === 0) groups = await reader.build(new Map())
     }
-    if (rec === undefined) throw notFound(id)
+    if (rec === undefined) return await missing(id, ctx.log)
     if (await store.isTombstoned(id)) {
       // A tombstone only hides a user while it stays inactive: an admin who reactivated it by hand revived it.
       if (rec.IsActive !== true) throw notFound(id)
       await store.removeTombstone(id)
     }
-    const user = toScimUser(mapping, rec)
+    const user = await present(rec, ctx)
     return groups !== undefined && groups.length > 0 ? { ...user, groups } : user
   }
 
@@ -136,7 +192,9 @@ export function createUserService (deps: UserServiceDeps): UserService {
     for (let attempt = 0; ; attempt++) {
       const record = buildCreateRecord(mapping, config.defaults, user, attempt)
       try {
-        return { user: toScimUser(mapping, await users.createAndRead(record, ctx.log)), rehired: false }
+        const rec = await users.createAndRead(record, ctx.log)
+        await keepExternalId(String(rec.Id), user.externalId ?? null, ctx)
+        return { user: await present(rec, ctx), rehired: false }
       } catch (err) {
         if (!(err instanceof SalesforceError)) throw err
         if (err.code === 'DUPLICATE_COMM_NICKNAME' && attempt + 1 < NICKNAME_ATTEMPTS) continue
@@ -164,7 +222,8 @@ export function createUserService (deps: UserServiceDeps): UserService {
           const existing = (await guard(users.findByUsername(username, ctx.log)))
           if (existing !== undefined && existing.inScope && existing.record.IsActive === true && !await store.isTombstoned(String(existing.record.Id))) {
             ctx.log.warn({ userId: existing.record.Id }, 'create outcome was unknown; the user exists, answering with it')
-            return { user: toScimUser(mapping, existing.record), rehired: false }
+            await keepExternalId(String(existing.record.Id), user.externalId ?? null, ctx)
+            return { user: await present(existing.record, ctx), rehired: false }
           }
         }
         throw toScimError(err)
@@ -179,48 +238,78 @@ export function createUserService (deps: UserServiceDeps): UserService {
     if (mode === 'replace') {
       for (const field of clearableFields(mapping)) if (!(field in changes)) changes[field] = null
     }
-    return toScimUser(mapping, await guard(users.updateAndRead(id, changes, ctx.log).catch(notFoundOn(id))))
+    const rec = await guard(users.updateAndRead(id, changes, ctx.log).catch(lostOn(id, ctx.log)))
+    await checkEmail(id, changes, rec, ctx)
+    await keepExternalId(id, mode === 'replace' ? user.externalId ?? null : user.externalId, ctx)
+    return await present(rec, ctx)
   }
 
   async function patch (pathId: string, body: { Operations: PatchOperation[] }, ctx: RequestContext): Promise<ScimUser> {
     const id = await checkId(pathId)
-    const plan = planPatch(mapping, body.Operations)
-    if (plan.kind === 'direct') {
-      return toScimUser(mapping, await guard(users.updateAndRead(id, plan.changes, ctx.log).catch(notFoundOn(id))))
+    const taken = keepsExternalId ? takeExternalId(body.Operations) : { operations: body.Operations }
+    let operations = lowerCaseOperationTypes(taken.operations)
+    let rec: SfRecord | undefined
+    let current: SfRecord | undefined
+    let plan = operations.length === 0 ? { kind: 'direct' as const, changes: {} } : planPatch(mapping, operations)
+    if (plan.kind === 'needsCurrent') {
+      // Value filters that name an entry by its value (`emails[value eq "x"]`) resolve against the current user to
+      // the slot they name; what still depends on current values is applied with SCIMMY (two calls either way).
+      ctx.log.debug({ reason: plan.reason }, 'PATCH needs the current user')
+      current = await guard(users.retrieve(id, ctx.log))
+      if (current === undefined) return await missing(id, ctx.log)
+      operations = resolveValueFilters(operations, toScimUser(mapping, current))
+      plan = planPatch(mapping, operations)
     }
-    // Slow path (two calls): the operations depend on current values, so read, apply with SCIMMY, diff, write.
-    ctx.log.debug({ reason: plan.reason }, 'PATCH needs the current user')
-    const current = await guard(users.retrieve(id, ctx.log))
-    if (current === undefined) throw notFound(id)
-    const before = toScimUser(mapping, current)
-    const patched = await fromScimmy(async () => await new SCIMMY.Messages.PatchOp({ schemas: [SCIMMY.Messages.PatchOp.id], Operations: body.Operations as never })
-      .apply(new SCIMMY.Schemas.User(before, 'out'), async (instance) => instance))
-    const after = JSON.parse(JSON.stringify(patched)) as Record<string, unknown>
-    const oldFields = scimToFields(mapping, before)
-    const newFields = scimToFields(mapping, after)
-    const changes: FieldChanges = {}
-    for (const [k, v] of Object.entries(newFields)) if (oldFields[k] !== v) changes[k] = v
-    for (const k of Object.keys(oldFields)) if (!(k in newFields) && clearableFields(mapping).includes(k)) changes[k] = null
-    return toScimUser(mapping, await guard(users.updateAndRead(id, changes, ctx.log).catch(notFoundOn(id))))
+    let written: FieldChanges = {}
+    if (plan.kind === 'direct') {
+      written = plan.changes
+      rec = Object.keys(plan.changes).length === 0 ? current : await guard(users.updateAndRead(id, plan.changes, ctx.log).catch(lostOn(id, ctx.log)))
+    } else {
+      const before = toScimUser(mapping, current as SfRecord)
+      const patched = await fromScimmy(async () => await new SCIMMY.Messages.PatchOp({ schemas: [SCIMMY.Messages.PatchOp.id], Operations: operations as never })
+        .apply(new SCIMMY.Schemas.User(before, 'out'), async (instance) => instance))
+      // SCIMMY answers undefined when the operations changed nothing: a no-op PATCH is a 200 with the user as it is.
+      const after = patched === undefined ? before : JSON.parse(JSON.stringify(patched)) as Record<string, unknown>
+      const oldFields = scimToFields(mapping, before)
+      const newFields = scimToFields(mapping, after)
+      const changes: FieldChanges = {}
+      for (const [k, v] of Object.entries(newFields)) if (oldFields[k] !== v) changes[k] = v
+      for (const k of Object.keys(oldFields)) if (!(k in newFields) && clearableFields(mapping).includes(k)) changes[k] = null
+      written = changes
+      rec = Object.keys(changes).length === 0 ? current : await guard(users.updateAndRead(id, changes, ctx.log).catch(lostOn(id, ctx.log)))
+    }
+    // Nothing to write in Salesforce (only externalId, or a no-op): the user as it is.
+    rec ??= await guard(users.retrieve(id, ctx.log).catch(lostOn(id, ctx.log)))
+    if (rec === undefined) return await missing(id, ctx.log)
+    await checkEmail(id, written, rec, ctx)
+    await keepExternalId(id, taken.externalId, ctx)
+    return await present(rec, ctx)
   }
 
   async function remove (pathId: string, ctx: RequestContext): Promise<void> {
     const id = await checkId(pathId)
-    const rec = await guard(users.deactivateAndRead(id, config.deleteMode, ctx.log).catch(notFoundOn(id)))
+    const rec = await guard(users.deactivateAndRead(id, config.deleteMode, ctx.log).catch(lostOn(id, ctx.log)))
     await store.addTombstone({ id: String(rec.Id), userName: mapping.fromUsername(String(rec.Username ?? '')), client: ctx.client })
   }
 
   return {
     get,
     list: async (q, ctx) => {
-      const page = await guard(lister.list(q, ctx.log))
-      return { ...page, resources: page.resources.map((r) => toScimUser(mapping, r)) }
+      const page = await guard(lister.list(q, ctx.log, ctx.client))
+      return { ...page, resources: await Promise.all(page.resources.map(async (r) => await present(r, ctx))) }
     },
     create,
     replace,
     patch,
     delete: remove,
   }
+}
+
+/** The user with its work (Salesforce Email) address shown as `email`. */
+function withWorkEmail (user: ScimUser, email: string): ScimUser {
+  const emails = Array.isArray(user.emails) ? (user.emails as Array<Record<string, unknown>>) : []
+  const rest = emails.filter((e) => e.type !== 'work')
+  return { ...user, emails: [{ value: email, type: 'work', primary: true }, ...rest] }
 }
 
 /** A POST naming a user outside the managed scope: 409, and the detail says why (never a rehire). */

@@ -27,7 +27,7 @@ describe('config examples', () => {
   it('entra.example.yaml: a Bearer client, JWT bearer flow', () => {
     const config = loadConfig({ SCIMFORCE_CONFIG: `${configDir}entra.example.yaml` }, { readFile })
     expect(config.clients).toEqual([
-      { name: 'entra', auth: { type: 'bearer', token: 'secret-for-scim-entra-token' }, putMode: 'replace' }
+      { name: 'entra', auth: { type: 'bearer', token: 'secret-for-scim-entra-token' }, putMode: 'replace', patchResponse: 'noContent' }
     ])
     expect(config.salesforce).toMatchObject({ authFlow: 'jwt', username: 'scim-integration@contoso.example', jwtPrivateKey: PEM.replace(/\n$/, '') })
     expect(config.users.extraMappings).toHaveLength(1)

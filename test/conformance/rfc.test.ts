@@ -171,6 +171,8 @@ describe('case-insensitive attribute names (RFC 7643 §2.1)', () => {
       ],
     })
     expect(patched.status, JSON.stringify(patched.body)).toBe(200)
+    // The new Email waits for the user's verification (help article 000385115) until they click the link.
+    expect(h.emulator.org.confirmEmail(id)).toBe('case2@rfc-case.example')
     expect(h.emulator.org.get('User', id)).toMatchObject({ FirstName: 'Cee', Email: 'case2@rfc-case.example', Department: 'Finance' })
   })
 })

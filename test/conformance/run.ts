@@ -54,21 +54,12 @@ interface CollectionNode { name?: string, item?: CollectionNode[] }
 interface PostmanCollection extends CollectionNode { info?: unknown }
 
 /**
- * `"externalId": "${__UUID}"` is JMeter syntax, which Postman never expands: every user of the suite would carry
- * the same literal externalId. Microsoft's intent, and what Entra sends, is a fresh id per user; Postman spells
- * that `{{$guid}}`. Request data only: no assertion is touched.
- */
-// eslint-disable-next-line no-template-curly-in-string -- the literal JMeter placeholder, not a template
-const PLACEHOLDER_FIXES: ReadonlyArray<readonly [string, string]> = [['${__UUID}', '{{$guid}}']]
-
-/**
- * A copy of the collection as run: without the "Get Token" folder (it calls Microsoft's reference server's own
- * /Token endpoint) and with PLACEHOLDER_FIXES applied to request bodies.
+ * The collection as run: exactly as published, less the "Get Token" folder (it calls Microsoft's reference server's
+ * own /Token endpoint). Placeholders are not rewritten: its literal `${__UUID}` gives every "garbage" user the same
+ * externalId, which RFC 7643 §3.1 allows (externalId is the client's, not unique) and scimforce must accept.
  */
 export function loadCollection (path = COLLECTION_PATH): PostmanCollection {
-  let text = readFileSync(path, 'utf8')
-  for (const [from, to] of PLACEHOLDER_FIXES) text = text.replaceAll(from, to)
-  const collection = JSON.parse(text) as PostmanCollection
+  const collection = JSON.parse(readFileSync(path, 'utf8')) as PostmanCollection
   collection.item = (collection.item ?? []).filter((i) => i.name !== 'Get Token')
   return collection
 }
@@ -101,7 +92,8 @@ function conformanceConfig (emulator: Emulator): Config {
     loginUrl: emulator.url,
     profileId: String(emulator.seed.profiles['Standard User']),
     // Entra is the client this suite stands for: Bearer, RFC replace semantics for PUT.
-    clients: [entraClient(TOKEN)],
+    // Entra's endpoints answer PATCH with 204 (clients[].patchResponse, as config/entra.example.yaml sets it).
+    clients: [{ ...entraClient(TOKEN), patchResponse: 'noContent' }],
     // Salesforce usernames must look like email addresses; the suite's userNames (UserName123, OMalley) do not.
     // A deployment whose IdP sends such names configures exactly this: the suffix makes them Salesforce usernames
     // and is stripped on the way back, so the IdP never sees it.

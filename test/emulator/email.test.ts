@@ -18,9 +18,10 @@ beforeEach(() => {
 const ada = (): string => seed.users['ada.lovelace@scimforce.demo'] as string
 const email = (id: string): unknown => org.get('User', id)?.Email
 
-describe('with verification off (the default for now)', () => {
-  it('changes the Email at once', () => {
-    expect(org.emailVerification).toBe(false)
+describe('with verification off', () => {
+  it('is on by default, as in a real org; off, it changes the Email at once', () => {
+    expect(org.emailVerification).toBe(true)
+    org.emailVerification = false
     org.update('User', ada(), { Email: 'ada@new.example' })
     expect(email(ada())).toBe('ada@new.example')
     expect(org.pendingEmail(ada())).toBeUndefined()

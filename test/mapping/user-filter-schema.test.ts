@@ -5,12 +5,13 @@ import { ENTERPRISE_USER_SCHEMA } from '../../src/protocol/constants.js'
 import { translateFilter } from '../../src/salesforce/filter-soql.js'
 import { userDefaults } from '../fixtures/config.js'
 
-const schema = userFilterSchema(createUserMapping({ defaults: userDefaults(), usernameSuffix: '.sbx', extraMappings: [{ scim: `${ENTERPRISE_USER_SCHEMA}:costCenter`, salesforce: 'CostCenter__c' }] }))
+const schema = userFilterSchema(createUserMapping({ defaults: userDefaults(), usernameSuffix: '.sbx', extraMappings: [{ scim: `${ENTERPRISE_USER_SCHEMA}:costCenter`, salesforce: 'CostCenter__c' }], externalIdField: 'FederationIdentifier' }))
 const where = (f: string): string => translateFilter(f, schema).text
 
 describe('userFilterSchema', () => {
   it('translates what IdPs ask through the mapping table', () => {
     expect(where('userName eq "ada@x.com"')).toBe("Username = 'ada@x.com.sbx'")
+    // Only with users.externalIdField; by default externalId is scimforce's own (test/scim/user-external-id.test.ts).
     expect(where('externalId eq "e-1"')).toBe("FederationIdentifier = 'e-1'")
     expect(where('emails[type eq "work"].value eq "a@b.c"')).toBe("Email = 'a@b.c'")
     expect(where('phoneNumbers[type eq "mobile"].value eq "1"')).toBe("MobilePhone = '1'")

@@ -9,10 +9,12 @@ import { userDefaults } from '../fixtures/config.js'
 const defaults = userDefaults()
 const mapping = createUserMapping({ defaults, usernameSuffix: '', extraMappings: [] })
 const suffixed = createUserMapping({ defaults, usernameSuffix: '.sandbox', extraMappings: [] })
+/** An admin who chose FederationIdentifier for externalId (users.externalIdField). */
+const federated = createUserMapping({ defaults, usernameSuffix: '', extraMappings: [], externalIdField: 'FederationIdentifier' })
 
 describe('scimToFields', () => {
   it('maps core, multi-valued and enterprise attributes to Salesforce fields', () => {
-    const fields = scimToFields(mapping, {
+    const fields = scimToFields(federated, {
       userName: 'ada@example.com',
       externalId: 'ext-1',
       name: { givenName: 'Ada', familyName: 'Lovelace', formatted: 'ignored' },

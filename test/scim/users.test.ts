@@ -54,7 +54,8 @@ describe('POST /Users', () => {
       LastName: 'Lovelace',
       Email: 'ada@pickup.example',
       MobilePhone: '+44 20 7946 0000',
-      FederationIdentifier: 'entra-ada',
+      // externalId is scimforce's own by default (users.externalIdField unset): the SSO key stays the admin's.
+      FederationIdentifier: null,
       Department: 'Sales',
       EmployeeNumber: '1001',
       IsActive: true,
@@ -169,6 +170,9 @@ describe('PUT /Users/:id', () => {
     const u = await create(ada)
     const res = await h.http.put(`${SCIM}/Users/${String(u.id)}`).set(auth).send({ userName: 'ada@pickup.example', name: { givenName: 'Ada', familyName: 'King' }, emails: [{ value: 'ada.king@pickup.example', primary: true }], active: false })
     expect(res.status).toBe(200)
+    // The new Email waits for the user's verification (help article 000385115): SCIM answers it meanwhile.
+    expect(res.body.emails[0].value).toBe('ada.king@pickup.example')
+    expect(h.emulator.org.confirmEmail(u.id as string)).toBe('ada.king@pickup.example')
     const rec = sfUser(u.id as string)
     expect(rec).toMatchObject({ LastName: 'King', Email: 'ada.king@pickup.example', IsActive: false, Title: null, MobilePhone: null, Department: null })
     expect(res.body.active).toBe(false)
@@ -189,7 +193,9 @@ describe('PATCH /Users/:id', () => {
       ],
     })
     expect(res.status, JSON.stringify(res.body)).toBe(200)
-    expect(res.body).toMatchObject({ active: false, name: { givenName: 'Augusta' }, [E]: { department: 'Ops', manager: { value: boss.id } } })
+    expect(res.body).toMatchObject({ active: false, name: { givenName: 'Augusta' }, emails: [{ value: 'ada.new@pickup.example' }], [E]: { department: 'Ops', manager: { value: boss.id } } })
+    // The new Email waits for the user's verification (help article 000385115) until they click the link.
+    expect(h.emulator.org.confirmEmail(u.id as string)).toBe('ada.new@pickup.example')
     expect(sfUser(u.id as string)).toMatchObject({ Email: 'ada.new@pickup.example', FirstName: 'Augusta', Department: 'Ops', ManagerId: boss.id, IsActive: false })
   })
 
