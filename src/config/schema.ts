@@ -298,6 +298,15 @@ const UsersSchema = z.strictObject({
   usernameSuffix: z.string().trim().refine((s) => !/\s/.test(s), { error: 'must not contain spaces' }).default(''),
   /** What SCIM DELETE does besides IsActive=false. */
   deleteMode: z.enum(['deactivate', 'freeze', 'rename']).default('deactivate'),
+  // --- users.freezeOnDisable (issue 13) ---
+  /**
+   * Every disable path (DELETE, PATCH or PUT active:false): 'always' freezes the user's login first, in a
+   * transaction of its own, so that even a deactivation Salesforce refuses leaves them unable to log in; unset or
+   * 'whenRefused' freezes only when Salesforce refuses (one more call then). deleteMode 'freeze' implies 'always'
+   * for DELETE. A freeze scimforce made is undone when the IdP reactivates the user.
+   */
+  freezeOnDisable: z.enum(['whenRefused', 'always']).optional(),
+  // --- end users.freezeOnDisable ---
   /** A POST whose userName belongs to an active user the IdP does not know: 409 (reject) or take it over (adopt). */
   onActiveConflict: z.enum(['reject', 'adopt']).default('reject'),
   /** Additional SCIM ⇄ Salesforce field pairs on top of the built-in mapping. */

@@ -74,6 +74,16 @@ export interface UserGateway {
    * same transaction; `rename` also frees the Username for reuse, which costs one more call to read it first.
    */
   deactivateAndRead (id: string, mode: DeleteMode, log: Logger): Promise<SfRecord>
+  /**
+   * The disable path of issue 13 (src/scim/deprovision.ts): `changes` (IsActive=false and whatever else the
+   * request changes) written and read back in one call. With `freezeFirst` the UserLogin is frozen first in the
+   * same call but in its own transaction (allOrNone false), so a refused deactivation cannot roll the freeze back.
+   */
+  disableAndRead (id: string, changes: UserChanges, opts: { freezeFirst: boolean }, log: Logger): Promise<SfRecord>
+  /** Sets UserLogin.IsFrozen, guarded, in its own all-or-none call; answers the user's login row as read back. */
+  setFrozen (id: string, frozen: boolean, log: Logger): Promise<{ IsFrozen: boolean }>
+  /** `changes` (IsActive=true among them) and UserLogin.IsFrozen=false, read back, in one all-or-none call. */
+  reactivateAndRead (id: string, changes: UserChanges, log: Logger): Promise<SfRecord>
   /** The condition a list runs under: the managed scope, the filter, the tombstone exclusion. */
   where (criteria: UserCriteria): Promise<SoqlFragment>
   /** Users matching `where`. */
@@ -198,6 +208,22 @@ function recordOf (results: CompositeResults, referenceId: string): SfRecord {
 
 const queryUrl = (q: Soql): string => `/query?q=${encodeURIComponent(q)}`
 
+/**
+ * The user's UserLogin row (salesforce.md §2.9), found through the guard's answer so that nothing outside the
+ * managed scope is ever frozen or unfrozen. The reference stays unencoded in the url: Salesforce resolves
+ * `@{…}` in a subrequest url before reading it (REST API Developer Guide, Composite, "query by reference").
+ * The guard's answer is an Id (15/18 alphanumerics), so no value of the client's reaches this SOQL text.
+ */
+const LOGIN_BY_GUARD = `/query?q=${encodeURIComponent("SELECT Id, IsFrozen FROM UserLogin WHERE UserId = '")}${GUARDED_ID}${encodeURIComponent("' LIMIT 1")}`
+const LOGIN_REF = '@{login.records[0].Id}'
+
+function loginRequests (frozen: boolean): CompositeSubrequest[] {
+  return [
+    { method: 'GET', url: LOGIN_BY_GUARD, referenceId: 'login' },
+    { method: 'PATCH', url: `/sobjects/UserLogin/${LOGIN_REF}`, referenceId: frozen ? 'freeze' : 'unfreeze', body: { IsFrozen: frozen } },
+  ]
+}
+
 export function createUserGateway (gateway: Gateway, selectFields: readonly string[], scope: UserScope): UserGateway {
   const fields = [...selectFields]
   const recordUrl = (ref: string): string => `/sobjects/User/${ref}?fields=${fields.join(',')}`
@@ -223,8 +249,13 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
    * write (issue 11). Still one API call. A halted guard is NOT_FOUND.
    */
   async function guarded (id: string, writes: (ref: string) => CompositeSubrequest[], log: Logger): Promise<SfRecord> {
+    return recordOf(await guardedRaw(id, (ref) => [...writes(ref), readBack(ref)], log), 'readBack')
+  }
+
+  /** guarded() without the read-back: every subrequest's answer, checked. */
+  async function guardedRaw (id: string, writes: (ref: string) => CompositeSubrequest[], log: Logger): Promise<CompositeResults> {
     const guard = select({ fields: ['Id'], from: 'User', where: and(eq('Id', pathId(id)), await inScope()), limit: 1 })
-    const requests = [{ method: 'GET' as const, url: queryUrl(guard), referenceId: GUARD }, ...writes(GUARDED_ID), readBack(GUARDED_ID)]
+    const requests = [{ method: 'GET' as const, url: queryUrl(guard), referenceId: GUARD }, ...writes(GUARDED_ID)]
     for (const r of requests) if (r.body !== undefined) assertLiteral(r.body as Record<string, unknown>)
     let results: CompositeResults
     try {
@@ -234,7 +265,7 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
       throw err
     }
     if (guardMissed(results)) throw notFound()
-    return recordOf(checked(results), 'readBack')
+    return checked(results)
   }
 
   return {
@@ -301,6 +332,36 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
         }
         return requests
       }, log)
+    },
+
+    async disableAndRead (id, changes, opts, log) {
+      if (!opts.freezeFirst) return await guarded(id, (ref) => [{ method: 'PATCH', url: `/sobjects/User/${ref}`, referenceId: 'deactivate', body: changes }], log)
+      assertLiteral(changes)
+      const guard = select({ fields: ['Id'], from: 'User', where: and(eq('Id', pathId(id)), await inScope()), limit: 1 })
+      // allOrNone false: each subrequest is its own transaction (salesforce.md §4.1), so the freeze commits before
+      // the deactivation is tried and stays when it is refused. Every write names the user through the guard, so a
+      // user outside the scope halts them all. Replaying is harmless (both writes are idempotent).
+      const results = await gateway.composite([
+        { method: 'GET', url: queryUrl(guard), referenceId: GUARD },
+        ...loginRequests(true),
+        { method: 'PATCH', url: `/sobjects/User/${GUARDED_ID}`, referenceId: 'deactivate', body: changes },
+        readBack(GUARDED_ID),
+      ], { allOrNone: false, safeToRetry: true }, log)
+      if (guardMissed(results)) throw notFound()
+      return recordOf(checked(results), 'readBack')
+    },
+
+    async setFrozen (id, frozen, log) {
+      const results = await guardedRaw(id, () => [...loginRequests(frozen), { method: 'GET', url: LOGIN_BY_GUARD, referenceId: 'loginAfter' }], log)
+      const after = (results.find((r) => r.referenceId === 'loginAfter')?.body as { records?: Array<{ IsFrozen?: unknown }> } | null)?.records?.[0]
+      return { IsFrozen: after?.IsFrozen === true }
+    },
+
+    async reactivateAndRead (id, changes, log) {
+      return await guarded(id, (ref) => [
+        { method: 'PATCH', url: `/sobjects/User/${ref}`, referenceId: 'update', body: changes },
+        ...loginRequests(false),
+      ], log)
     },
 
     async where (criteria) {

@@ -7,13 +7,14 @@ import type { Logger } from '../salesforce/connection.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from '../salesforce/gateway.js'
 import { normalizeSalesforceId } from '../salesforce/ids.js'
-import { createUserGateway } from '../salesforce/users.js'
+import { createUserGateway, renamedUsername } from '../salesforce/users.js'
 import type { Store } from '../store/store.js'
 import {
   buildCreateRecord, clearableFields, scimToFields, toScimUser,
   type FieldChanges, type ScimUser, type UserMapping,
 } from '../mapping/user.js'
 import { planPatch, type PatchOperation } from '../mapping/patch.js'
+import { createDeprovisioner } from './deprovision.js'
 import { fromScimmy, guard, notFound, ScimError, toScimError } from './errors.js'
 import { createUserLister, type ListQuery, type ListPage } from './user-list.js'
 
@@ -74,6 +75,22 @@ export function createUserService (deps: UserServiceDeps): UserService {
     ...(config.scope.profiles !== undefined ? { profiles: config.scope.profiles } : {}),
   })
   const lister = createUserLister({ users, mapping, store })
+  const deprovision = createDeprovisioner(users, store)
+
+  /**
+   * Every write of an existing user: one that disables goes through the deprovisioner (frozen or inactive, never
+   * neither), one that enables undoes scimforce's freeze; anything else is the plain guarded update.
+   */
+  async function write (id: string, changes: FieldChanges, ctx: RequestContext, freezeFirst = config.freezeOnDisable === 'always'): Promise<SfRecord> {
+    if (changes.IsActive === false) return await deprovision.disable(id, changes, { freezeFirst, userName: userNameOf(id, changes) }, ctx.log)
+    if (changes.IsActive === true) return await deprovision.enable(id, changes, ctx.log)
+    return await users.updateAndRead(id, changes, ctx.log)
+  }
+
+  /** Who a message is about, without a call: the userName a PUT carries, else the id. */
+  function userNameOf (id: string, changes: FieldChanges): string {
+    return typeof changes.Username === 'string' && config.deleteMode !== 'rename' ? `${mapping.fromUsername(changes.Username)} (${id})` : `user ${id}`
+  }
 
   async function rehire (existing: SfRecord, user: Record<string, unknown>, ctx: RequestContext): Promise<ScimUser> {
     const id = String(existing.Id)
@@ -81,7 +98,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
     changes.IsActive = user.active !== false
     delete changes.CommunityNickname
     // The guard travels with the write: a user that left the scope since the look-up is not taken over.
-    const rec = await users.updateAndRead(id, changes, ctx.log).catch((err: unknown) => {
+    const rec = await write(id, changes, ctx).catch((err: unknown) => {
       if (err instanceof SalesforceError && err.code === 'NOT_FOUND') throw outOfScope(user)
       throw err
     })
@@ -178,14 +195,14 @@ export function createUserService (deps: UserServiceDeps): UserService {
     if (mode === 'replace') {
       for (const field of clearableFields(mapping)) if (!(field in changes)) changes[field] = null
     }
-    return toScimUser(mapping, await guard(users.updateAndRead(id, changes, ctx.log).catch(notFoundOn(id))))
+    return toScimUser(mapping, await guard(write(id, changes, ctx).catch(notFoundOn(id))))
   }
 
   async function patch (pathId: string, body: { Operations: PatchOperation[] }, ctx: RequestContext): Promise<ScimUser> {
     const id = await checkId(pathId)
     const plan = planPatch(mapping, body.Operations)
     if (plan.kind === 'direct') {
-      return toScimUser(mapping, await guard(users.updateAndRead(id, plan.changes, ctx.log).catch(notFoundOn(id))))
+      return toScimUser(mapping, await guard(write(id, plan.changes, ctx).catch(notFoundOn(id))))
     }
     // Slow path (two calls): the operations depend on current values, so read, apply with SCIMMY, diff, write.
     ctx.log.debug({ reason: plan.reason }, 'PATCH needs the current user')
@@ -200,12 +217,21 @@ export function createUserService (deps: UserServiceDeps): UserService {
     const changes: FieldChanges = {}
     for (const [k, v] of Object.entries(newFields)) if (oldFields[k] !== v) changes[k] = v
     for (const k of Object.keys(oldFields)) if (!(k in newFields) && clearableFields(mapping).includes(k)) changes[k] = null
-    return toScimUser(mapping, await guard(users.updateAndRead(id, changes, ctx.log).catch(notFoundOn(id))))
+    return toScimUser(mapping, await guard(write(id, changes, ctx).catch(notFoundOn(id))))
   }
 
   async function remove (pathId: string, ctx: RequestContext): Promise<void> {
     const id = await checkId(pathId)
-    const rec = await guard(users.deactivateAndRead(id, config.deleteMode, ctx.log).catch(notFoundOn(id)))
+    const changes: FieldChanges = { IsActive: false }
+    if (config.deleteMode === 'rename') {
+      // The rename needs the current Username (one more call, as before).
+      const current = await guard(users.retrieve(id, ctx.log))
+      if (current === undefined) throw notFound(id)
+      changes.Username = renamedUsername(String(current.Username))
+    }
+    const freezeFirst = config.deleteMode === 'freeze' || config.freezeOnDisable === 'always'
+    // A refused deactivation throws (409, the user frozen): no tombstone, so the IdP's retry reaches the user again.
+    const rec = await guard(write(id, changes, ctx, freezeFirst).catch(notFoundOn(id)))
     await store.addTombstone({ id: String(rec.Id), userName: mapping.fromUsername(String(rec.Username ?? '')), client: ctx.client })
   }
 
