@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Command line: `serve` (the product), `demo` (scimforce + the emulated org on 127.0.0.1), `emulator` (the
 // emulated org alone) and `doctor` (checks a configuration against its Salesforce org).
+import { fileURLToPath } from 'node:url'
 import { loadConfig, ConfigError } from './config/loader.js'
 import { runDoctor } from './doctor.js'
 import { runEmulator } from './emulator/main.js'
@@ -13,6 +14,9 @@ const DEMO_DEFAULTS = {
   DEMO_PASSWORD: 'scimforce-demo-password',
   METRICS_TOKEN: 'scimforce-demo-metrics-token',
 }
+
+/** The demo's group mappings (config/demo.yaml), beside src/ and dist/ alike. */
+const DEMO_CONFIG = fileURLToPath(new URL('../config/demo.yaml', import.meta.url))
 
 function fail (message: string): never {
   process.stderr.write(`scimforce: ${message}\n`)
@@ -48,7 +52,7 @@ async function demo (env: NodeJS.ProcessEnv): Promise<void> {
     METRICS_TOKEN: metricsToken,
     // The emulated org lives in memory, so the store does too: stale tombstones must not outlive it.
     STORE_PATH: ':memory:',
-  })
+  }, { configPath: env.SCIMFORCE_CONFIG ?? DEMO_CONFIG })
   const app = await startServer(config)
   const base = `http://127.0.0.1:${port}/scim/v2`
   process.stdout.write(`

@@ -29,7 +29,8 @@ export const TARGETS: Readonly<Record<GroupKind, TargetInfo>> = {
   group: { sobject: 'Group', prefix: '00G', nameField: 'Name', fields: ['Id', 'Name', 'DeveloperName', 'Type', 'CreatedDate', 'LastModifiedDate'], label: 'public group' },
   // Type tells a regular permission set from the hidden ones profiles and permission set groups own (§5). The
   // admin permissions travel with every read, so each request can refuse an admin-grade target (privilegeOf).
-  permissionSet: { sobject: 'PermissionSet', prefix: '0PS', nameField: 'Name', fields: ['Id', 'Name', 'Label', 'Type', 'CreatedDate', 'LastModifiedDate', ...ADMIN_PERMISSIONS], label: 'permission set' },
+  // LicenseId: the permission set licence the set needs, granted with it (issue 13, scim/licence-keeper.ts).
+  permissionSet: { sobject: 'PermissionSet', prefix: '0PS', nameField: 'Name', fields: ['Id', 'Name', 'Label', 'Type', 'LicenseId', 'CreatedDate', 'LastModifiedDate', ...ADMIN_PERMISSIONS], label: 'permission set' },
   permissionSetGroup: { sobject: 'PermissionSetGroup', prefix: '0PG', nameField: 'DeveloperName', fields: ['Id', 'DeveloperName', 'MasterLabel', 'CreatedDate', 'LastModifiedDate'], label: 'permission set group' },
   profile: { sobject: 'Profile', prefix: '00e', nameField: 'Name', fields: ['Id', 'Name', 'CreatedDate', 'LastModifiedDate', ...ADMIN_PERMISSIONS], label: 'profile' },
   // ParentRoleId: a role without a parent is the top of the hierarchy, which privilegeOf counts as admin-grade.

@@ -1,6 +1,7 @@
 // Deprovisioning that never leaves a leaver able to log in (issue 13): every disable path (DELETE, PATCH and PUT
 // active:false) ends with the user inactive or frozen, read straight from the emulated org; a refused
 // deactivation (the seeded default case owner) freezes, answers 409 naming the blocker, and a retry completes it.
+import type { Response } from 'supertest'
 import { afterEach, describe, expect, it } from 'vitest'
 import { CASE_OWNER_USERNAME } from '../../src/emulator/index.js'
 import { changeOrgSettings } from '../../src/emulator/licences.js'
@@ -20,7 +21,7 @@ function state (hh: Harness, id: string): { active: boolean, frozen: boolean } {
 }
 
 type DisablePath = 'DELETE' | 'PATCH' | 'PUT'
-async function disable (hh: Harness, id: string, path: DisablePath): ReturnType<ReturnType<Harness['bearer']>['get']> {
+async function disable (hh: Harness, id: string, path: DisablePath): Promise<Response> {
   if (path === 'DELETE') return await hh.http.delete(`${SCIM}/Users/${id}`).set(auth)
   if (path === 'PATCH') return await hh.http.patch(`${SCIM}/Users/${id}`).set(auth).send(patchOp([{ op: 'replace', value: { active: false } }]))
   const current = await hh.http.get(`${SCIM}/Users/${id}`).set(auth).expect(200)

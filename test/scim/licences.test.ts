@@ -1,0 +1,98 @@
+// Permission set licences follow their permission sets (issue 13): a member added to a group mapped to a set that
+// needs a permission set licence gets the licence first, removal takes both away, an admin's licence stays, and
+// a full licence answers an error that names it with its seat counts. Read straight from the emulated org.
+import { afterEach, describe, expect, it } from 'vitest'
+import { changeOrgSettings } from '../../src/emulator/licences.js'
+import { auth, expectScimError, SCIM, type Harness } from '../helper.js'
+import { assignees, groupsHarness, PATCH_OP, seedUser } from './groups-helpers.js'
+
+let h: Harness | undefined
+afterEach(async () => { await h?.close(); h = undefined })
+
+type Rec = Record<string, unknown>
+const EINSTEIN = { displayName: 'Einstein Users', kind: 'permissionSet' as const, target: 'Sales_Cloud_Einstein', priority: 0 }
+
+const licensed = (hh: Harness, userId: string): boolean =>
+  (hh.emulator.org.query(`SELECT Id FROM PermissionSetLicenseAssign WHERE AssigneeId = '${userId}'`) as unknown as Rec[]).length > 0
+
+async function einsteinGroup (hh: Harness): Promise<string> {
+  const res = await hh.http.get(`${SCIM}/Groups`).query({ filter: 'displayName eq "Einstein Users"' }).set(auth).expect(200)
+  expect(res.body.totalResults).toBe(1)
+  return String(res.body.Resources[0].id)
+}
+
+const members = async (hh: Harness, groupId: string, op: 'add' | 'remove', ids: string[]): Promise<{ status: number, body: Rec, headers: Record<string, string> }> =>
+  await hh.http.patch(`${SCIM}/Groups/${groupId}`).set(auth).send({
+    schemas: [PATCH_OP],
+    Operations: op === 'add'
+      ? [{ op: 'add', path: 'members', value: ids.map((value) => ({ value })) }]
+      : ids.map((id) => ({ op: 'remove', path: `members[value eq "${id}"]` })),
+  })
+
+describe('Einstein Users → Sales_Cloud_Einstein (needs the SalesCloudEinsteinPsl licence)', () => {
+  it('a member added holds the licence and the permission set; removing them releases both', async () => {
+    h = await groupsHarness({ mappings: [EINSTEIN] })
+    const ps = String(h.emulator.seed.permissionSets.Sales_Cloud_Einstein)
+    const u = seedUser(h)
+    const g = await einsteinGroup(h)
+    const added = await members(h, g, 'add', [u])
+    expect(added.status, JSON.stringify(added.body)).toBeLessThan(300)
+    expect(licensed(h, u)).toBe(true)
+    expect(assignees(h, ps)).toEqual([u])
+    const removed = await members(h, g, 'remove', [u])
+    expect(removed.status).toBeLessThan(300)
+    expect(assignees(h, ps)).toEqual([])
+    expect(licensed(h, u)).toBe(false)
+  })
+
+  it('releases the licence itself where Salesforce does not remove it with the set', async () => {
+    h = await groupsHarness({ mappings: [EINSTEIN] })
+    changeOrgSettings(h.emulator.org, { autoRemovePermissionSetLicenses: false })
+    const u = seedUser(h)
+    const g = await einsteinGroup(h)
+    await members(h, g, 'add', [u])
+    expect(licensed(h, u)).toBe(true)
+    await members(h, g, 'remove', [u])
+    expect(licensed(h, u)).toBe(false)
+  })
+
+  it('never releases a licence an admin assigned', async () => {
+    h = await groupsHarness({ mappings: [EINSTEIN] })
+    changeOrgSettings(h.emulator.org, { autoRemovePermissionSetLicenses: false })
+    const u = seedUser(h)
+    h.emulator.org.insert('PermissionSetLicenseAssign', { AssigneeId: u, PermissionSetLicenseId: String(h.emulator.seed.permissionSetLicenses.SalesCloudEinsteinPsl) })
+    const g = await einsteinGroup(h)
+    expect((await members(h, g, 'add', [u])).status).toBeLessThan(300)
+    await members(h, g, 'remove', [u])
+    expect(licensed(h, u)).toBe(true)
+  })
+
+  it('a full licence answers 409 naming the licence and its seats, and assigns nothing', async () => {
+    h = await groupsHarness({ mappings: [EINSTEIN] })
+    const ps = String(h.emulator.seed.permissionSets.Sales_Cloud_Einstein)
+    const g = await einsteinGroup(h)
+    const users = [seedUser(h), seedUser(h), seedUser(h), seedUser(h)]
+    const res = await members(h, g, 'add', users)
+    expectScimError(res, 409)
+    expect(res.body.detail).toMatch(/permission set licence 'Sales Cloud Einstein' \(SalesCloudEinsteinPsl\)/)
+    expect(res.body.detail).toMatch(/3 of 3 seats used/)
+    expect(assignees(h, ps)).toEqual([])
+    // The seats taken for this request are given back.
+    for (const u of users) expect(licensed(h, u)).toBe(false)
+  })
+
+  it('costs no extra call for a permission set that needs no licence', async () => {
+    h = await groupsHarness({ mappings: [EINSTEIN, { displayName: 'Sales Ops', kind: 'permissionSet', target: 'Sales_Ops', priority: 0 }] })
+    const res = await h.http.get(`${SCIM}/Groups`).query({ filter: 'displayName eq "Sales Ops"' }).set(auth).expect(200)
+    const u = seedUser(h)
+    const before = h.emulator.counters.snapshot().apiCalls
+    expect((await members(h, String(res.body.Resources[0].id), 'add', [u])).status).toBeLessThan(300)
+    const plain = h.emulator.counters.snapshot().apiCalls - before
+    const g = await einsteinGroup(h)
+    const v = seedUser(h)
+    const mid = h.emulator.counters.snapshot().apiCalls
+    expect((await members(h, g, 'add', [v])).status).toBeLessThan(300)
+    // The licence grant is one more call, and only for sets that need one.
+    expect(h.emulator.counters.snapshot().apiCalls - mid).toBe(plain + 1)
+  })
+})
