@@ -5,7 +5,7 @@
 import type { Logger } from './connection.js'
 import { fromItems, SalesforceError } from './errors.js'
 import type { Gateway, SfRecord } from './gateway.js'
-import { and, eq, inList, select } from './soql.js'
+import { and, eq, inList, select, soql } from './soql.js'
 
 /** PermissionSetLicense Ids start with 0PL (salesforce.md §2.6; PermissionSet.LicenseId may also name a UserLicense, 100). */
 export const PSL_PREFIX = '0PL'
@@ -42,6 +42,8 @@ export interface LicenceGateway {
   grantPermissionSetLicence (licenceId: string, userIds: readonly string[], log: Logger): Promise<GrantResult>
   /** Removes the users' assignments of the licence: one query, then one collection delete per 200. */
   releasePermissionSetLicence (licenceId: string, userIds: readonly string[], log: Logger): Promise<ReleaseResult>
+  /** Users holding a feature licence (a UserPermissions* flag), active or not. */
+  featureHolders (field: string, log: Logger): Promise<number>
   /** Seats of permission set licences (by Id), package licences and the user licences, one call. */
   seats (log: Logger): Promise<{ permissionSetLicences: Seats[], packageLicences: Seats[], userLicences: Seats[] }>
 }
@@ -112,6 +114,11 @@ export function createLicenceGateway (gateway: Gateway): LicenceGateway {
         })
       }
       return out
+    },
+
+    async featureHolders (field, log) {
+      if (!/^UserPermissions[A-Za-z0-9_]+$/.test(field)) throw new SalesforceError('INVALID_FIELD', `not a feature licence field: ${field}`, 'validation')
+      return (await gateway.query(select({ fields: [soql`COUNT()`], from: 'User', where: eq(field, true) }), log)).totalSize
     },
 
     async seats (log) {

@@ -25,10 +25,34 @@ export function licenceOf (target: { kind: string, record: Record<string, unknow
  * LICENSE_LIMIT_EXCEEDED as an admin can act on it: which licence, how many seats are used of how many, and what
  * to do. `seats` is read after the refusal only (undefined when that read failed: the licence is named anyway).
  */
-export function noSeatError (err: SalesforceError, what: string, seats: Seats | undefined, forWhom: string): ScimError {
+export function noSeatError (err: SalesforceError, what: string, seats: Seats | undefined, forWhom: string, named?: string): ScimError {
   const counts = seats === undefined ? '' : `: ${seats.used} of ${seats.total} seats used`
-  const name = seats === undefined ? what : `${what} '${seats.label}'${seats.name !== seats.label ? ` (${seats.name})` : ''}`
+  const name = seats === undefined ? `${what}${named !== undefined ? ` '${named}'` : ''}` : `${what} '${seats.label}'${seats.name !== seats.label ? ` (${seats.name})` : ''}`
   return new ScimError(409, undefined, `No free seat of the ${name} for ${forWhom}${counts} (Salesforce ${err.code}: ${err.message}). Free a seat in Salesforce (Setup → Company Information) or buy more, then send the request again`, { salesforceCode: err.code, cause: err })
+}
+
+/** The licence Salesforce names in "License Limit Exceeded - <name>" (salesforce.md §2.8). */
+const LIMIT_TEXT = /License Limit Exceeded\s*-\s*(.+)$/i
+
+/**
+ * A user write (create, reactivation, a feature flag) refused with LICENSE_LIMIT_EXCEEDED, explained: which
+ * licence and its counts, read now that the write failed (one call; none on the common path). A feature licence
+ * (the error names a UserPermissions* field) is counted by its holders; Salesforce's REST API has no allocation
+ * for it (Assumption, UNVERIFIED: Setup → Company Information shows it, no sObject does).
+ */
+export async function explainUserLicenceLimit (err: SalesforceError, licences: LicenceGateway, forWhom: string, log: Logger): Promise<ScimError> {
+  const feature = err.fields.find((f) => /^UserPermissions/i.test(f))
+  if (feature !== undefined) {
+    const holders = await licences.featureHolders(feature, log).catch(() => undefined)
+    const counts = holders === undefined ? '' : `: ${holders} users hold it, which is the org's whole allocation`
+    return new ScimError(409, undefined, `No free feature licence ${feature} for ${forWhom}${counts} (Salesforce ${err.code}: ${err.message}). Take it from a user who no longer needs it or buy more, then send the request again`, { salesforceCode: err.code, cause: err })
+  }
+  const name = LIMIT_TEXT.exec(err.message)?.[1]?.trim()
+  const seats = name === undefined
+    ? undefined
+    : await licences.seats(log).then((s) => [...s.userLicences, ...s.permissionSetLicences, ...s.packageLicences]
+      .find((l) => l.name.toLowerCase() === name.toLowerCase() || l.label.toLowerCase() === name.toLowerCase())).catch(() => undefined)
+  return noSeatError(err, 'licence', seats, forWhom, name)
 }
 
 export interface LicenceKeeper {

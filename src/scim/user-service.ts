@@ -7,6 +7,7 @@ import type { Logger } from '../salesforce/connection.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from '../salesforce/gateway.js'
 import { normalizeSalesforceId } from '../salesforce/ids.js'
+import { createLicenceGateway } from '../salesforce/licences.js'
 import { createUserGateway, renamedUsername } from '../salesforce/users.js'
 import type { Store } from '../store/store.js'
 import {
@@ -15,6 +16,7 @@ import {
 } from '../mapping/user.js'
 import { planPatch, type PatchOperation } from '../mapping/patch.js'
 import { createDeprovisioner } from './deprovision.js'
+import { explainUserLicenceLimit } from './licence-keeper.js'
 import { fromScimmy, guard, notFound, ScimError, toScimError } from './errors.js'
 import { createUserLister, type ListQuery, type ListPage } from './user-list.js'
 
@@ -76,6 +78,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
   })
   const lister = createUserLister({ users, mapping, store })
   const deprovision = createDeprovisioner(users, store)
+  const licences = createLicenceGateway(deps.gateway)
 
   /**
    * Every write of an existing user: one that disables goes through the deprovisioner (frozen or inactive, never
@@ -83,8 +86,12 @@ export function createUserService (deps: UserServiceDeps): UserService {
    */
   async function write (id: string, changes: FieldChanges, ctx: RequestContext, freezeFirst = config.freezeOnDisable === 'always'): Promise<SfRecord> {
     if (changes.IsActive === false) return await deprovision.disable(id, changes, { freezeFirst, userName: userNameOf(id, changes) }, ctx.log)
-    if (changes.IsActive === true) return await deprovision.enable(id, changes, ctx.log)
-    return await users.updateAndRead(id, changes, ctx.log)
+    return await (changes.IsActive === true ? deprovision.enable(id, changes, ctx.log) : users.updateAndRead(id, changes, ctx.log))
+      .catch(async (err: unknown) => {
+        // A reactivation (or a feature flag) without a free licence: name it and its counts, read only now.
+        if (err instanceof SalesforceError && err.code === 'LICENSE_LIMIT_EXCEEDED') throw await explainUserLicenceLimit(err, licences, `user ${id}`, ctx.log)
+        throw err
+      })
   }
 
   /** Who a message is about, without a call: the userName a PUT carries, else the id. */
@@ -183,6 +190,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
             return { user: toScimUser(mapping, existing.record), rehired: false }
           }
         }
+        if (err.code === 'LICENSE_LIMIT_EXCEEDED') throw await explainUserLicenceLimit(err, licences, `userName ${String(user.userName)}`, ctx.log)
         throw toScimError(err)
       }
     }

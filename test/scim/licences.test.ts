@@ -3,7 +3,7 @@
 // a full licence answers an error that names it with its seat counts. Read straight from the emulated org.
 import { afterEach, describe, expect, it } from 'vitest'
 import { changeOrgSettings } from '../../src/emulator/licences.js'
-import { auth, expectScimError, SCIM, type Harness } from '../helper.js'
+import { auth, expectScimError, SCIM, startHarness, type Harness } from '../helper.js'
 import { assignees, groupsHarness, PATCH_OP, seedUser } from './groups-helpers.js'
 
 let h: Harness | undefined
@@ -94,5 +94,31 @@ describe('Einstein Users → Sales_Cloud_Einstein (needs the SalesCloudEinsteinP
     expect((await members(h, g, 'add', [v])).status).toBeLessThan(300)
     // The licence grant is one more call, and only for sets that need one.
     expect(h.emulator.counters.snapshot().apiCalls - mid).toBe(plain + 1)
+  })
+})
+
+describe('licence headroom', () => {
+  it('a create without a free user licence answers 409 naming the licence and its seats', async () => {
+    h = await startHarness({ emulator: { licenseTotals: { Salesforce: 5 } } })
+    const used = (h.emulator.org.query("SELECT UsedLicenses, TotalLicenses FROM UserLicense WHERE Name = 'Salesforce'") as unknown as Rec[])[0]
+    for (let i = Number(used?.UsedLicenses); i < 5; i++) seedUser(h)
+    const before = h.emulator.counters.snapshot().apiCalls
+    const res = await h.http.post(`${SCIM}/Users`).set(auth).send({ userName: 'full@pickup.example', name: { familyName: 'Full' } })
+    expectScimError(res, 409)
+    expect(res.body.detail).toMatch(/licence 'Salesforce'/)
+    expect(res.body.detail).toMatch(/5 of 5 seats used/)
+    // The counts cost one call, after the refusal only.
+    expect(h.emulator.counters.snapshot().apiCalls - before).toBe(2)
+  })
+
+  it('a reactivation without a free user licence names it too', async () => {
+    h = await startHarness({ emulator: { licenseTotals: { Salesforce: 6 } } })
+    const u = await h.http.post(`${SCIM}/Users`).set(auth).send({ userName: 'gone@pickup.example', name: { familyName: 'Gone' } }).expect(201)
+    await h.http.patch(`${SCIM}/Users/${String(u.body.id)}`).set(auth).send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] }).expect(200)
+    const used = (h.emulator.org.query("SELECT UsedLicenses FROM UserLicense WHERE Name = 'Salesforce'") as unknown as Rec[])[0]
+    for (let i = Number(used?.UsedLicenses); i < 6; i++) seedUser(h)
+    const res = await h.http.patch(`${SCIM}/Users/${String(u.body.id)}`).set(auth).send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: true }] })
+    expectScimError(res, 409)
+    expect(res.body.detail).toMatch(/licence 'Salesforce' for user \w+: 6 of 6 seats used/)
   })
 })
