@@ -307,6 +307,19 @@ const UsersSchema = z.strictObject({
    */
   freezeOnDisable: z.enum(['whenRefused', 'always']).optional(),
   // --- end users.freezeOnDisable ---
+  // --- users.sandbox (issue 13) ---
+  /**
+   * Set when this Salesforce org is a sandbox. A refresh appends `.invalid` to every email (KB 000386507): an
+   * IdP write that carries the same address without it leaves the email alone (no verification mail each time);
+   * a real change of address is written. A refresh also makes DUPLICATE_USERNAME appear for up to 48 hours of
+   * replication delay (KB 000383623): a POST that meets it for a username no user of this org has is retried
+   * after each of `duplicateRetryDelaysMs`, while within 48 hours of `refreshedAt` (unset: always), before 409.
+   */
+  sandbox: z.strictObject({
+    refreshedAt: z.iso.datetime({ offset: true }).optional(),
+    duplicateRetryDelaysMs: z.array(z.number().int().min(0).max(60_000)).max(5).default([1000, 3000, 9000]),
+  }).optional(),
+  // --- end users.sandbox ---
   /** A POST whose userName belongs to an active user the IdP does not know: 409 (reject) or take it over (adopt). */
   onActiveConflict: z.enum(['reject', 'adopt']).default('reject'),
   /** Additional SCIM ⇄ Salesforce field pairs on top of the built-in mapping. */

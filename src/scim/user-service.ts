@@ -85,6 +85,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
    * neither), one that enables undoes scimforce's freeze; anything else is the plain guarded update.
    */
   async function write (id: string, changes: FieldChanges, ctx: RequestContext, freezeFirst = config.freezeOnDisable === 'always'): Promise<SfRecord> {
+    if (config.sandbox !== undefined && typeof changes.Email === 'string') await keepInvalidEmail(id, changes, ctx)
     if (changes.IsActive === false) return await deprovision.disable(id, changes, { freezeFirst, userName: userNameOf(id, changes) }, ctx.log)
     return await (changes.IsActive === true ? deprovision.enable(id, changes, ctx.log) : users.updateAndRead(id, changes, ctx.log))
       .catch(async (err: unknown) => {
@@ -92,6 +93,17 @@ export function createUserService (deps: UserServiceDeps): UserService {
         if (err instanceof SalesforceError && err.code === 'LICENSE_LIMIT_EXCEEDED') throw await explainUserLicenceLimit(err, licences, `user ${id}`, ctx.log)
         throw err
       })
+  }
+
+  /**
+   * Sandbox mode: an Email the IdP sends unchanged while Salesforce holds it with `.invalid` appended (a refresh
+   * did that) is dropped from the write, so no verification mail goes out at every PUT. Costs one read, in
+   * sandbox mode only, for writes that carry an Email.
+   */
+  async function keepInvalidEmail (id: string, changes: FieldChanges, ctx: RequestContext): Promise<void> {
+    const current = await users.retrieve(id, ctx.log)
+    const held = typeof current?.Email === 'string' ? current.Email : undefined
+    if (held !== undefined && held.toLowerCase() === `${String(changes.Email).toLowerCase()}.invalid`) delete changes.Email
   }
 
   /** Who a message is about, without a call: the userName a PUT carries, else the id. */
@@ -156,6 +168,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
   }
 
   async function create (user: Record<string, unknown>, ctx: RequestContext): Promise<{ user: ScimUser, rehired: boolean }> {
+    let duplicateRetries = 0
     for (let attempt = 0; ; attempt++) {
       const record = buildCreateRecord(mapping, config.defaults, user, attempt)
       try {
@@ -167,6 +180,14 @@ export function createUserService (deps: UserServiceDeps): UserService {
         if (err.code === 'DUPLICATE_USERNAME') {
           const match = await guard(users.findByUsername(username, ctx.log))
           if (match === undefined) {
+            // A sandbox refreshed lately: the username may be a replica of this org's own user (salesforce.md §11).
+            const wait = sandboxRetryDelay(config, duplicateRetries++)
+            if (wait !== undefined) {
+              ctx.log.info({ userName: user.userName, waitMs: wait }, 'DUPLICATE_USERNAME in a sandbox after a refresh; retrying')
+              await new Promise((resolve) => setTimeout(resolve, wait))
+              attempt--
+              continue
+            }
             throw new ScimError(409, 'uniqueness', `userName ${String(user.userName)} is taken by a user in another Salesforce org (Salesforce usernames are unique across all orgs); use a different userName or a username suffix`, { salesforceCode: err.code })
           }
           // Outside the scope a user does not exist for SCIM: never rehired, adopted or named by its id.
@@ -254,6 +275,14 @@ export function createUserService (deps: UserServiceDeps): UserService {
     patch,
     delete: remove,
   }
+}
+
+/** How long to wait before retrying a DUPLICATE_USERNAME in a refreshed sandbox (48 h window, KB 000383623), or undefined. */
+export function sandboxRetryDelay (config: UsersConfig, retry: number, now = Date.now()): number | undefined {
+  const sandbox = config.sandbox
+  if (sandbox === undefined) return undefined
+  if (sandbox.refreshedAt !== undefined && now - Date.parse(sandbox.refreshedAt) > 48 * 3600_000) return undefined
+  return sandbox.duplicateRetryDelaysMs[retry]
 }
 
 /** A POST naming a user outside the managed scope: 409, and the detail says why (never a rehire). */
