@@ -13,6 +13,7 @@ import { createSalesforceSession, integrationUserId, type SalesforceSession } fr
 import { createGateway, type Gateway, type GatewayObserver, type RetryPolicy } from './salesforce/gateway.js'
 import { ScimError, SCIM_CONTENT_TYPE } from './scim/errors.js'
 import scimRoutes, { SCIM_PREFIX } from './scim/routes.js'
+import { watchLicences } from './salesforce/licence-metrics.js'
 import { createUserService } from './scim/user-service.js'
 import { openStore, type Store } from './store/store.js'
 
@@ -126,6 +127,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   const metrics = createMetrics(session)
   const gateway = createGateway(session, deps.retry, combineObservers(metrics.observer, deps.observer))
   metrics.watchBreaker(gateway.breaker)
+  watchLicences(gateway, metrics.registry)
   const mapping = createUserMapping(config.users)
   const users = createUserService({ gateway, mapping, config: config.users, store, integrationUserId: async () => await integrationUserId(session) })
   app.decorate('scimforce', { store, session, gateway, metrics })

@@ -5,6 +5,7 @@
 import type { Logger } from './connection.js'
 import { fromItems, SalesforceError } from './errors.js'
 import type { Gateway, SfRecord } from './gateway.js'
+import { licenceObserverOf, type LicenceKind } from './licence-metrics.js'
 import { and, eq, inList, select, soql } from './soql.js'
 
 /** PermissionSetLicense Ids start with 0PL (salesforce.md §2.6; PermissionSet.LicenseId may also name a UserLicense, 100). */
@@ -46,6 +47,8 @@ export interface LicenceGateway {
   featureHolders (field: string, log: Logger): Promise<number>
   /** Seats of permission set licences (by Id), package licences and the user licences, one call. */
   seats (log: Logger): Promise<{ permissionSetLicences: Seats[], packageLicences: Seats[], userLicences: Seats[] }>
+  /** Counts a refusal for want of a seat (metrics). */
+  refused (kind: LicenceKind): void
 }
 
 const errorOf = (r: SaveResult): SalesforceError => fromItems((r.errors ?? []).map((e) => ({ statusCode: e.statusCode, message: e.message, fields: e.fields ?? [] })))
@@ -66,7 +69,10 @@ function collectionResults (results: Array<{ body: unknown, httpStatusCode: numb
 const num = (v: unknown): number => typeof v === 'number' ? v : Number(v ?? 0)
 
 export function createLicenceGateway (gateway: Gateway): LicenceGateway {
+  const observer = (): ReturnType<typeof licenceObserverOf> => licenceObserverOf(gateway)
   return {
+    refused (kind) { observer()?.refused(kind) },
+
     async grantPermissionSetLicence (licenceId, userIds, log) {
       const out: GrantResult = { granted: [], held: [], refused: [] }
       for (const part of chunks(userIds, COLLECTION_MAX)) {
@@ -129,11 +135,15 @@ export function createLicenceGateway (gateway: Gateway): LicenceGateway {
         q(select({ fields: ['Id', 'Name', 'UsedLicenses', 'TotalLicenses'], from: 'UserLicense' }), 'ul'),
       ], { allOrNone: false, safeToRetry: true }, log)
       const recs = (ref: string): SfRecord[] => ((results.find((r) => r.referenceId === ref)?.body as { records?: SfRecord[] } | null)?.records ?? [])
-      return {
+      const out = {
         permissionSetLicences: recs('psl').map((r) => ({ id: String(r.Id), name: String(r.DeveloperName), label: String(r.MasterLabel ?? r.DeveloperName), used: num(r.UsedLicenses), total: num(r.TotalLicenses) })),
         packageLicences: recs('pkg').map((r) => ({ id: String(r.Id), name: String(r.NamespacePrefix), label: String(r.NamespacePrefix), used: num(r.UsedLicenses), total: num(r.AllowedLicenses) })),
         userLicences: recs('ul').map((r) => ({ id: String(r.Id), name: String(r.Name), label: String(r.Name), used: num(r.UsedLicenses), total: num(r.TotalLicenses) })),
       }
+      observer()?.seats('permissionSetLicence', out.permissionSetLicences)
+      observer()?.seats('packageLicence', out.packageLicences)
+      observer()?.seats('userLicence', out.userLicences)
+      return out
     },
   }
 }

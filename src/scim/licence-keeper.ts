@@ -42,6 +42,7 @@ const LIMIT_TEXT = /License Limit Exceeded\s*-\s*(.+)$/i
  */
 export async function explainUserLicenceLimit (err: SalesforceError, licences: LicenceGateway, forWhom: string, log: Logger): Promise<ScimError> {
   const feature = err.fields.find((f) => /^UserPermissions/i.test(f))
+  licences.refused(feature !== undefined ? 'featureLicence' : 'userLicence')
   if (feature !== undefined) {
     const holders = await licences.featureHolders(feature, log).catch(() => undefined)
     const counts = holders === undefined ? '' : `: ${holders} users hold it, which is the org's whole allocation`
@@ -94,6 +95,7 @@ export function createLicenceKeeper (licences: LicenceGateway, store: Store): Li
 
   async function explain (err: SalesforceError, licenceId: string, userId: string, log: Logger): Promise<ScimError> {
     if (err.code !== 'LICENSE_LIMIT_EXCEEDED') return toScimError(err)
+    licences.refused('permissionSetLicence')
     const seats = await licences.seats(log).then((s) => s.permissionSetLicences.find((l) => idKey(l.id) === idKey(licenceId))).catch(() => undefined)
     return noSeatError(err, 'permission set licence', seats, `user ${userId}`)
   }

@@ -79,6 +79,10 @@ describe('Einstein Users → Sales_Cloud_Einstein (needs the SalesCloudEinsteinP
     expect(assignees(h, ps)).toEqual([])
     // The seats taken for this request are given back.
     for (const u of users) expect(licensed(h, u)).toBe(false)
+    // The metrics show the refusal and the seats as Salesforce saw them then.
+    const text = await h.app.scimforce.metrics.render()
+    expect(text).toMatch(/^scimforce_licence_seats_free\{kind="permissionSetLicence",licence="SalesCloudEinsteinPsl"\} 0$/m)
+    expect(text).toMatch(/^scimforce_licence_refusals_total\{kind="permissionSetLicence"\} 1$/m)
   })
 
   it('costs no extra call for a permission set that needs no licence', async () => {
