@@ -14,11 +14,11 @@ import type { Membership } from '../store/store.js'
 export type GroupKind = 'group' | GroupTargetKind
 
 export interface TargetInfo {
-  sobject: 'Group' | 'PermissionSet' | 'PermissionSetGroup' | 'Profile' | 'UserRole'
+  sobject: 'Group' | 'PermissionSet' | 'PermissionSetGroup' | 'Profile' | 'UserRole' | 'PackageLicense'
   /** Key prefix of its Ids (reference/salesforce.md §2.6). */
   prefix: string
   /** The field a mapping names the record by (API name, or Name for profiles). */
-  nameField: 'Name' | 'DeveloperName'
+  nameField: 'Name' | 'DeveloperName' | 'NamespacePrefix'
   /** Read whenever the record is looked at: enough to name it and to fill meta. */
   fields: readonly string[]
   /** Words for messages. */
@@ -35,6 +35,8 @@ export const TARGETS: Readonly<Record<GroupKind, TargetInfo>> = {
   profile: { sobject: 'Profile', prefix: '00e', nameField: 'Name', fields: ['Id', 'Name', 'CreatedDate', 'LastModifiedDate', ...ADMIN_PERMISSIONS], label: 'profile' },
   // ParentRoleId: a role without a parent is the top of the hierarchy, which privilegeOf counts as admin-grade.
   role: { sobject: 'UserRole', prefix: '00E', nameField: 'DeveloperName', fields: ['Id', 'Name', 'DeveloperName', 'ParentRoleId', 'CreatedDate', 'LastModifiedDate'], label: 'role' },
+  // A managed package's licence (issue 13): membership is a UserPackageLicense row (salesforce.md §11).
+  packageLicence: { sobject: 'PackageLicense', prefix: '050', nameField: 'NamespacePrefix', fields: ['Id', 'NamespacePrefix', 'Status', 'AllowedLicenses', 'UsedLicenses', 'CreatedDate', 'LastModifiedDate'], label: 'package licence' },
 }
 
 export const GROUP_KINDS = Object.keys(TARGETS) as GroupKind[]

@@ -2,6 +2,7 @@
 // needs a permission set licence gets the licence first, removal takes both away, an admin's licence stays, and
 // a full licence answers an error that names it with its seat counts. Read straight from the emulated org.
 import { afterEach, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../src/config/loader.js'
 import { changeOrgSettings } from '../../src/emulator/licences.js'
 import { auth, expectScimError, SCIM, startHarness, type Harness } from '../helper.js'
 import { assignees, groupsHarness, PATCH_OP, seedUser } from './groups-helpers.js'
@@ -124,5 +125,49 @@ describe('licence headroom', () => {
     const res = await h.http.patch(`${SCIM}/Users/${String(u.body.id)}`).set(auth).send({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: true }] })
     expectScimError(res, 409)
     expect(res.body.detail).toMatch(/licence 'Salesforce' for user \w+: 6 of 6 seats used/)
+  })
+})
+
+describe('a managed package licence as a group target', () => {
+  const DOCUSIGN = { displayName: 'DocuSign Users', kind: 'packageLicence' as const, target: 'dsfs', priority: 0 }
+  const seatsOf = (hh: Harness, userId: string): number =>
+    (hh.emulator.org.query(`SELECT Id FROM UserPackageLicense WHERE UserId = '${userId}'`) as unknown as Rec[]).length
+
+  it('lists the group, grants the package licence to a member, lists the member, and removes only its own seats', async () => {
+    h = await groupsHarness({ mappings: [DOCUSIGN] })
+    const found = await h.http.get(`${SCIM}/Groups`).query({ filter: 'displayName eq "DocuSign Users"' }).set(auth).expect(200)
+    expect(found.body.totalResults).toBe(1)
+    const g = String(found.body.Resources[0].id)
+    expect(g).toBe(String(h.emulator.seed.packageLicenses.dsfs))
+    const u = seedUser(h)
+    const admins = seedUser(h)
+    // A seat an admin gave stays when the IdP removes that user.
+    h.emulator.org.insert('UserPackageLicense', { UserId: admins, PackageLicenseId: g })
+    expect((await members(h, g, 'add', [u])).status).toBeLessThan(300)
+    expect(seatsOf(h, u)).toBe(1)
+    const read = await h.http.get(`${SCIM}/Groups/${g}`).set(auth).expect(200)
+    expect((read.body.members as Rec[]).map((m) => m.value).sort()).toEqual([admins, u].sort())
+    await members(h, g, 'remove', [u, admins])
+    expect(seatsOf(h, u)).toBe(0)
+    expect(seatsOf(h, admins)).toBe(1)
+  })
+
+  it('a package without free seats answers 409 naming the package', async () => {
+    h = await groupsHarness({ mappings: [{ displayName: 'CPQ Users', kind: 'packageLicence', target: 'SBQQ', priority: 0 }] })
+    const found = await h.http.get(`${SCIM}/Groups`).query({ filter: 'displayName eq "CPQ Users"' }).set(auth).expect(200)
+    const g = String(found.body.Resources[0].id)
+    const res = await members(h, g, 'add', [seedUser(h), seedUser(h), seedUser(h)])
+    expectScimError(res, 409)
+    expect(res.body.detail).toMatch(/SBQQ/)
+    expect((h.emulator.org.query(`SELECT Id FROM UserPackageLicense WHERE PackageLicenseId = '${g}'`) as unknown as Rec[]).length).toBe(0)
+  })
+})
+
+describe('configuration of licence targets', () => {
+  it('groups.mappings[].packageLicence names a package by namespace (or an 050 Id); another kind of Id is refused', () => {
+    const load = (yaml: string): ReturnType<typeof loadConfig> => loadConfig({ SF_LOGIN_URL: 'https://x.my.salesforce.com', SF_CLIENT_ID: 'id', SF_CLIENT_SECRET: 'secret', SF_PROFILE_ID: '00e000000000001AAA', SCIM_BEARER_TOKEN: 'a-token-long-enough-0123456789' }, { configPath: '/c.yaml', readFile: () => yaml })
+    const ok = load('groups:\n  mappings:\n    - displayName: DocuSign Users\n      packageLicence: dsfs\n')
+    expect(ok.groups?.mappings[0]).toMatchObject({ kind: 'packageLicence', target: 'dsfs' })
+    expect(() => load('groups:\n  mappings:\n    - displayName: X\n      packageLicence: 0PS000000000001AAA\n')).toThrow(/packageLicence Id starts with 050/)
   })
 })
