@@ -342,9 +342,9 @@ const StoreSchema = z.strictObject({
 })
 
 /** Key prefixes of the records a group mapping may name by Id (reference/salesforce.md §2.6). */
-const GROUP_TARGET_PREFIX = { permissionSet: '0PS', permissionSetGroup: '0PG', profile: '00e', role: '00E', packageLicence: '050' } as const
+const GROUP_TARGET_PREFIX = { permissionSet: '0PS', permissionSetGroup: '0PG', profile: '00e', role: '00E', packageLicence: '050', queue: '00G' } as const
 const GROUP_TARGET_KINDS = Object.keys(GROUP_TARGET_PREFIX) as Array<keyof typeof GROUP_TARGET_PREFIX>
-const GROUP_TARGET_WORDS = { permissionSet: 'permission set API name', permissionSetGroup: 'permission set group API name', profile: 'profile name', role: 'role API name', packageLicence: 'managed package namespace' }
+const GROUP_TARGET_WORDS = { permissionSet: 'permission set API name', permissionSetGroup: 'permission set group API name', profile: 'profile name', role: 'role API name', packageLicence: 'managed package namespace', queue: 'queue API name' }
 
 const GroupMappingSchema = z.strictObject({
   displayName: z.string().trim().min(1),
@@ -354,6 +354,8 @@ const GroupMappingSchema = z.strictObject({
   role: z.string().trim().min(1).optional(),
   /** A managed package's licence (PackageLicense), by namespace prefix or Id: membership = UserPackageLicense (issue 13). */
   packageLicence: z.string().trim().min(1).optional(),
+  /** A queue (Group of Type Queue), by DeveloperName or Id: membership = GroupMember, as for public groups (issue 13). */
+  queue: z.string().trim().min(1).optional(),
   priority: z.number().int().optional(),
   /**
    * The mapping may stand for an admin-grade record (a profile or permission set granting ModifyAllData,
@@ -386,7 +388,7 @@ const GroupMappingSchema = z.strictObject({
       ctx.addIssue({ code: 'custom', path: [kind], message: `must start with a naming prefix before the * (e.g. "SCIM_*"), so that groups reach only the ${GROUP_TARGET_WORDS[kind]}s the Salesforce admin named for SCIM, not "${target}"` })
     }
   }
-  if (/^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/.test(target) && /^0(?:PS|PG)|^00[eE]|^050/.test(target) && !target.startsWith(GROUP_TARGET_PREFIX[kind])) {
+  if (/^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/.test(target) && /^0(?:PS|PG)|^00[eEG]|^050/.test(target) && !target.startsWith(GROUP_TARGET_PREFIX[kind])) {
     ctx.addIssue({ code: 'custom', path: [kind], message: `is an Id of another kind of record: a ${kind} Id starts with ${GROUP_TARGET_PREFIX[kind]}` })
   }
   if (m.priority !== undefined && kind !== 'profile' && kind !== 'role') {

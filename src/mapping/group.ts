@@ -36,6 +36,9 @@ export const TARGETS: Readonly<Record<GroupKind, TargetInfo>> = {
   // ParentRoleId: a role without a parent is the top of the hierarchy, which privilegeOf counts as admin-grade.
   role: { sobject: 'UserRole', prefix: '00E', nameField: 'DeveloperName', fields: ['Id', 'Name', 'DeveloperName', 'ParentRoleId', 'CreatedDate', 'LastModifiedDate'], label: 'role' },
   // A managed package's licence (issue 13): membership is a UserPackageLicense row (salesforce.md §11).
+  // A queue is a Group of Type Queue with GroupMember rows (salesforce.md §11); its Ids share 00G with public
+  // groups, so the record's Type tells them apart (scim/group-change.ts load).
+  queue: { sobject: 'Group', prefix: '00G', nameField: 'DeveloperName', fields: ['Id', 'Name', 'DeveloperName', 'Type', 'CreatedDate', 'LastModifiedDate'], label: 'queue' },
   packageLicence: { sobject: 'PackageLicense', prefix: '050', nameField: 'NamespacePrefix', fields: ['Id', 'NamespacePrefix', 'Status', 'AllowedLicenses', 'UsedLicenses', 'CreatedDate', 'LastModifiedDate'], label: 'package licence' },
 }
 

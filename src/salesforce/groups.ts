@@ -21,7 +21,7 @@ export type GroupObjects = Readonly<Record<GroupObjectKind, GroupObject>>
 export type TargetKey = { id: string } | { name: string }
 
 /** Kinds whose membership is a row (GroupMember, PermissionSetAssignment) rather than a User field. */
-export type RowKind = 'group' | 'permissionSet' | 'permissionSetGroup' | 'packageLicence'
+export type RowKind = 'group' | 'permissionSet' | 'permissionSetGroup' | 'packageLicence' | 'queue'
 
 /** What one read asks for; everything in it travels in one call where the composite limits allow. */
 export interface GroupRead {
@@ -105,6 +105,7 @@ const MEMBER_FIELDS = ['Id', 'Username']
 
 /** Only records a SCIM group can stand for: regular public groups and permission sets, not the hidden ones (§5). */
 function kindScope (kind: GroupObjectKind): SoqlFragment[] {
+  if (kind === 'queue') return [eq('Type', 'Queue')]
   return kind === 'group' || kind === 'permissionSet' ? [eq('Type', 'Regular')] : []
 }
 
@@ -195,6 +196,8 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
       const cond = eq('PackageLicenseId', targetId)
       return select({ fields: ['Id', 'UserId'], from: 'UserPackageLicense', where: ids === undefined ? cond : and(cond, inList('UserId', ids)) })
     }
+    // A queue's members are GroupMember rows like a public group's (salesforce.md §11).
+    if (kind === 'queue') kind = 'group'
     const userCol = kind === 'group' ? 'UserOrGroupId' : 'AssigneeId'
     const targetCond = kind === 'group' ? eq('GroupId', targetId) : kind === 'permissionSet' ? eq('PermissionSetId', targetId) : eq('PermissionSetGroupId', targetId)
     const from = kind === 'group' ? 'GroupMember' : 'PermissionSetAssignment'
@@ -205,6 +208,7 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
   function memberQueries (kind: GroupObjectKind, id: string, claimed: readonly string[], prefix: string): CompositeSubrequest[] {
     const order = [{ field: 'Id' }]
     switch (kind) {
+      case 'queue':
       case 'group':
         // Semi-joins: one query answers the member list with userNames, however many members [assumption: SOQL
         // semi-joins accept GroupMember's polymorphic UserOrGroupId, a common idiom; not in reference/salesforce.md].
@@ -251,7 +255,7 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
     const requests = readRequests(r, looksUpUsers && deps.userScope !== undefined ? await deps.userScope() : undefined)
     const bodies = requests.length === 0 ? new Map<string, unknown>() : await readAll(gateway, requests, log)
     const out: GroupReadResult = { byName: [], users: [], rows: new Map(), members: (r.members ?? []).map(() => ({ users: [], groups: [] })), publicGroups: [] }
-    const userCol = r.rows?.kind === 'group' ? 'UserOrGroupId' : r.rows?.kind === 'packageLicence' ? 'UserId' : 'AssigneeId'
+    const userCol = r.rows?.kind === 'group' || r.rows?.kind === 'queue' ? 'UserOrGroupId' : r.rows?.kind === 'packageLicence' ? 'UserId' : 'AssigneeId'
     for (const [ref, body] of bodies) {
       if (ref === 'target') {
         out.target = body === null || body === undefined ? undefined : withId(body, `${r.target?.kind ?? 'group'} ${r.target?.id ?? ''}`)
@@ -290,6 +294,7 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
       if (w.op === 'removeRow') return { op: 'delete', id: w.rowId, label: w.userId }
       if (w.op === 'setUserField') return { op: 'update', sobject: 'User', id: w.userId, fields: { [w.field]: w.value }, label: w.userId }
       if (target.kind === 'packageLicence') return { op: 'create', sobject: 'UserPackageLicense', fields: { UserId: w.userId, PackageLicenseId: target.id }, label: w.userId }
+      if (target.kind === 'queue') return { op: 'create', sobject: 'GroupMember', fields: { GroupId: target.id, UserOrGroupId: w.userId }, label: w.userId }
       const fields = target.kind === 'group'
         ? { GroupId: target.id, UserOrGroupId: w.userId }
         : target.kind === 'permissionSet' ? { AssigneeId: w.userId, PermissionSetId: target.id } : { AssigneeId: w.userId, PermissionSetGroupId: target.id }

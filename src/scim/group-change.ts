@@ -93,7 +93,9 @@ export function createGroupChanges (gc: GroupContext) {
       if (err instanceof SalesforceError && (err.kind === 'notFound' || err.code === 'MALFORMED_ID')) throw notFound(raw)
       throw err
     }
-    return { target: asTarget(kind, read.target, raw), read }
+    // Queues share the 00G prefix with public groups: the record's Type says which it is (issue 13).
+    const actual: GroupKind = kind === 'group' && read.target?.Type === 'Queue' ? 'queue' : kind
+    return { target: asTarget(actual, read.target, raw), read }
   }
 
   /** The members read for a target: users (a SCIM-deleted one is gone for the IdP, RFC 7644 §3.6), then groups. */

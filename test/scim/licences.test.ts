@@ -171,3 +171,29 @@ describe('configuration of licence targets', () => {
     expect(() => load('groups:\n  mappings:\n    - displayName: X\n      packageLicence: 0PS000000000001AAA\n')).toThrow(/packageLicence Id starts with 050/)
   })
 })
+
+describe('a queue as a group target', () => {
+  it('lists and reads the queue, adds members as GroupMember rows, and removes only its own', async () => {
+    h = await groupsHarness({ mappings: [{ displayName: 'Support Queue', kind: 'queue', target: 'Support_Queue', priority: 0 }] })
+    const queue = String(h.emulator.seed.groups['Support Queue'])
+    const caseOwner = String(h.emulator.seed.users['case.owner@scimforce.demo'])
+    const found = await h.http.get(`${SCIM}/Groups`).query({ filter: 'displayName eq "Support Queue"' }).set(auth).expect(200)
+    expect(found.body.totalResults).toBe(1)
+    expect(found.body.Resources[0].id).toBe(queue)
+    const u = seedUser(h)
+    expect((await members(h, queue, 'add', [u])).status).toBeLessThan(300)
+    const rows = (): string[] => (h?.emulator.org.query(`SELECT UserOrGroupId FROM GroupMember WHERE GroupId = '${queue}'`) as unknown as Rec[]).map((r) => String(r.UserOrGroupId)).sort()
+    expect(rows()).toEqual([caseOwner, u].sort())
+    const read = await h.http.get(`${SCIM}/Groups/${queue}`).set(auth).expect(200)
+    expect(read.body.displayName).toBe('Support Queue')
+    expect((read.body.members as Rec[]).map((m) => m.value).sort()).toEqual([caseOwner, u].sort())
+    // The case owner was put in the queue by an admin: the IdP's removal leaves them there.
+    await members(h, queue, 'remove', [u, caseOwner])
+    expect(rows()).toEqual([caseOwner])
+  })
+
+  it('an unmapped queue is no SCIM group', async () => {
+    h = await groupsHarness()
+    await h.http.get(`${SCIM}/Groups/${String(h.emulator.seed.groups['Support Queue'])}`).set(auth).expect(404)
+  })
+})
