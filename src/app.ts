@@ -15,6 +15,7 @@ import { createSalesforceSession, type SalesforceSession } from './salesforce/co
 import { createGateway, type Gateway, type GatewayObserver, type RetryPolicy } from './salesforce/gateway.js'
 import { ScimError, SCIM_CONTENT_TYPE } from './scim/errors.js'
 import scimRoutes, { SCIM_PREFIX } from './scim/routes.js'
+import { watchLicences } from './salesforce/licence-metrics.js'
 import { createUserService } from './scim/user-service.js'
 import { auditObserver } from './scim/audit.js'
 import { createApiVersionCheck } from './salesforce/api-version.js'
@@ -135,6 +136,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   const metrics = createMetrics(session)
   const gateway = createGateway(session, deps.retry, combineObservers(metrics.observer, watchApiUsage(session, app.log), auditObserver, deps.observer))
   metrics.watchBreaker(gateway.breaker)
+  watchLicences(gateway, metrics.registry)
   const mapping = createUserMapping(config.users)
   const apiVersion = createApiVersionCheck(session, config.salesforce.apiVersion)
   const users = createUserService({ gateway, mapping, config: config.users, store, integrationUserId: async () => await gateway.integrationUserId(app.log), apiVersion, onPendingEmail: (e) => { metrics.pendingEmail(e) } })

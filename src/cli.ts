@@ -3,6 +3,7 @@
 // emulated org alone), `doctor` (checks a configuration against its Salesforce org), `audit` (reads the audit
 // journal) and `store migrate` (copies a SQLite store into PostgreSQL).
 import { AUDIT_USAGE, runAudit, UsageError } from './audit-cli.js'
+import { fileURLToPath } from 'node:url'
 import { loadConfig, ConfigError } from './config/loader.js'
 import { closeOnSignals, startServer } from './server.js'
 
@@ -20,6 +21,9 @@ const DEMO_DEFAULTS = {
   DEMO_PASSWORD: 'scimforce-demo-password',
   METRICS_TOKEN: 'scimforce-demo-metrics-token',
 }
+
+/** The demo's group mappings (config/demo.yaml), beside src/ and dist/ alike. */
+const DEMO_CONFIG = fileURLToPath(new URL('../config/demo.yaml', import.meta.url))
 
 function fail (message: string): never {
   process.stderr.write(`scimforce: ${message}\n`)
@@ -55,7 +59,7 @@ async function demo (env: NodeJS.ProcessEnv): Promise<void> {
     METRICS_TOKEN: metricsToken,
     // The emulated org lives in memory, so the store does too: stale tombstones must not outlive it.
     STORE_PATH: ':memory:',
-  })
+  }, { configPath: env.SCIMFORCE_CONFIG ?? DEMO_CONFIG })
   const app = await startServer(config)
   const base = `http://127.0.0.1:${port}/scim/v2`
   process.stdout.write(`

@@ -7,8 +7,9 @@ import { createSalesforceSession, type Logger, type SalesforceSession } from './
 import { classify, type SalesforceError } from './salesforce/errors.js'
 import { createGateway, type Gateway, type SfRecord } from './salesforce/gateway.js'
 import { checkGroupMappings } from './scim/group-targets.js'
+import { isPermissionSetLicenseId, createLicenceGateway } from './salesforce/licences.js'
 import { describeProxy, proxyFor } from './salesforce/proxy.js'
-import { eq, select } from './salesforce/soql.js'
+import { eq, inList, select } from './salesforce/soql.js'
 import { describeStore, openStoreFromConfig } from './store/store.js'
 
 export type CheckStatus = 'pass' | 'fail' | 'skip'
@@ -164,6 +165,40 @@ async function groupMappingsCheck ({ config, gateway }: Context): Promise<{ stat
   return { status: 'pass', detail: `${count(mappings.length)} mapping(s), every target found` }
 }
 
+/**
+ * Seats of the licences scimforce grants besides the user licence (issue 13): permission set licences that a
+ * mapped permission set needs fail the check when none is free (members added to that group would be refused);
+ * every other permission set and package licence is listed for the admin. One call for the seats, one for the
+ * mapped sets' LicenseId.
+ */
+async function headroomCheck ({ config, gateway }: Context): Promise<{ status: CheckStatus, detail: string }> {
+  const seats = await createLicenceGateway(gateway).seats(quiet)
+  const names = (config.groups?.mappings ?? []).filter((m) => m.kind === 'permissionSet' && !m.target.includes('*')).map((m) => m.target)
+  const needed = new Map<string, string[]>()
+  if (names.length > 0) {
+    const sets = await gateway.query(select({ fields: ['Name', 'LicenseId'], from: 'PermissionSet', where: inList('Name', names) }), quiet)
+    for (const ps of sets.records) {
+      if (!isPermissionSetLicenseId(ps.LicenseId)) continue
+      const key = String(ps.LicenseId).slice(0, 15)
+      needed.set(key, [...needed.get(key) ?? [], String(ps.Name)])
+    }
+  }
+  const lines: string[] = []
+  let full = false
+  for (const l of seats.permissionSetLicences) {
+    const free = l.total - l.used
+    const sets = needed.get(l.id.slice(0, 15))
+    if (sets !== undefined && free <= 0) full = true
+    lines.push(`permission set licence ${l.name}: ${count(Math.max(0, free))} of ${count(l.total)} free${sets !== undefined ? ` (needed by ${sets.join(', ')})` : ''}`)
+  }
+  for (const l of seats.packageLicences) {
+    lines.push(`package licence ${l.name}: ${l.total < 0 ? 'site licence' : `${count(Math.max(0, l.total - l.used))} of ${count(l.total)} free`}`)
+  }
+  if (lines.length === 0) return { status: 'pass', detail: 'no permission set or package licences in this org' }
+  if (full) lines.unshift('a permission set licence a mapped permission set needs has no free seat: members added to that group would be refused; free or buy seats')
+  return { status: full ? 'fail' : 'pass', detail: lines.join('\n') }
+}
+
 /** Runs every check in order; a check whose prerequisite failed is skipped, not failed again. */
 export async function runChecks (env: NodeJS.ProcessEnv): Promise<CheckResult[]> {
   const results: CheckResult[] = []
@@ -173,7 +208,7 @@ export async function runChecks (env: NodeJS.ProcessEnv): Promise<CheckResult[]>
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     results.push({ name: 'configuration', status: 'fail', detail: err.problems.join('\n') })
-    for (const name of ['salesforce token', 'api version', 'api usage', 'default profile', 'licenses', 'group mappings', 'store']) {
+    for (const name of ['salesforce token', 'api version', 'api usage', 'default profile', 'licenses', 'group mappings', 'licence headroom', 'store']) {
       results.push({ name, status: 'skip', detail: 'needs a valid configuration' })
     }
     return results
@@ -192,6 +227,7 @@ export async function runChecks (env: NodeJS.ProcessEnv): Promise<CheckResult[]>
     ['default profile', profileCheck(facts)],
     ['licenses', licenseCheck(facts)],
     ['group mappings', groupMappingsCheck],
+    ['licence headroom', headroomCheck],
   ]
   let tokenFailed = false
   for (const [name, check] of salesforceChecks) {

@@ -322,6 +322,28 @@ const UsersSchema = z.strictObject({
   usernameSuffix: z.string().trim().refine((s) => !/\s/.test(s), { error: 'must not contain spaces' }).default(''),
   /** What SCIM DELETE does besides IsActive=false. */
   deleteMode: z.enum(['deactivate', 'freeze', 'rename']).default('deactivate'),
+  // --- users.freezeOnDisable (issue 13) ---
+  /**
+   * Every disable path (DELETE, PATCH or PUT active:false): 'always' freezes the user's login first, in a
+   * transaction of its own, so that even a deactivation Salesforce refuses leaves them unable to log in; unset or
+   * 'whenRefused' freezes only when Salesforce refuses (one more call then). deleteMode 'freeze' implies 'always'
+   * for DELETE. A freeze scimforce made is undone when the IdP reactivates the user.
+   */
+  freezeOnDisable: z.enum(['whenRefused', 'always']).optional(),
+  // --- end users.freezeOnDisable ---
+  // --- users.sandbox (issue 13) ---
+  /**
+   * Set when this Salesforce org is a sandbox. A refresh appends `.invalid` to every email (KB 000386507): an
+   * IdP write that carries the same address without it leaves the email alone (no verification mail each time);
+   * a real change of address is written. A refresh also makes DUPLICATE_USERNAME appear for up to 48 hours of
+   * replication delay (KB 000383623): a POST that meets it for a username no user of this org has is retried
+   * after each of `duplicateRetryDelaysMs`, while within 48 hours of `refreshedAt` (unset: always), before 409.
+   */
+  sandbox: z.strictObject({
+    refreshedAt: z.iso.datetime({ offset: true }).optional(),
+    duplicateRetryDelaysMs: z.array(z.number().int().min(0).max(60_000)).max(5).default([1000, 3000, 9000]),
+  }).optional(),
+  // --- end users.sandbox ---
   /** A POST whose userName belongs to an active user the IdP does not know: 409 (reject) or take it over (adopt). */
   onActiveConflict: z.enum(['reject', 'adopt']).default('reject'),
   /** Additional SCIM ⇄ Salesforce field pairs on top of the built-in mapping. */
@@ -365,9 +387,9 @@ const StoreSchema = z.strictObject({
 })
 
 /** Key prefixes of the records a group mapping may name by Id (reference/salesforce.md §2.6). */
-const GROUP_TARGET_PREFIX = { permissionSet: '0PS', permissionSetGroup: '0PG', profile: '00e', role: '00E' } as const
+const GROUP_TARGET_PREFIX = { permissionSet: '0PS', permissionSetGroup: '0PG', profile: '00e', role: '00E', packageLicence: '050', queue: '00G' } as const
 const GROUP_TARGET_KINDS = Object.keys(GROUP_TARGET_PREFIX) as Array<keyof typeof GROUP_TARGET_PREFIX>
-const GROUP_TARGET_WORDS = { permissionSet: 'permission set API name', permissionSetGroup: 'permission set group API name', profile: 'profile name', role: 'role API name' }
+const GROUP_TARGET_WORDS = { permissionSet: 'permission set API name', permissionSetGroup: 'permission set group API name', profile: 'profile name', role: 'role API name', packageLicence: 'managed package namespace', queue: 'queue API name' }
 
 const GroupMappingSchema = z.strictObject({
   displayName: z.string().trim().min(1),
@@ -375,6 +397,10 @@ const GroupMappingSchema = z.strictObject({
   permissionSetGroup: z.string().trim().min(1).optional(),
   profile: z.string().trim().min(1).optional(),
   role: z.string().trim().min(1).optional(),
+  /** A managed package's licence (PackageLicense), by namespace prefix or Id: membership = UserPackageLicense (issue 13). */
+  packageLicence: z.string().trim().min(1).optional(),
+  /** A queue (Group of Type Queue), by DeveloperName or Id: membership = GroupMember, as for public groups (issue 13). */
+  queue: z.string().trim().min(1).optional(),
   priority: z.number().int().optional(),
   /**
    * The mapping may stand for an admin-grade record (a profile or permission set granting ModifyAllData,
@@ -407,7 +433,7 @@ const GroupMappingSchema = z.strictObject({
       ctx.addIssue({ code: 'custom', path: [kind], message: `must start with a naming prefix before the * (e.g. "SCIM_*"), so that groups reach only the ${GROUP_TARGET_WORDS[kind]}s the Salesforce admin named for SCIM, not "${target}"` })
     }
   }
-  if (/^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/.test(target) && /^0(?:PS|PG)|^00[eE]/.test(target) && !target.startsWith(GROUP_TARGET_PREFIX[kind])) {
+  if (/^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/.test(target) && /^0(?:PS|PG)|^00[eEG]|^050/.test(target) && !target.startsWith(GROUP_TARGET_PREFIX[kind])) {
     ctx.addIssue({ code: 'custom', path: [kind], message: `is an Id of another kind of record: a ${kind} Id starts with ${GROUP_TARGET_PREFIX[kind]}` })
   }
   if (m.priority !== undefined && kind !== 'profile' && kind !== 'role') {

@@ -14,11 +14,11 @@ import type { Membership } from '../store/store.js'
 export type GroupKind = 'group' | GroupTargetKind
 
 export interface TargetInfo {
-  sobject: 'Group' | 'PermissionSet' | 'PermissionSetGroup' | 'Profile' | 'UserRole'
+  sobject: 'Group' | 'PermissionSet' | 'PermissionSetGroup' | 'Profile' | 'UserRole' | 'PackageLicense'
   /** Key prefix of its Ids (reference/salesforce.md §2.6). */
   prefix: string
   /** The field a mapping names the record by (API name, or Name for profiles). */
-  nameField: 'Name' | 'DeveloperName'
+  nameField: 'Name' | 'DeveloperName' | 'NamespacePrefix'
   /** Read whenever the record is looked at: enough to name it and to fill meta. */
   fields: readonly string[]
   /** Words for messages. */
@@ -29,11 +29,17 @@ export const TARGETS: Readonly<Record<GroupKind, TargetInfo>> = {
   group: { sobject: 'Group', prefix: '00G', nameField: 'Name', fields: ['Id', 'Name', 'DeveloperName', 'Type', 'CreatedDate', 'LastModifiedDate'], label: 'public group' },
   // Type tells a regular permission set from the hidden ones profiles and permission set groups own (§5). The
   // admin permissions travel with every read, so each request can refuse an admin-grade target (privilegeOf).
-  permissionSet: { sobject: 'PermissionSet', prefix: '0PS', nameField: 'Name', fields: ['Id', 'Name', 'Label', 'Type', 'CreatedDate', 'LastModifiedDate', ...ADMIN_PERMISSIONS], label: 'permission set' },
+  // LicenseId: the permission set licence the set needs, granted with it (issue 13, scim/licence-keeper.ts).
+  permissionSet: { sobject: 'PermissionSet', prefix: '0PS', nameField: 'Name', fields: ['Id', 'Name', 'Label', 'Type', 'LicenseId', 'CreatedDate', 'LastModifiedDate', ...ADMIN_PERMISSIONS], label: 'permission set' },
   permissionSetGroup: { sobject: 'PermissionSetGroup', prefix: '0PG', nameField: 'DeveloperName', fields: ['Id', 'DeveloperName', 'MasterLabel', 'CreatedDate', 'LastModifiedDate'], label: 'permission set group' },
   profile: { sobject: 'Profile', prefix: '00e', nameField: 'Name', fields: ['Id', 'Name', 'CreatedDate', 'LastModifiedDate', ...ADMIN_PERMISSIONS], label: 'profile' },
   // ParentRoleId: a role without a parent is the top of the hierarchy, which privilegeOf counts as admin-grade.
   role: { sobject: 'UserRole', prefix: '00E', nameField: 'DeveloperName', fields: ['Id', 'Name', 'DeveloperName', 'ParentRoleId', 'CreatedDate', 'LastModifiedDate'], label: 'role' },
+  // A managed package's licence (issue 13): membership is a UserPackageLicense row (salesforce.md §11).
+  // A queue is a Group of Type Queue with GroupMember rows (salesforce.md §11); its Ids share 00G with public
+  // groups, so the record's Type tells them apart (scim/group-change.ts load).
+  queue: { sobject: 'Group', prefix: '00G', nameField: 'DeveloperName', fields: ['Id', 'Name', 'DeveloperName', 'Type', 'CreatedDate', 'LastModifiedDate'], label: 'queue' },
+  packageLicence: { sobject: 'PackageLicense', prefix: '050', nameField: 'NamespacePrefix', fields: ['Id', 'NamespacePrefix', 'Status', 'AllowedLicenses', 'UsedLicenses', 'CreatedDate', 'LastModifiedDate'], label: 'package licence' },
 }
 
 export const GROUP_KINDS = Object.keys(TARGETS) as GroupKind[]

@@ -90,5 +90,8 @@ export function classify (err: unknown): SalesforceError {
 export function fromItems (items: SalesforceErrorItem[] | Array<{ statusCode?: string, message: string, fields?: string[] }>, httpStatus?: number): SalesforceError {
   const first = (items[0] ?? { errorCode: `ERROR_HTTP_${httpStatus ?? 500}`, message: 'Salesforce error' }) as { errorCode?: string, statusCode?: string, message: string, fields?: string[] }
   const code = first.errorCode ?? first.statusCode ?? 'UNKNOWN'
-  return new SalesforceError(code, first.message, kindOf(code, httpStatus, first.fields), { fields: first.fields ?? [], ...(httpStatus !== undefined ? { httpStatus } : {}) })
+  // salesforce.md §11: "Group membership operation already in progress" is contention, like UNABLE_TO_LOCK_ROW
+  // (its errorCode varies between reports, UNVERIFIED): retried with backoff, then 503 + Retry-After.
+  const kind = /Group membership operation already in progress/i.test(first.message) ? 'transient' : kindOf(code, httpStatus, first.fields)
+  return new SalesforceError(code, first.message, kind, { fields: first.fields ?? [], ...(httpStatus !== undefined ? { httpStatus } : {}) })
 }

@@ -23,7 +23,7 @@ export type GroupObjects = Readonly<Record<GroupObjectKind, GroupObject>>
 export type TargetKey = { id: string } | { name: string }
 
 /** Kinds whose membership is a row (GroupMember, PermissionSetAssignment) rather than a User field. */
-export type RowKind = 'group' | 'permissionSet' | 'permissionSetGroup'
+export type RowKind = 'group' | 'permissionSet' | 'permissionSetGroup' | 'packageLicence' | 'queue'
 
 /** What one read asks for; everything in it travels in one call where the composite limits allow. */
 export interface GroupRead {
@@ -107,6 +107,7 @@ const MEMBER_FIELDS = ['Id', 'Username']
 
 /** Only records a SCIM group can stand for: regular public groups and permission sets, not the hidden ones (§5). */
 function kindScope (kind: GroupObjectKind): SoqlFragment[] {
+  if (kind === 'queue') return [eq('Type', 'Queue')]
   return kind === 'group' || kind === 'permissionSet' ? [eq('Type', 'Regular')] : []
 }
 
@@ -154,6 +155,13 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
 
   /** Rows (GroupMember / PermissionSetAssignment) of a target. A permission set group's assignments carry PermissionSetGroupId (their PermissionSetId is the group's hidden aggregate, §5). */
   function rowQuery (kind: RowKind, targetId: string, ids: readonly string[] | undefined): Soql {
+    if (kind === 'packageLicence') {
+      // A managed package's seats: UserPackageLicense rows (salesforce.md §11; issue 13).
+      const cond = eq('PackageLicenseId', targetId)
+      return select({ fields: ['Id', 'UserId'], from: 'UserPackageLicense', where: ids === undefined ? cond : and(cond, inList('UserId', ids)) })
+    }
+    // A queue's members are GroupMember rows like a public group's (salesforce.md §11).
+    if (kind === 'queue') kind = 'group'
     const userCol = kind === 'group' ? 'UserOrGroupId' : 'AssigneeId'
     const targetCond = kind === 'group' ? eq('GroupId', targetId) : kind === 'permissionSet' ? eq('PermissionSetId', targetId) : eq('PermissionSetGroupId', targetId)
     const from = kind === 'group' ? 'GroupMember' : 'PermissionSetAssignment'
@@ -168,6 +176,7 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
   function memberQueries (kind: GroupObjectKind, id: string, claimed: readonly string[], prefix: string, scoped: (cond: SoqlFragment) => SoqlFragment): CompositeSubrequest[] {
     const order = [{ field: 'Id' }]
     switch (kind) {
+      case 'queue':
       case 'group':
         // Semi-joins: one query answers the member list with userNames, however many members [assumption: SOQL
         // semi-joins accept GroupMember's polymorphic UserOrGroupId, a common idiom; not in reference/salesforce.md].
@@ -179,6 +188,8 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
         return [queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: scoped(soql`Id IN (SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSetId = ${id})`), orderBy: order }))]
       case 'permissionSetGroup':
         return [queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: scoped(soql`Id IN (SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSetGroupId = ${id})`), orderBy: order }))]
+      case 'packageLicence':
+        return [queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: scoped(soql`Id IN (SELECT UserId FROM UserPackageLicense WHERE PackageLicenseId = ${id})`), orderBy: order }))]
       default:
         // Profile and role groups: the members are the IdP's claims (the User field holds only the winner).
         return chunk(claimed, MAX_IDS_PER_QUERY).map((ids, i) =>
@@ -213,7 +224,7 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
     const requests = readRequests(r, looksUpUsers && deps.userScope !== undefined ? await deps.userScope() : undefined)
     const bodies = requests.length === 0 ? new Map<string, unknown>() : await readAll(gateway, requests, log)
     const out: GroupReadResult = { byName: [], users: [], rows: new Map(), members: (r.members ?? []).map(() => ({ users: [], groups: [] })), publicGroups: [] }
-    const userCol = r.rows?.kind === 'group' ? 'UserOrGroupId' : 'AssigneeId'
+    const userCol = r.rows?.kind === 'group' || r.rows?.kind === 'queue' ? 'UserOrGroupId' : r.rows?.kind === 'packageLicence' ? 'UserId' : 'AssigneeId'
     for (const [ref, body] of bodies) {
       if (ref === 'target') {
         out.target = body === null || body === undefined ? undefined : withId(body, `${r.target?.kind ?? 'group'} ${r.target?.id ?? ''}`)
@@ -258,6 +269,8 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
     const records = writes.map((w): RecordWrite => {
       if (w.op === 'removeRow') return { op: 'delete', id: w.rowId, label: w.userId }
       if (w.op === 'setUserField') return { op: 'update', sobject: 'User', id: w.userId, fields: { [w.field]: w.value }, label: w.userId }
+      if (target.kind === 'packageLicence') return { op: 'create', sobject: 'UserPackageLicense', fields: { UserId: w.userId, PackageLicenseId: target.id }, label: w.userId }
+      if (target.kind === 'queue') return { op: 'create', sobject: 'GroupMember', fields: { GroupId: target.id, UserOrGroupId: w.userId }, label: w.userId }
       const fields = target.kind === 'group'
         ? { GroupId: target.id, UserOrGroupId: w.userId }
         : target.kind === 'permissionSet' ? { AssigneeId: w.userId, PermissionSetId: target.id } : { AssigneeId: w.userId, PermissionSetGroupId: target.id }

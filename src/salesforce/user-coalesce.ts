@@ -72,5 +72,11 @@ export function coalesceWrites (single: UserGateway, deps: CoalesceDeps): UserGa
       if (mode !== 'deactivate' || !SALESFORCE_ID.test(id)) return await single.deactivateAndRead(id, mode, log)
       return await updates.submit({ id, changes: { IsActive: false }, log, deactivate: true })
     },
+    async disableAndRead (id, changes, opts, log) {
+      // Without freeze-first a disable is a guarded update (IsActive=false among the changes): batched with the
+      // others, each refusal still its caller's own (the deprovisioner then freezes that user alone).
+      if (opts.freezeFirst || !SALESFORCE_ID.test(id) || !isLiteral(changes)) return await single.disableAndRead(id, changes, opts, log)
+      return await updates.submit({ id, changes, log, deactivate: false })
+    },
   }
 }

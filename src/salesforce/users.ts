@@ -79,6 +79,16 @@ export interface UserGateway {
    * same transaction; `rename` also frees the Username for reuse, which costs one more call to read it first.
    */
   deactivateAndRead (id: string, mode: DeleteMode, log: Logger): Promise<SfRecord>
+  /**
+   * The disable path of issue 13 (src/scim/deprovision.ts): `changes` (IsActive=false and whatever else the
+   * request changes) written and read back in one call. With `freezeFirst` the UserLogin is frozen first in the
+   * same call but in its own transaction (allOrNone false), so a refused deactivation cannot roll the freeze back.
+   */
+  disableAndRead (id: string, changes: UserChanges, opts: { freezeFirst: boolean }, log: Logger): Promise<SfRecord>
+  /** Sets UserLogin.IsFrozen, guarded, in its own all-or-none call; answers the user's login row as read back. */
+  setFrozen (id: string, frozen: boolean, log: Logger): Promise<{ IsFrozen: boolean }>
+  /** `changes` (IsActive=true among them) and UserLogin.IsFrozen=false, read back, in one all-or-none call. */
+  reactivateAndRead (id: string, changes: UserChanges, log: Logger): Promise<SfRecord>
   /** The condition a list runs under: the managed scope, the filter, the tombstone exclusion. */
   where (criteria: UserCriteria): Promise<SoqlFragment>
   /** Users matching `where`. */
@@ -193,6 +203,22 @@ function recordOf (results: CompositeResults, referenceId: string): SfRecord {
 
 const queryUrl = (q: Soql): string => `/query?q=${encodeURIComponent(q)}`
 
+/**
+ * The user's UserLogin row (salesforce.md §2.9), found through the guard's answer so that nothing outside the
+ * managed scope is ever frozen or unfrozen. The reference stays unencoded in the url: Salesforce resolves
+ * `@{…}` in a subrequest url before reading it (REST API Developer Guide, Composite, "query by reference").
+ * The guard's answer is an Id (15/18 alphanumerics), so no value of the client's reaches this SOQL text.
+ */
+const LOGIN_BY_GUARD = `/query?q=${encodeURIComponent("SELECT Id, IsFrozen FROM UserLogin WHERE UserId = '")}${GUARDED_ID}${encodeURIComponent("' LIMIT 1")}`
+const LOGIN_REF = '@{login.records[0].Id}'
+
+function loginRequests (frozen: boolean): CompositeSubrequest[] {
+  return [
+    { method: 'GET', url: LOGIN_BY_GUARD, referenceId: 'login' },
+    { method: 'PATCH', url: `/sobjects/UserLogin/${LOGIN_REF}`, referenceId: frozen ? 'freeze' : 'unfreeze', body: { IsFrozen: frozen } },
+  ]
+}
+
 /** How writes reach Salesforce: coalesced (the default, user-coalesce.ts) or one call each. */
 export interface UserWriteOptions { coalesce?: boolean }
 
@@ -238,6 +264,25 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
       throw err
     }
     return recordOf(results, 'readBack')
+  }
+
+  /**
+   * The guard and `writes` (which name the user by the guard's answer) in one all-or-none composite, without a
+   * read-back: every subrequest's answer. For writes that carry no IdP value (the freeze) or whose values the
+   * caller checked with holdsReference.
+   */
+  async function guardedRaw (id: string, writes: (ref: string) => CompositeSubrequest[], log: Logger, allOrNone = true): Promise<CompositeResults> {
+    const guard = select({ fields: ['Id'], from: 'User', where: and(eq('Id', pathId(id)), await inScope()), limit: 1 })
+    const requests: CompositeSubrequest[] = [{ method: 'GET', url: queryUrl(guard), referenceId: GUARD }, ...writes(GUARDED_ID)]
+    try {
+      const results = await gateway.composite(requests, { allOrNone, safeToRetry: true }, log)
+      const found = (results.find((r) => r.referenceId === GUARD)?.body as { records?: unknown[] } | null)?.records
+      if (Array.isArray(found) && found.length === 0) throw notFound()
+      return results
+    } catch (err) {
+      if (err instanceof SalesforceError && err.code === 'PROCESSING_HALTED' && /No value for guard[.[]/.test(err.message)) throw notFound()
+      throw err
+    }
   }
 
   /**
@@ -328,6 +373,44 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
             { method: 'PATCH', url: '/sobjects/UserLogin/@{login.records[0].Id}', referenceId: 'freeze', body: { IsFrozen: true } },
           ]
       return await guarded(id, changes, freeze, log)
+    },
+
+    async disableAndRead (id, changes, opts, log) {
+      if (holdsReference(changes)) {
+        // The rare plain path (a value holding `@{`): the freeze first as a call of its own, then the write.
+        if (opts.freezeFirst) await single.setFrozen(id, true, log)
+        return await guardedPlain(id, changes, [], log)
+      }
+      if (!opts.freezeFirst) return await guarded(id, changes, [], log)
+      // allOrNone false: each subrequest is its own transaction (salesforce.md §4.1), so the freeze commits before
+      // the deactivation is tried and stays when it is refused (the gateway then throws the refusal). Every write
+      // names the user through the guard, so a user outside the scope halts them all. Replaying is harmless (both
+      // writes are idempotent).
+      const results = await guardedRaw(id, (ref) => [
+        ...loginRequests(true),
+        { method: 'PATCH', url: `/sobjects/User/${ref}`, referenceId: 'deactivate', body: changes },
+        readBack(ref),
+      ], log, false)
+      return recordOf(results, 'readBack')
+    },
+
+    async setFrozen (id, frozen, log) {
+      const results = await guardedRaw(id, () => [...loginRequests(frozen), { method: 'GET', url: LOGIN_BY_GUARD, referenceId: 'loginAfter' }], log)
+      const after = (results.find((r) => r.referenceId === 'loginAfter')?.body as { records?: Array<{ IsFrozen?: unknown }> } | null)?.records?.[0]
+      return { IsFrozen: after?.IsFrozen === true }
+    },
+
+    async reactivateAndRead (id, changes, log) {
+      if (holdsReference(changes)) {
+        const rec = await guardedPlain(id, changes, [], log)
+        await single.setFrozen(id, false, log)
+        return rec
+      }
+      return recordOf(await guardedRaw(id, (ref) => [
+        { method: 'PATCH', url: `/sobjects/User/${ref}`, referenceId: 'update', body: changes },
+        ...loginRequests(false),
+        readBack(ref),
+      ], log), 'readBack')
     },
 
     async where (criteria) {

@@ -71,7 +71,7 @@ export function toScimError (err: SalesforceError): ScimError {
   const opts = { salesforceCode: err.code, cause: err }
   switch (err.kind) {
     case 'conflict':
-      return new ScimError(409, 'uniqueness', detail, opts)
+      return new ScimError(409, 'uniqueness', conflictAdvice(err, detail), opts)
     case 'notFound':
       return new ScimError(404, undefined, 'Resource not found', opts)
     case 'limit':
@@ -89,8 +89,39 @@ export function toScimError (err: SalesforceError): ScimError {
       if (err.code === 'INVALID_CROSS_REFERENCE_KEY') {
         return new ScimError(400, 'invalidValue', `${detail}: a referenced record (profile, role or manager) does not exist in Salesforce`, opts)
       }
-      return new ScimError(400, 'invalidValue', detail, opts)
+      if (err.code === 'CANNOT_DISABLE_LAST_ADMIN') {
+        return new ScimError(409, undefined, `${detail}: Salesforce needs at least one active System Administrator; give the profile to another user first`, opts)
+      }
+      return new ScimError(400, 'invalidValue', validationAdvice(err, detail), opts)
   }
+}
+
+/**
+ * What an admin can do about a refused field (salesforce.md §11, "What a good bridge answers"): the config key
+ * that fills a missing field, the form a Username needs, the licence a permission set or profile needs.
+ */
+function validationAdvice (err: SalesforceError, detail: string): string {
+  if (err.code === 'REQUIRED_FIELD_MISSING') {
+    const fields = err.fields.length > 0 ? err.fields : [...err.message.matchAll(/\[([^\]]+)\]/g)].flatMap((m) => (m[1] ?? '').split(/,\s*/))
+    if (fields.length > 0) return `${detail}: send ${fields.length === 1 ? 'this field' : 'these fields'} or give ${fields.map((f) => `users.defaults.${f}`).join(', ')} a value in the configuration`
+  }
+  if (/Username must be in the form of an email address/i.test(err.message)) {
+    return `${detail}: userName (with users.usernameSuffix appended) must look like an email address, e.g. ana@example.com`
+  }
+  if (/user license doesn't allow the permission/i.test(err.message)) {
+    return `${detail}: the permission set or profile needs a licence the user lacks; map the group to a set the user's licence allows, or assign the permission set licence it needs`
+  }
+  if (/license.*(profile|user license)|profile.*license/i.test(err.message) && err.fields.includes('ProfileId')) {
+    return `${detail}: the profile belongs to another user licence than the user's; choose a profile of the same licence`
+  }
+  return detail
+}
+
+/** A uniqueness conflict, with the way out (salesforce.md §11). */
+function conflictAdvice (err: SalesforceError, detail: string): string {
+  if (err.code === 'DUPLICATE_USERNAME') return `${detail}: Salesforce usernames are unique across every org; use another userName, or set users.usernameSuffix (e.g. .uat in a sandbox)`
+  if (err.fields.includes('FederationIdentifier')) return `${detail}: another user holds this Federation ID; the SCIM attribute mapped to FederationIdentifier must be unique`
+  return detail
 }
 
 /** A lower layer's typed error as the ScimError the client sees; anything else is returned unchanged. */

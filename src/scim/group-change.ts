@@ -12,6 +12,7 @@ import { normalizeSalesforceId } from '../salesforce/ids.js'
 import { ScimError, toScimError } from './errors.js'
 import { notFound } from './errors.js'
 import { loadMarks } from './group-marks.js'
+import { licenceOf } from './licence-keeper.js'
 import type { GroupContext, Target } from './group-types.js'
 import type { RequestContext } from './user-service.js'
 
@@ -92,7 +93,9 @@ export function createGroupChanges (gc: GroupContext) {
       if (err instanceof SalesforceError && (err.kind === 'notFound' || err.code === 'MALFORMED_ID')) throw notFound(raw)
       throw err
     }
-    return { target: asTarget(kind, read.target, raw), read }
+    // Queues share the 00G prefix with public groups: the record's Type says which it is (issue 13).
+    const actual: GroupKind = kind === 'group' && read.target?.Type === 'Queue' ? 'queue' : kind
+    return { target: asTarget(actual, read.target, raw), read }
   }
 
   /** The members read for a target: users (a SCIM-deleted one is gone for the IdP, RFC 7644 §3.6), then groups. */
@@ -191,10 +194,17 @@ export function createGroupChanges (gc: GroupContext) {
     const plan = planGroupChange({ config, fallbackProfileId, target, change, state, full, marks })
     for (const { userId, row } of plan.kept) ctx.log.info({ group: target.id, userId, row }, `left a ${TARGETS[target.kind].label} membership scimforce did not make`)
     target.displayName = plan.displayName
+    // A permission set that needs a permission set licence: the licence first, for the members who lack it.
+    const licenceId = gc.licences === undefined ? undefined : licenceOf(target)
+    const granted = licenceId === undefined
+      ? []
+      : await gc.licences?.grant(licenceId, plan.writes.filter((w) => w.write.op === 'addMember').map((w) => w.write.userId), ctx.client, ctx.log) ?? []
     if (plan.writes.length > 0 || plan.rename !== undefined) {
       const byLabel = new Map(plan.writes.map((w) => [w.write.userId, w]))
       await applyEffects(plan.writes.flatMap((w) => w.effects), ctx.client)
       await sf.writeMembership(target, plan.rename === undefined ? undefined : salesforceGroupName(plan.rename), plan.writes.map((w) => w.write), ctx.log).catch(async (err: unknown) => {
+        // Licences granted for assignments that were not made go again (release checks what Salesforce holds).
+        if (licenceId !== undefined && granted.length > 0) await gc.licences?.release(licenceId, granted, ctx.log)
         const progress = progressOf(err)
         const undo = progress === undefined
           ? [...byLabel.keys()]
@@ -204,6 +214,12 @@ export function createGroupChanges (gc: GroupContext) {
       })
     }
     await applyEffects(plan.after, ctx.client)
+    if (licenceId !== undefined) {
+      // After the last set that needed it is gone, the licence goes too, if scimforce granted it.
+      const removed = [...plan.writes.filter((w) => w.write.op === 'removeRow'), ...plan.after.filter((e) => e.type === 'removeMembership')]
+        .map((w) => 'write' in w ? w.write.userId : w.userId)
+      await gc.licences?.release(licenceId, removed, ctx.log)
+    }
     if (plan.rename !== undefined) {
       target.record = { ...target.record, Name: salesforceGroupName(target.displayName) }
       await keepFullName(store, target.id, plan.rename)

@@ -28,12 +28,14 @@ import type { UserMapping } from '../mapping/user.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { Gateway, SfRecord } from '../salesforce/gateway.js'
 import { createGroupsGateway, type RowKind, type UserGroupKinds } from '../salesforce/groups.js'
+import { createLicenceGateway } from '../salesforce/licences.js'
 import { scopeConditionOf, userScopeOf } from '../salesforce/users.js'
 import type { Store } from '../store/store.js'
 import { asScimError } from './errors.js'
 import { createGroupChanges } from './group-change.js'
 import { createGroupCreator } from './group-create.js'
 import { createGroupLister, type GroupListQuery } from './group-list.js'
+import { createLicenceKeeper } from './licence-keeper.js'
 import { guard, notFound } from './errors.js'
 import type { GroupContext, GroupReadOptions, Target, UserGroupsRead } from './group-types.js'
 import type { ListPage } from './user-list.js'
@@ -76,7 +78,8 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
     objects: TARGETS,
     userScope: async () => await scopeConditionOf(userScopeOf(deps.users, deps.integrationUserId)),
   })
-  const gc: GroupContext = { sf, store, config, users: deps.users, userMapping: deps.userMapping }
+  const licences = createLicenceKeeper(createLicenceGateway(deps.gateway), store)
+  const gc: GroupContext = { sf, store, config, users: deps.users, userMapping: deps.userMapping, licences }
   const changes = createGroupChanges(gc)
   const { parseId, load, membersFrom, membersAfter, readForChange, apply, assertWritable } = changes
 

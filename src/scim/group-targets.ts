@@ -15,6 +15,8 @@ const KIND_WORD: Record<GroupTargetKind, string> = {
   permissionSetGroup: 'permission set group (by its API name)',
   profile: 'profile (by its name)',
   role: 'role (by its API name)',
+  packageLicence: 'package licence (by its namespace prefix)',
+  queue: 'queue (by its API name)',
 }
 
 /** What the check found: problems to fix, and admin-grade targets that stop the start. */

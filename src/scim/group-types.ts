@@ -7,6 +7,7 @@ import type { UserMapping } from '../mapping/user.js'
 import type { CompositeSubrequest } from '../salesforce/gateway.js'
 import type { GroupsGateway } from '../salesforce/groups.js'
 import type { Store } from '../store/store.js'
+import type { LicenceKeeper } from './licence-keeper.js'
 
 /** A SCIM group as found in Salesforce. */
 export type Target = GroupTarget
@@ -29,4 +30,6 @@ export interface GroupContext {
   config: GroupsConfig
   users: UsersConfig
   userMapping: UserMapping
+  /** Permission set licences that follow their permission sets (issue 13); absent: none are granted. */
+  licences?: LicenceKeeper
 }

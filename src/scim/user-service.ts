@@ -8,13 +8,16 @@ import { SalesforceError } from '../salesforce/errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from '../salesforce/gateway.js'
 import { normalizeSalesforceId } from '../salesforce/ids.js'
 import type { ApiVersionCheck } from '../salesforce/api-version.js'
-import { createUserGateway, userScopeOf } from '../salesforce/users.js'
+import { createLicenceGateway } from '../salesforce/licences.js'
+import { createUserGateway, renamedUsername, userScopeOf } from '../salesforce/users.js'
 import type { Store } from '../store/store.js'
 import {
   buildCreateRecord, clearableFields, scimToFields, toScimUser,
   type FieldChanges, type ScimUser, type UserMapping,
 } from '../mapping/user.js'
 import { lowerCaseOperationTypes, planPatch, resolveValueFilters, takeExternalId, type PatchOperation } from '../mapping/patch.js'
+import { createDeprovisioner } from './deprovision.js'
+import { explainUserLicenceLimit } from './licence-keeper.js'
 import { fromScimmy, guard, notFound, ScimError, toScimError } from './errors.js'
 import { createUserExternalIds } from './user-external-ids.js'
 import { createPendingEmails, type PendingEmailEvent } from './user-pending-email.js'
@@ -107,13 +110,47 @@ export function createUserService (deps: UserServiceDeps): UserService {
     await externalIds.set(ctx.client, id, typeof value === 'string' && value !== '' ? value : null)
   }
 
+  const deprovision = createDeprovisioner(users, store)
+  const licences = createLicenceGateway(deps.gateway)
+
+  /**
+   * Every write of an existing user: one that disables goes through the deprovisioner (frozen or inactive, never
+   * neither), one that enables undoes scimforce's freeze; anything else is the plain guarded update.
+   */
+  async function write (id: string, changes: FieldChanges, ctx: RequestContext, freezeFirst = config.freezeOnDisable === 'always'): Promise<SfRecord> {
+    if (config.sandbox !== undefined && typeof changes.Email === 'string') await keepInvalidEmail(id, changes, ctx)
+    if (changes.IsActive === false) return await deprovision.disable(id, changes, { freezeFirst, userName: userNameOf(id, changes) }, ctx.log)
+    return await (changes.IsActive === true ? deprovision.enable(id, changes, ctx.log) : users.updateAndRead(id, changes, ctx.log))
+      .catch(async (err: unknown) => {
+        // A reactivation (or a feature flag) without a free licence: name it and its counts, read only now.
+        if (err instanceof SalesforceError && err.code === 'LICENSE_LIMIT_EXCEEDED') throw await explainUserLicenceLimit(err, licences, `user ${id}`, ctx.log)
+        throw err
+      })
+  }
+
+  /**
+   * Sandbox mode: an Email the IdP sends unchanged while Salesforce holds it with `.invalid` appended (a refresh
+   * did that) is dropped from the write, so no verification mail goes out at every PUT. Costs one read, in
+   * sandbox mode only, for writes that carry an Email.
+   */
+  async function keepInvalidEmail (id: string, changes: FieldChanges, ctx: RequestContext): Promise<void> {
+    const current = await users.retrieve(id, ctx.log)
+    const held = typeof current?.Email === 'string' ? current.Email : undefined
+    if (held !== undefined && held.toLowerCase() === `${String(changes.Email).toLowerCase()}.invalid`) delete changes.Email
+  }
+
+  /** Who a message is about, without a call: the userName a PUT carries, else the id. */
+  function userNameOf (id: string, changes: FieldChanges): string {
+    return typeof changes.Username === 'string' && config.deleteMode !== 'rename' ? `${mapping.fromUsername(changes.Username)} (${id})` : `user ${id}`
+  }
+
   async function rehire (existing: SfRecord, user: Record<string, unknown>, ctx: RequestContext): Promise<ScimUser> {
     const id = String(existing.Id)
     const changes = scimToFields(mapping, user)
     changes.IsActive = user.active !== false
     delete changes.CommunityNickname
     // The guard travels with the write: a user that left the scope since the look-up is not taken over.
-    const rec = await users.updateAndRead(id, changes, ctx.log).catch((err: unknown) => {
+    const rec = await write(id, changes, ctx).catch((err: unknown) => {
       if (err instanceof SalesforceError && err.code === 'NOT_FOUND') throw outOfScope(user)
       throw err
     })
@@ -189,6 +226,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
     await store.withLock(`userName:${String(user.userName).toLowerCase()}`, async () => await createUnlocked(user, ctx))
 
   async function createUnlocked (user: Record<string, unknown>, ctx: RequestContext): Promise<{ user: ScimUser, rehired: boolean }> {
+    let duplicateRetries = 0
     for (let attempt = 0; ; attempt++) {
       const record = buildCreateRecord(mapping, config.defaults, user, attempt)
       try {
@@ -202,6 +240,14 @@ export function createUserService (deps: UserServiceDeps): UserService {
         if (err.code === 'DUPLICATE_USERNAME') {
           const match = await guard(users.findByUsername(username, ctx.log))
           if (match === undefined) {
+            // A sandbox refreshed lately: the username may be a replica of this org's own user (salesforce.md §11).
+            const wait = sandboxRetryDelay(config, duplicateRetries++)
+            if (wait !== undefined) {
+              ctx.log.info({ userName: user.userName, waitMs: wait }, 'DUPLICATE_USERNAME in a sandbox after a refresh; retrying')
+              await new Promise((resolve) => setTimeout(resolve, wait))
+              attempt--
+              continue
+            }
             throw new ScimError(409, 'uniqueness', `userName ${String(user.userName)} is taken by a user in another Salesforce org (Salesforce usernames are unique across all orgs); use a different userName or a username suffix`, { salesforceCode: err.code })
           }
           // Outside the scope a user does not exist for SCIM: never rehired, adopted or named by its id.
@@ -226,6 +272,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
             return { user: await present(existing.record, ctx), rehired: false }
           }
         }
+        if (err.code === 'LICENSE_LIMIT_EXCEEDED') throw await explainUserLicenceLimit(err, licences, `userName ${String(user.userName)}`, ctx.log)
         throw toScimError(err)
       }
     }
@@ -238,7 +285,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
     if (mode === 'replace') {
       for (const field of clearableFields(mapping)) if (!(field in changes)) changes[field] = null
     }
-    const rec = await guard(users.updateAndRead(id, changes, ctx.log).catch(lostOn(id, ctx.log)))
+    const rec = await guard(write(id, changes, ctx).catch(lostOn(id, ctx.log)))
     await checkEmail(id, changes, rec, ctx)
     await keepExternalId(id, mode === 'replace' ? user.externalId ?? null : user.externalId, ctx)
     return await present(rec, ctx)
@@ -263,7 +310,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
     let written: FieldChanges = {}
     if (plan.kind === 'direct') {
       written = plan.changes
-      rec = Object.keys(plan.changes).length === 0 ? current : await guard(users.updateAndRead(id, plan.changes, ctx.log).catch(lostOn(id, ctx.log)))
+      rec = Object.keys(plan.changes).length === 0 ? current : await guard(write(id, plan.changes, ctx).catch(lostOn(id, ctx.log)))
     } else {
       const before = toScimUser(mapping, current as SfRecord)
       const patched = await fromScimmy(async () => await new SCIMMY.Messages.PatchOp({ schemas: [SCIMMY.Messages.PatchOp.id], Operations: operations as never })
@@ -276,7 +323,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
       for (const [k, v] of Object.entries(newFields)) if (oldFields[k] !== v) changes[k] = v
       for (const k of Object.keys(oldFields)) if (!(k in newFields) && clearableFields(mapping).includes(k)) changes[k] = null
       written = changes
-      rec = Object.keys(changes).length === 0 ? current : await guard(users.updateAndRead(id, changes, ctx.log).catch(lostOn(id, ctx.log)))
+      rec = Object.keys(changes).length === 0 ? current : await guard(write(id, changes, ctx).catch(lostOn(id, ctx.log)))
     }
     // Nothing to write in Salesforce (only externalId, or a no-op): the user as it is.
     rec ??= await guard(users.retrieve(id, ctx.log).catch(lostOn(id, ctx.log)))
@@ -288,7 +335,16 @@ export function createUserService (deps: UserServiceDeps): UserService {
 
   async function remove (pathId: string, ctx: RequestContext): Promise<void> {
     const id = await checkId(pathId)
-    const rec = await guard(users.deactivateAndRead(id, config.deleteMode, ctx.log).catch(lostOn(id, ctx.log)))
+    const changes: FieldChanges = { IsActive: false }
+    if (config.deleteMode === 'rename') {
+      // The rename needs the current Username (one more call, as before).
+      const current = await guard(users.retrieve(id, ctx.log))
+      if (current === undefined) throw notFound(id)
+      changes.Username = renamedUsername(String(current.Username))
+    }
+    const freezeFirst = config.deleteMode === 'freeze' || config.freezeOnDisable === 'always'
+    // A refused deactivation throws (409, the user frozen): no tombstone, so the IdP's retry reaches the user again.
+    const rec = await guard(write(id, changes, ctx, freezeFirst).catch(lostOn(id, ctx.log)))
     await store.addTombstone({ id: String(rec.Id), userName: mapping.fromUsername(String(rec.Username ?? '')), client: ctx.client })
   }
 
@@ -310,6 +366,14 @@ function withWorkEmail (user: ScimUser, email: string): ScimUser {
   const emails = Array.isArray(user.emails) ? (user.emails as Array<Record<string, unknown>>) : []
   const rest = emails.filter((e) => e.type !== 'work')
   return { ...user, emails: [{ value: email, type: 'work', primary: true }, ...rest] }
+}
+
+/** How long to wait before retrying a DUPLICATE_USERNAME in a refreshed sandbox (48 h window, KB 000383623), or undefined. */
+export function sandboxRetryDelay (config: UsersConfig, retry: number, now = Date.now()): number | undefined {
+  const sandbox = config.sandbox
+  if (sandbox === undefined) return undefined
+  if (sandbox.refreshedAt !== undefined && now - Date.parse(sandbox.refreshedAt) > 48 * 3600_000) return undefined
+  return sandbox.duplicateRetryDelaysMs[retry]
 }
 
 /** A POST naming a user outside the managed scope: 409, and the detail says why (never a rehire). */

@@ -13,7 +13,7 @@ export interface Tombstone {
 }
 
 /** The kinds of group target (mapping/group.ts); 'group' is a public group. */
-export type MembershipKind = 'group' | 'permissionSet' | 'permissionSetGroup' | 'profile' | 'role'
+export type MembershipKind = 'group' | 'permissionSet' | 'permissionSetGroup' | 'profile' | 'role' | 'packageLicence' | 'queue'
 
 /**
  * One membership scimforce is answerable for. For 'group', 'permissionSet' and 'permissionSetGroup' it is the

@@ -54,7 +54,7 @@ async function doctor (env: Record<string, string>): Promise<{ code: number, out
   return { code, output, rows }
 }
 
-const ALL = ['configuration', 'salesforce token', 'api version', 'api usage', 'default profile', 'licenses', 'group mappings', 'store']
+const ALL = ['configuration', 'salesforce token', 'api version', 'api usage', 'default profile', 'licenses', 'group mappings', 'licence headroom', 'store']
 
 describe('doctor', () => {
   it('passes every check against a healthy org and prints the table', async () => {
@@ -69,7 +69,8 @@ describe('doctor', () => {
     expect(rows['api usage']?.detail).toMatch(/ of 15,000 daily API requests left$/)
     expect(output).toMatch(/^ {2}CHECK +RESULT {2}DETAIL$/m)
     expect(output).toMatch(/^ {2}salesforce token +PASS {4}client_credentials flow at /m)
-    expect(output).toMatch(/all 8 checks passed\n$/)
+    expect(output).toMatch(/all 9 checks passed\n$/)
+    expect(rows['licence headroom']?.detail).toMatch(/^permission set licence SalesCloudEinsteinPsl: 3 of 3 free$/m)
   })
 
   it('fails on a wrong client secret, says which setting to fix, and skips what needs a token', async () => {
@@ -80,7 +81,7 @@ describe('doctor', () => {
     for (const name of ['api version', 'api usage', 'default profile', 'licenses']) expect(rows[name]?.status).toBe('skip')
     expect(rows.store?.status).toBe('pass')
     expect(output).toMatch(/^ {2}salesforce token +FAIL {4}Salesforce refused the consumer secret \(invalid_client\)/m)
-    expect(output).toMatch(/1 of 8 checks failed/)
+    expect(output).toMatch(/1 of 9 checks failed/)
   })
 
   it('fails when Salesforce cannot be reached, naming the URL to check', async () => {
@@ -117,6 +118,21 @@ describe('doctor', () => {
     expect(failed.code).toBe(1)
     expect(failed.rows['group mappings']?.status).toBe('fail')
     expect(failed.rows['group mappings']?.detail).toContain('No_Such_Set')
+  })
+
+  it('reports licence headroom, and fails when a mapped permission set needs a licence with no free seat (issue 13)', async () => {
+    const e = await org({ permissionSetLicenseTotals: { SalesCloudEinsteinPsl: 0 } })
+    const dir = mkdtempSync(join(tmpdir(), 'scimforce-doctor-headroom-'))
+    dirs.push(dir)
+    const plain = await doctor(envFor(e))
+    expect(plain.rows['licence headroom']).toMatchObject({ status: 'pass', detail: expect.stringMatching(/^permission set licence SalesCloudEinsteinPsl: 0 of 0 free$/m) })
+    expect(plain.rows['licence headroom']?.detail).toMatch(/^package licence dsfs: \d+ of 5 free$/m)
+    const mapped = join(dir, 'einstein.yaml')
+    writeFileSync(mapped, 'groups:\n  mappings:\n    - displayName: Einstein Users\n      permissionSet: Sales_Cloud_Einstein\n')
+    const failed = await doctor(envFor(e, { SCIMFORCE_CONFIG: mapped }))
+    expect(failed.code).toBe(1)
+    expect(failed.rows['licence headroom']?.status).toBe('fail')
+    expect(failed.rows['licence headroom']?.detail).toMatch(/SalesCloudEinsteinPsl: 0 of 0 free \(needed by Sales_Cloud_Einstein\)/)
   })
 
   it('fails the group mappings check for an admin-grade target the mapping does not allow, naming the key', async () => {
@@ -193,10 +209,10 @@ describe('doctor', () => {
       return { code: exit.code, out: child.stdout() + child.stderr() }
     }
     const good = await run(envFor(e))
-    expect(good.out).toContain('all 8 checks passed')
+    expect(good.out).toContain('all 9 checks passed')
     expect(good.code).toBe(0)
     const bad = await run(envFor(e, { SF_CLIENT_SECRET: WRONG_SECRET }))
-    expect(bad.out).toContain('1 of 8 checks failed')
+    expect(bad.out).toContain('1 of 9 checks failed')
     expect(bad.code).toBe(1)
     for (const secret of SECRETS) expect(good.out + bad.out).not.toContain(secret)
   }, 60_000)

@@ -1,0 +1,99 @@
+// Deprovisioning that never leaves a leaver able to log in (issue 13): every disable path (DELETE, PATCH or PUT
+// active:false) ends with the user inactive or frozen, never neither. Salesforce may refuse a deactivation (the
+// user is the default case owner, the default workflow user, the last admin...; salesforce.md §2.9, §11): the user
+// is then frozen (UserLogin.IsFrozen) in a request of its own and the IdP hears so, with the blocker named, as a
+// 409 it will retry; the retry completes the deactivation once an admin removed the blocker. A freeze scimforce
+// made is remembered (store documents, namespace `frozen`) and undone when the IdP reactivates the user; a freeze
+// an admin made is never undone by SCIM.
+import type { Logger } from '../salesforce/connection.js'
+import { SalesforceError } from '../salesforce/errors.js'
+import type { SfRecord } from '../salesforce/gateway.js'
+import type { UserChanges, UserGateway } from '../salesforce/users.js'
+import type { Store } from '../store/store.js'
+import { idKey } from '../store/store.js'
+import { ScimError, toScimError } from './errors.js'
+
+/** Store namespace of the freezes scimforce made: key = the user's 15-character id. */
+export const FROZEN_NS = 'frozen'
+
+/** What a freeze mark records: who froze, when, and why. */
+interface FreezeMark { userId: string, reason: 'disable' | 'refused', at: string }
+
+/**
+ * Whether Salesforce's refusal is about the deactivation itself (rather than another field of the same write).
+ * Texts from KB 000384586/000003585 ("You cannot deactivate this user…", "You cannot disable the Web to Lead
+ * Default Creator", "Cannot inactivate user that is the value of a hierarchy field") and the last admin's code.
+ */
+export function isDeactivationRefusal (err: SalesforceError): boolean {
+  return err.code === 'CANNOT_DISABLE_LAST_ADMIN' || /\b(deactivat|inactivat|disable)/i.test(err.message)
+}
+
+/** The honest answer to a refused deactivation: 409, the blocker in Salesforce's words, the user's state, the fix. */
+export function refusalError (err: SalesforceError, frozen: boolean, userName: string): ScimError {
+  const message = err.message.replace(/<br>/g, ' ').trim()
+  const state = frozen
+    ? 'scimforce froze the user instead: they cannot log in, but stay active and keep their licence'
+    : 'scimforce could not freeze them either: THEY CAN STILL LOG IN; freeze them in Setup → Users'
+  if (err.code === 'CANNOT_DISABLE_LAST_ADMIN') {
+    return new ScimError(409, undefined, `Salesforce refused to deactivate ${userName}: it needs at least one active System Administrator (CANNOT_DISABLE_LAST_ADMIN); ${state}. Give another user the System Administrator profile, then send the request again`, { salesforceCode: err.code, cause: err })
+  }
+  return new ScimError(409, undefined, `Salesforce refused to deactivate ${userName}: "${message}" (Salesforce ${err.code}); ${state}. Remove the blocker in Salesforce Setup, then send the same request again to finish the deactivation`, { salesforceCode: err.code, cause: err })
+}
+
+export interface Deprovisioner {
+  /**
+   * Writes `changes` (IsActive=false among them). `freezeFirst`: freeze in its own transaction before the
+   * deactivation. A refusal freezes the user (always) and throws a 409 ScimError; a user outside the scope or
+   * unknown throws the gateway's NOT_FOUND.
+   */
+  disable (id: string, changes: UserChanges, opts: { freezeFirst: boolean, userName: string }, log: Logger): Promise<SfRecord>
+  /** Writes `changes` (IsActive=true among them), unfreezing the user when scimforce froze them. */
+  enable (id: string, changes: UserChanges, log: Logger): Promise<SfRecord>
+  /** Whether scimforce froze this user and has not unfrozen them since. */
+  frozenByUs (id: string): Promise<boolean>
+}
+
+export function createDeprovisioner (users: UserGateway, store: Store): Deprovisioner {
+  const mark = async (userId: string, reason: FreezeMark['reason']): Promise<void> => {
+    await store.putDoc(FROZEN_NS, idKey(userId), { userId, reason, at: new Date().toISOString() } satisfies FreezeMark)
+  }
+  const frozenByUs = async (id: string): Promise<boolean> => (await store.getDoc(FROZEN_NS, idKey(id))) !== undefined
+
+  async function disable (id: string, changes: UserChanges, opts: { freezeFirst: boolean, userName: string }, log: Logger): Promise<SfRecord> {
+    // The mark goes first: a freeze whose answer is lost must still be undone on reactivation.
+    if (opts.freezeFirst) await mark(id, 'disable')
+    try {
+      return await users.disableAndRead(id, changes, { freezeFirst: opts.freezeFirst }, log)
+    } catch (err) {
+      if (!(err instanceof SalesforceError) || err.kind !== 'validation') throw err
+      // Refused: the user must not keep the ability to log in. A freeze of its own, which nothing rolls back.
+      await mark(id, 'refused')
+      let frozen = false
+      try {
+        frozen = (await users.setFrozen(id, true, log)).IsFrozen
+      } catch (freezeErr) {
+        log.error({ userId: id, err: freezeErr }, 'could not freeze a user whose deactivation Salesforce refused')
+      }
+      if (!frozen) {
+        // With freezeFirst the composite may have failed on the freeze while the deactivation went through.
+        const now = await users.retrieve(id, log).catch(() => undefined)
+        if (now !== undefined && now.IsActive === false) return now
+      }
+      log.warn({ userId: id, code: err.code, frozen }, 'Salesforce refused a deactivation; the user is frozen instead')
+      if (isDeactivationRefusal(err)) throw refusalError(err, frozen, opts.userName)
+      // Another field of the same write was refused: that is the error, and the freeze is said.
+      const scim = toScimError(err)
+      throw new ScimError(scim.status, scim.scimType, `${scim.message}; the user was not deactivated, ${frozen ? 'so scimforce froze them (they cannot log in) until the request succeeds' : 'and scimforce could not freeze them: THEY CAN STILL LOG IN'}`, { salesforceCode: err.code, cause: err })
+    }
+  }
+
+  async function enable (id: string, changes: UserChanges, log: Logger): Promise<SfRecord> {
+    if (!await frozenByUs(id)) return await users.updateAndRead(id, changes, log)
+    const rec = await users.reactivateAndRead(id, changes, log)
+    await store.deleteDoc(FROZEN_NS, idKey(id))
+    log.info({ userId: id }, 'reactivated a user scimforce had frozen, and unfroze them')
+    return rec
+  }
+
+  return { disable, enable, frozenByUs }
+}
