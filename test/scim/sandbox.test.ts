@@ -20,10 +20,13 @@ describe('sandbox mode', () => {
     const id = String(u.body.id)
     // What a sandbox refresh does to every user (KB 000386507).
     h.emulator.org.update('User', id, { Email: 'sb@pickup.example.invalid' })
+    h.emulator.org.confirmEmail(id)
     const same = await h.http.get(`${SCIM}/Users/${id}`).set(auth).expect(200)
     await h.http.put(`${SCIM}/Users/${id}`).set(auth).send({ ...same.body, emails: [{ value: 'sb@pickup.example', primary: true }], title: 'Driver' }).expect(200)
     expect(h.emulator.org.get('User', id) as Rec).toMatchObject({ Email: 'sb@pickup.example.invalid', Title: 'Driver' })
     await h.http.put(`${SCIM}/Users/${id}`).set(auth).send({ ...same.body, emails: [{ value: 'new@pickup.example', primary: true }] }).expect(200)
+    // A real change is written (and, as in a real org, waits for the user's verification).
+    h.emulator.org.confirmEmail(id)
     expect((h.emulator.org.get('User', id) as Rec).Email).toBe('new@pickup.example')
   })
 
@@ -32,8 +35,10 @@ describe('sandbox mode', () => {
     const u = await h.http.post(`${SCIM}/Users`).set(auth).send({ userName: 'prod@pickup.example', name: { familyName: 'Prod' } }).expect(201)
     const id = String(u.body.id)
     h.emulator.org.update('User', id, { Email: 'prod@pickup.example.invalid' })
+    h.emulator.org.confirmEmail(id)
     const same = await h.http.get(`${SCIM}/Users/${id}`).set(auth).expect(200)
     await h.http.put(`${SCIM}/Users/${id}`).set(auth).send({ ...same.body, emails: [{ value: 'prod@pickup.example', primary: true }] }).expect(200)
+    h.emulator.org.confirmEmail(id)
     expect((h.emulator.org.get('User', id) as Rec).Email).toBe('prod@pickup.example')
   })
 

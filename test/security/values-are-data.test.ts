@@ -89,8 +89,10 @@ describe('values are data', () => {
         .send({ ...resource, userName: twin, externalId: `${odd} twin`, emails: [{ value: twin, type: 'work', primary: true }], active: true })
       expect(posted.status, JSON.stringify(posted.body)).toBe(201)
       const twinId = String(posted.body.id)
-      // FederationIdentifier (externalId) is unique per org: the twin has its own.
-      expect(h.emulator.org.get('User', twinId)).toMatchObject({ Username: twin, Title: `${odd} put`, FederationIdentifier: `${odd} twin` })
+      expect(h.emulator.org.get('User', twinId)).toMatchObject({ Username: twin, Title: `${odd} put` })
+      // externalId is scimforce's own (per client, issue 12): kept literally, answered as sent.
+      expect(posted.body.externalId).toBe(`${odd} twin`)
+      expect((await h.http.get(`${SCIM}/Users/${twinId}`).set(auth).expect(200)).body.externalId).toBe(`${odd} twin`)
       for (const t of targets.filter((x) => x.field !== 'Title' && x.field !== 'FederationIdentifier')) expect(h.emulator.org.get('User', twinId)?.[t.field], `${t.path} after POST`).toBe(value(t.path))
     }
   })
