@@ -15,6 +15,8 @@ import {
 } from '../mapping/user.js'
 import { planPatch, type PatchOperation } from '../mapping/patch.js'
 import { fromScimmy, guard, notFound, ScimError, toScimError } from './errors.js'
+import { createIntents, USER_INTENTS } from './intents.js'
+import { createOrdering, orderUserService } from './ordering.js'
 import { createUserLister, type ListQuery, type ListPage } from './user-list.js'
 
 export interface RequestContext {
@@ -74,8 +76,9 @@ export function createUserService (deps: UserServiceDeps): UserService {
     ...(config.scope.profiles !== undefined ? { profiles: config.scope.profiles } : {}),
   })
   const lister = createUserLister({ users, mapping, store })
+  const intents = createIntents(store)
 
-  async function rehire (existing: SfRecord, user: Record<string, unknown>, ctx: RequestContext): Promise<ScimUser> {
+  async function rehire (existing: SfRecord, user: Record<string, unknown>, ctx: RequestContext, why = 'rehired an inactive Salesforce user'): Promise<ScimUser> {
     const id = String(existing.Id)
     const changes = scimToFields(mapping, user)
     changes.IsActive = user.active !== false
@@ -86,7 +89,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
       throw err
     })
     await store.removeTombstone(id)
-    ctx.log.info({ userId: id }, 'rehired an inactive Salesforce user')
+    ctx.log.info({ userId: id }, why)
     return toScimUser(mapping, rec)
   }
 
@@ -132,10 +135,15 @@ export function createUserService (deps: UserServiceDeps): UserService {
   }
 
   async function create (user: Record<string, unknown>, ctx: RequestContext): Promise<{ user: ScimUser, rehired: boolean }> {
+    const name = String(user.userName ?? '')
+    // Recorded before the call (intents.ts): what explains the user when this create's answer is lost.
+    const { prior, intent } = await intents.begin(USER_INTENTS, name, ctx.client)
     for (let attempt = 0; ; attempt++) {
       const record = buildCreateRecord(mapping, config.defaults, user, attempt)
       try {
-        return { user: toScimUser(mapping, await users.createAndRead(record, ctx.log)), rehired: false }
+        const created = await users.createAndRead(record, ctx.log)
+        await intents.created(USER_INTENTS, name, ctx.client, String(created.Id))
+        return { user: toScimUser(mapping, created), rehired: false }
       } catch (err) {
         if (!(err instanceof SalesforceError)) throw err
         if (err.code === 'DUPLICATE_COMM_NICKNAME' && attempt + 1 < NICKNAME_ATTEMPTS) continue
@@ -143,29 +151,47 @@ export function createUserService (deps: UserServiceDeps): UserService {
         if (err.code === 'DUPLICATE_USERNAME') {
           const match = await guard(users.findByUsername(username, ctx.log))
           if (match === undefined) {
+            if (prior === undefined) await intents.clear(USER_INTENTS, name, ctx.client)
             throw new ScimError(409, 'uniqueness', `userName ${String(user.userName)} is taken by a user in another Salesforce org (Salesforce usernames are unique across all orgs); use a different userName or a username suffix`, { salesforceCode: err.code })
           }
           // Outside the scope a user does not exist for SCIM: never rehired, adopted or named by its id.
-          if (!match.inScope) throw outOfScope(user, err.code)
+          if (!match.inScope) {
+            if (prior === undefined) await intents.clear(USER_INTENTS, name, ctx.client)
+            throw outOfScope(user, err.code)
+          }
           const existing = match.record
           const id = String(existing.Id)
           if (existing.IsActive !== true || await store.isTombstoned(id)) {
             return { user: await guard(rehire(existing, user, ctx)), rehired: true }
           }
+          // The retry of this client's own create whose answer was lost (a timeout, a drop, a crash): the same
+          // user, 201 as the first answer would have been, with what this POST says. Never a user someone else made.
+          if (prior !== undefined && await intents.explains(USER_INTENTS, prior, existing)) {
+            const again = await guard(rehire(existing, user, ctx, 'a retried create found the user its first attempt made; answering with it'))
+            await intents.created(USER_INTENTS, name, ctx.client, id)
+            return { user: again, rehired: false }
+          }
           if (config.onActiveConflict === 'adopt') {
             ctx.log.info({ userId: id }, 'adopting an existing active Salesforce user')
             return { user: await guard(rehire(existing, user, ctx)), rehired: true }
           }
+          if (prior === undefined) await intents.clear(USER_INTENTS, name, ctx.client)
           throw new ScimError(409, 'uniqueness', `userName ${String(user.userName)} already exists (Salesforce user ${id})`, { salesforceCode: err.code })
         }
         if (err.kind === 'unknownOutcome') {
-          // The POST may have reached Salesforce before the connection broke: look, never create twice.
+          // The POST may have reached Salesforce before the connection broke: look, never create twice. The user
+          // found is this create's only if it was made after the intent (an admin's user of this name is not).
           const existing = (await guard(users.findByUsername(username, ctx.log)))
-          if (existing !== undefined && existing.inScope && existing.record.IsActive === true && !await store.isTombstoned(String(existing.record.Id))) {
+          if (existing !== undefined && existing.inScope && existing.record.IsActive === true && !await store.isTombstoned(String(existing.record.Id)) &&
+            await intents.explains(USER_INTENTS, intent, existing.record)) {
             ctx.log.warn({ userId: existing.record.Id }, 'create outcome was unknown; the user exists, answering with it')
+            await intents.created(USER_INTENTS, name, ctx.client, String(existing.record.Id))
             return { user: toScimUser(mapping, existing.record), rehired: false }
           }
+          // The intent stays: the IdP's retry will find what this create made, if it made anything.
+          throw toScimError(err)
         }
+        if (prior === undefined) await intents.clear(USER_INTENTS, name, ctx.client)
         throw toScimError(err)
       }
     }
@@ -209,7 +235,8 @@ export function createUserService (deps: UserServiceDeps): UserService {
     await store.addTombstone({ id: String(rec.Id), userName: mapping.fromUsername(String(rec.Username ?? '')), client: ctx.client })
   }
 
-  return {
+  // Writes to one user run in order, also past a timeout (ordering.ts, issue 16).
+  return orderUserService({
     get,
     list: async (q, ctx) => {
       const page = await guard(lister.list(q, ctx.log))
@@ -219,7 +246,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
     replace,
     patch,
     delete: remove,
-  }
+  }, createOrdering(store))
 }
 
 /** A POST naming a user outside the managed scope: 409, and the detail says why (never a rehire). */
