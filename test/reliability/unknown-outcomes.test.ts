@@ -103,9 +103,17 @@ describe('writes with an unknown outcome', () => {
   it('never adopts a user an admin made: a POST of that userName stays 409', async () => {
     const userName = `admin${++n}.${Date.now().toString(36)}@pickup.example`
     h.emulator.org.insert('User', {
-      Username: userName, LastName: 'Admin', Email: userName, Alias: 'adm', CommunityNickname: `adm${n}`,
-      TimeZoneSidKey: 'America/Los_Angeles', LocaleSidKey: 'en_US', EmailEncodingKey: 'UTF-8', LanguageLocaleKey: 'en_US',
-      ProfileId: String(h.config.users.defaults.ProfileId), IsActive: true,
+      Username: userName,
+      LastName: 'Admin',
+      Email: userName,
+      Alias: 'adm',
+      CommunityNickname: `adm${n}`,
+      TimeZoneSidKey: 'America/Los_Angeles',
+      LocaleSidKey: 'en_US',
+      EmailEncodingKey: 'UTF-8',
+      LanguageLocaleKey: 'en_US',
+      ProfileId: String(h.config.users.defaults.ProfileId),
+      IsActive: true,
     })
     for (let i = 0; i < 2; i++) expect((await scim('POST', `${h.scim}/Users`, userBody(userName))).status).toBe(409)
   })
