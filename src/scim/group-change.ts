@@ -196,10 +196,16 @@ export function createGroupChanges (gc: GroupContext) {
       await applyEffects(plan.writes.flatMap((w) => w.effects), ctx.client)
       await sf.writeMembership(target, plan.rename, plan.writes.map((w) => w.write), ctx.log).catch(async (err: unknown) => {
         const progress = progressOf(err)
+        const unknown = progress === undefined ? err instanceof SalesforceError && err.kind === 'unknownOutcome' : progress.outcomeUnknown === true
+        const sentAndUnknown = unknown ? (progress === undefined ? [...byLabel.keys()] : progress.failed ?? []) : []
         const undo = progress === undefined
-          ? [...byLabel.keys()]
-          : [...(progress.outcomeUnknown === true ? [] : progress.failed ?? []), ...progress.unsent ?? []]
-        await applyEffects(undo.flatMap((label) => byLabel.get(label)?.undo ?? []), ctx.client)
+          ? (unknown ? [] : [...byLabel.keys()])
+          : [...(unknown ? [] : progress.failed ?? []), ...progress.unsent ?? []]
+        // A write whose outcome is unknown keeps every mark it may need (issue 16): an added row's mark stays (it
+        // may exist), and a removed row's mark comes back (it may still exist, and the IdP's retry must be free
+        // to remove it); a mark whose row turns out absent is harmless, a row without its mark is never removed.
+        const restore = sentAndUnknown.flatMap((label) => (byLabel.get(label)?.undo ?? []).filter((e) => e.type === 'addMembership'))
+        await applyEffects([...undo.flatMap((label) => byLabel.get(label)?.undo ?? []), ...restore], ctx.client)
         throw explainWriteError(err, target)
       })
     }

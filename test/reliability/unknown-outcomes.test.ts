@@ -142,4 +142,24 @@ describe('writes with an unknown outcome', () => {
     expect((await scim('DELETE', `${h.scim}/Groups/${String(id)}`)).status).toBe(204)
     expect(sfGroups(name)).toHaveLength(0)
   })
+
+  it('a member removal whose connection dropped keeps the ownership mark, so the IdP\'s retry still removes the row', async () => {
+    const name = `rm${++n}${Date.now().toString(36)}`
+    const member = await createUser()
+    const g = await scim('POST', `${h.scim}/Groups`, { displayName: name, members: [{ value: member }] })
+    expect(g.status).toBe(201)
+    const gid = String(g.body?.id)
+    const rows = (): unknown[] => h.emulator.org.filter('GroupMember', (r) => r.GroupId === gid)
+    expect(rows()).toHaveLength(1)
+    const remove = { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: `members[value eq "${member}"]` }] }
+    // The read goes through, the write's connection is dropped before Salesforce applies it.
+    h.emulator.faults.failNext(1, 'dropConnection', { method: 'POST', pathIncludes: '/composite', nth: 2 })
+    expect((await scim('PATCH', `${h.scim}/Groups/${gid}`, remove)).status).toBe(503)
+    expect(rows()).toHaveLength(1)
+    expect(await h.store.membersOf(gid)).toEqual([member])
+    const again = await scim('PATCH', `${h.scim}/Groups/${gid}`, remove)
+    expect(again.status).toBeLessThan(300)
+    expect(rows()).toHaveLength(0)
+    expect(await h.store.membersOf(gid)).toEqual([])
+  })
 })
