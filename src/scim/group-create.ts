@@ -99,7 +99,7 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
     const first = ids.slice(0, 4 * MAX_COLLECTION_RECORDS)
     // Recorded before the call (intents.ts): if the answer is lost after Salesforce committed, the retry still
     // knows the group as scimforce's own, so ownership marks match Salesforce and its DELETE deletes it.
-    const { prior } = await intents.begin(GROUP_INTENTS, displayName, ctx.client)
+    const { prior } = await intents.begin(GROUP_INTENTS, displayName, ctx.client, first)
     let record: SfRecord | undefined
     const recordCreated = async (created: SfRecord): Promise<void> => {
       record = created

@@ -34,7 +34,6 @@ import { asScimError } from './errors.js'
 import { createGroupChanges } from './group-change.js'
 import { createGroupCreator } from './group-create.js'
 import { createGroupLister, type GroupListQuery } from './group-list.js'
-import { createIntents, GROUP_INTENTS } from './intents.js'
 import { createOrdering, orderGroupService } from './ordering.js'
 import { guard, notFound } from './errors.js'
 import type { GroupContext, GroupReadOptions, Target, UserGroupsRead } from './group-types.js'
@@ -90,15 +89,6 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
   }
 
   const creator = createGroupCreator(gc, changes, render)
-  const intents = createIntents(store)
-
-  /** Whether this client's create intent (intents.ts) explains a public group scimforce has not marked as its own. */
-  async function createdUnanswered (target: Target, ctx: RequestContext): Promise<boolean> {
-    const intent = await intents.pending(GROUP_INTENTS, String(target.record.Name ?? target.displayName), ctx.client)
-    if (intent === undefined || !await intents.explains(GROUP_INTENTS, intent, target.record)) return false
-    await intents.clear(GROUP_INTENTS, String(target.record.Name ?? target.displayName), ctx.client)
-    return true
-  }
 
   /** What the members of a target are read from: rows in Salesforce, or (profiles, roles) the store's claims. */
   const memberSource = async (kind: GroupKind, id: string): Promise<{ kind: GroupKind, id: string, claimed?: string[] }> =>
@@ -163,11 +153,10 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
     const ownedUsers = await store.membersOf(sfId)
     const change: GroupChange = { ops: ownedUsers.map((userId) => ({ ref: { id: userId }, add: false })) }
     const { target, state } = await guard(readForChange(id, mentionedMembers(change), false, ctx))
-    if (target.kind === 'group' && await createdUnanswered(target, ctx)) {
+    if (target.kind === 'group' && await changes.adoptIntended(target)) {
       // The IdP's create of this group lost its answer and the IdP found the group by name instead of retrying
       // the POST: it is scimforce's own (intents.ts), so its DELETE deletes it, as the first answer would have had it.
       ctx.log.warn({ group: sfId }, 'deleting a public group whose create answer was lost; an intent shows scimforce made it')
-      await store.markGroupCreated(sfId)
       return await remove(id, ctx)
     }
     await guard(apply(target, change, state, false, ctx))

@@ -32,6 +32,8 @@ export interface CreateIntent {
   at: string
   /** The record the create made, once an answer said so. */
   id?: string
+  /** A public group's first members, created with it in one all-or-none call: scimforce's rows if the group is. */
+  members?: string[]
 }
 
 export interface Intents {
@@ -39,7 +41,7 @@ export interface Intents {
    * Records that `client` is about to create `name`. `prior` is the intent an earlier attempt left, if it is still
    * fresh: the one that may explain a record found in the way. `intent` is the one now stored (the prior one, kept).
    */
-  begin (ns: string, name: string, client: string): Promise<{ prior: CreateIntent | undefined, intent: CreateIntent }>
+  begin (ns: string, name: string, client: string, members?: readonly string[]): Promise<{ prior: CreateIntent | undefined, intent: CreateIntent }>
   /** This client's fresh intent to create `name`, if any. */
   pending (ns: string, name: string, client: string): Promise<CreateIntent | undefined>
   /** The create is known to have made `id` (kept, so that a retry whose 201 was lost gets the same id). */
@@ -51,6 +53,8 @@ export interface Intents {
    * a record created after the intent and explained by no other client's intent.
    */
   explains (ns: string, intent: CreateIntent, record: Record<string, unknown>): Promise<boolean>
+  /** The fresh intent of any client that explains `record`, for callers that do not know which client asked. */
+  explainedBy (ns: string, name: string, record: Record<string, unknown>): Promise<CreateIntent | undefined>
 }
 
 const keyOf = (name: string, client: string): string => `${name.toLowerCase()}|${client}`
@@ -74,9 +78,9 @@ export function createIntents (store: Pick<Store, 'getDoc' | 'putDoc' | 'deleteD
 
   return {
     pending: current,
-    async begin (ns, name, client) {
+    async begin (ns, name, client, members) {
       const prior = await current(ns, name, client)
-      const intent: CreateIntent = prior ?? { client, name: name.toLowerCase(), at: new Date(now()).toISOString() }
+      const intent: CreateIntent = prior ?? { client, name: name.toLowerCase(), at: new Date(now()).toISOString(), ...(members !== undefined ? { members: [...members] } : {}) }
       await store.putDoc(ns, keyOf(name, client), intent)
       return { prior, intent }
     },
@@ -86,6 +90,11 @@ export function createIntents (store: Pick<Store, 'getDoc' | 'putDoc' | 'deleteD
     },
     async clear (ns, name, client) {
       await store.deleteDoc(ns, keyOf(name, client))
+    },
+    async explainedBy (ns, name, record) {
+      const all = (await store.listDocs<CreateIntent>(ns, { prefix: `${name.toLowerCase()}|` })).map((d) => d.value).filter(fresh)
+      for (const intent of all) if (await this.explains(ns, intent, record)) return intent
+      return undefined
     },
     async explains (ns, intent, record) {
       if (intent.id !== undefined) return sameId(intent.id, record.Id)

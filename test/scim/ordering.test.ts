@@ -4,7 +4,7 @@
 // after it, by no other client's create.
 import { afterEach, describe, expect, it } from 'vitest'
 import { trackingInFlight, stillInFlight } from '../../src/salesforce/in-flight.js'
-import { createIntents, CLOCK_SKEW_MS, INTENT_TTL_MS, USER_INTENTS } from '../../src/scim/intents.js'
+import { createIntents, CLOCK_SKEW_MS, GROUP_INTENTS, INTENT_TTL_MS, USER_INTENTS } from '../../src/scim/intents.js'
 import { createOrdering, idLockKey } from '../../src/scim/ordering.js'
 import { ScimError } from '../../src/scim/errors.js'
 import { openStore, type Store } from '../../src/store/store.js'
@@ -115,6 +115,16 @@ describe('create intents', () => {
     const { intent } = await intents.begin(USER_INTENTS, 'cy@x.example', 'entra')
     await intents.begin(USER_INTENTS, 'cy@x.example', 'wso2')
     expect(await intents.explains(USER_INTENTS, intent, rec('005000000000004AAA', 1_000))).toBe(false)
+  })
+
+  it('tell which client\'s intent explains a record, with the first members a group was created with', async () => {
+    store = openStore(':memory:')
+    const intents = createIntents(store, () => at)
+    await intents.begin(GROUP_INTENTS, 'Sales', 'okta', ['005000000000005AAA'])
+    const by = await intents.explainedBy(GROUP_INTENTS, 'sales', rec('00G000000000001AAA', 500))
+    expect([by?.client, by?.members]).toEqual(['okta', ['005000000000005AAA']])
+    expect(await intents.explainedBy(GROUP_INTENTS, 'sales', rec('00G000000000001AAA', -10 * CLOCK_SKEW_MS))).toBeUndefined()
+    expect(await intents.explainedBy(GROUP_INTENTS, 'other', rec('00G000000000001AAA', 500))).toBeUndefined()
   })
 
   it('expire after a day; clear forgets', async () => {
