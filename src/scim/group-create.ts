@@ -128,7 +128,9 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
               break
             }
             // The same group exists already: a group made in Salesforce by hand under this name, or one whose
-            // create is too old for an intent to explain. Link it, as a POST of a mapped group does.
+            // create is too old for an intent to explain. Link it, as a POST of a mapped group does. This attempt's
+            // own intent goes first: the group existed before it, so it must not explain it (manages() asks).
+            if (prior === undefined) await intents.clear(GROUP_INTENTS, displayName, ctx.client)
             ctx.log.info({ group: existing.Id }, 'a public group of this name exists; linking it')
             const shown = displayNameOf(config, 'group', existing)
             if (shown === undefined) throw new ScimError(409, 'uniqueness', `A public group named '${displayName}' exists but cannot be a SCIM group`)
@@ -136,7 +138,6 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
             if (!await manages(found)) {
               throw new ScimError(409, 'uniqueness', `A public group named '${displayName}' (${found.id}) exists in Salesforce, made by an admin, not by scimforce: to let SCIM link and manage it, add its name or Id to ${MANAGE_EXISTING_KEY}`)
             }
-            if (prior === undefined) await intents.clear(GROUP_INTENTS, displayName, ctx.client)
             return await linkExisting(found, change, ctx)
           }
           continue

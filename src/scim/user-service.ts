@@ -142,7 +142,8 @@ export function createUserService (deps: UserServiceDeps): UserService {
       const record = buildCreateRecord(mapping, config.defaults, user, attempt)
       try {
         const created = await users.createAndRead(record, ctx.log)
-        await intents.created(USER_INTENTS, name, ctx.client, String(created.Id))
+        // Settled and answered: a later POST of this userName is a new request (409 if the user is still there).
+        await intents.clear(USER_INTENTS, name, ctx.client)
         return { user: toScimUser(mapping, created), rehired: false }
       } catch (err) {
         if (!(err instanceof SalesforceError)) throw err
@@ -168,7 +169,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
           // user, 201 as the first answer would have been, with what this POST says. Never a user someone else made.
           if (prior !== undefined && await intents.explains(USER_INTENTS, prior, existing)) {
             const again = await guard(rehire(existing, user, ctx, 'a retried create found the user its first attempt made; answering with it'))
-            await intents.created(USER_INTENTS, name, ctx.client, id)
+            await intents.clear(USER_INTENTS, name, ctx.client)
             return { user: again, rehired: false }
           }
           if (config.onActiveConflict === 'adopt') {
@@ -185,7 +186,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
           if (existing !== undefined && existing.inScope && existing.record.IsActive === true && !await store.isTombstoned(String(existing.record.Id)) &&
             await intents.explains(USER_INTENTS, intent, existing.record)) {
             ctx.log.warn({ userId: existing.record.Id }, 'create outcome was unknown; the user exists, answering with it')
-            await intents.created(USER_INTENTS, name, ctx.client, String(existing.record.Id))
+            await intents.clear(USER_INTENTS, name, ctx.client)
             return { user: toScimUser(mapping, existing.record), rehired: false }
           }
           // The intent stays: the IdP's retry will find what this create made, if it made anything.
