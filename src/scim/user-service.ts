@@ -163,7 +163,9 @@ export function createUserService (deps: UserServiceDeps): UserService {
           const existing = match.record
           const id = String(existing.Id)
           if (existing.IsActive !== true || await store.isTombstoned(id)) {
-            return { user: await guard(rehire(existing, user, ctx)), rehired: true }
+            const rehired = await guard(rehire(existing, user, ctx))
+            await intents.clear(USER_INTENTS, name, ctx.client)
+            return { user: rehired, rehired: true }
           }
           // The retry of this client's own create whose answer was lost (a timeout, a drop, a crash): the same
           // user, 201 as the first answer would have been, with what this POST says. Never a user someone else made.
@@ -174,7 +176,9 @@ export function createUserService (deps: UserServiceDeps): UserService {
           }
           if (config.onActiveConflict === 'adopt') {
             ctx.log.info({ userId: id }, 'adopting an existing active Salesforce user')
-            return { user: await guard(rehire(existing, user, ctx)), rehired: true }
+            const adopted = await guard(rehire(existing, user, ctx))
+            await intents.clear(USER_INTENTS, name, ctx.client)
+            return { user: adopted, rehired: true }
           }
           if (prior === undefined) await intents.clear(USER_INTENTS, name, ctx.client)
           throw new ScimError(409, 'uniqueness', `userName ${String(user.userName)} already exists (Salesforce user ${id})`, { salesforceCode: err.code })
