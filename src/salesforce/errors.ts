@@ -7,7 +7,7 @@ export type FailureKind =
   | 'notFound' // the record does not exist: 404 (only where the id came from the IdP)
   | 'limit' // the org's daily API allowance is spent: 429
   | 'transient' // worth retrying: Salesforce said so, and nothing was written
-  | 'unknownOutcome' // the connection broke or timed out: the write may or may not have happened
+  | 'unknownOutcome' // the connection broke, timed out, or a 500/502/504 came back: the write may or may not have happened
   | 'auth' // scimforce cannot obtain or keep a session: a configuration problem, 503 for the IdP
 
 export interface SalesforceErrorItem { errorCode: string, message: string, fields?: string[] }
@@ -36,7 +36,19 @@ const VALIDATION = new Set([
   'FIELD_CUSTOM_VALIDATION_EXCEPTION', 'LICENSE_LIMIT_EXCEEDED', 'MALFORMED_QUERY', 'INVALID_QUERY_FILTER_OPERATOR',
 ])
 const CONFLICT = new Set(['DUPLICATE_USERNAME', 'DUPLICATE_VALUE', 'DUPLICATE_COMM_NICKNAME'])
-const TRANSIENT = new Set(['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE', 'UNKNOWN_EXCEPTION', 'QUERY_TIMEOUT', 'ERROR_HTTP_500', 'ERROR_HTTP_502', 'ERROR_HTTP_503', 'ERROR_HTTP_504'])
+/**
+ * Failures that prove nothing was written: a row lock rolls the transaction back, and a 503 (SERVER_UNAVAILABLE,
+ * or a gateway's bare 503) refuses the request before it is processed (reference/salesforce.md §2.3: "503 server
+ * unavailable"). QUERY_TIMEOUT only ever answers a read.
+ */
+const TRANSIENT = new Set(['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE', 'QUERY_TIMEOUT', 'ERROR_HTTP_503'])
+/**
+ * Failures that prove nothing either way (issue 16): §2.3 lists 500 as "internal error" with no promise about
+ * what was committed, and a proxy's 502/504 says only that the answer did not come back. Assumption
+ * (salesforce.md §2.3, UNVERIFIED): a 500 UNKNOWN_EXCEPTION, 502 or 504 can come after the commit, so a write
+ * that got one is an unknown outcome, never replayed unless replaying is harmless. Reads replay them as before.
+ */
+const UNKNOWN_OUTCOME = new Set(['UNKNOWN_EXCEPTION', 'ERROR_HTTP_500', 'ERROR_HTTP_502', 'ERROR_HTTP_504'])
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET'])
 /** Token endpoint errors (salesforce.md §1.6); jsforce raises them with `name` = the OAuth error. */
 const OAUTH_ERRORS = new Set(['invalid_grant', 'invalid_client', 'invalid_client_id', 'unsupported_grant_type', 'invalid_request', 'inactive_user', 'inactive_org', 'rate_limit_exceeded'])
@@ -50,8 +62,10 @@ export function kindOf (code: string, httpStatus?: number, fields: readonly stri
   if (code === 'REQUEST_LIMIT_EXCEEDED') return 'limit'
   if (code === 'INVALID_SESSION_ID') return 'auth'
   if (TRANSIENT.has(code)) return 'transient'
+  if (UNKNOWN_OUTCOME.has(code)) return 'unknownOutcome'
   if (VALIDATION.has(code)) return 'validation'
-  if (httpStatus !== undefined && httpStatus >= 500) return 'transient'
+  if (httpStatus === 503) return 'transient'
+  if (httpStatus !== undefined && httpStatus >= 500) return 'unknownOutcome'
   return 'validation'
 }
 

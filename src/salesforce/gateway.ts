@@ -4,6 +4,7 @@
 import { identityOf, type SalesforceSession, type Logger } from './connection.js'
 import { createBreaker, type Breaker, type BreakerOptions, type Transition } from './breaker.js'
 import { classify, kindOf, SalesforceError } from './errors.js'
+import { stillInFlight } from './in-flight.js'
 import type { Soql } from './soql.js'
 
 export type SfRecord = Record<string, unknown> & { Id?: string }
@@ -40,6 +41,8 @@ export interface RetryPolicy {
   budgetMs?: number
   /** Circuit breaker settings (breaker.ts); omitted: DEFAULT_BREAKER. */
   breaker?: Partial<BreakerOptions>
+  /** How long a write that timed out is still waited for in the background; omitted: SETTLE_CAP_MS. */
+  settleCapMs?: number
 }
 
 /**
@@ -65,6 +68,17 @@ const MIN_ATTEMPT_MS = 500
  * body), so no attempt outlives its timeout by more than this.
  */
 const BACKSTOP_GRACE_MS = 1_000
+
+/**
+ * A write is never aborted when its answer is late (issue 16): aborting the HTTP request does not stop
+ * Salesforce, it only loses the one signal that says the write is over. The IdP is answered 503 when the time
+ * budget runs out, and the request keeps its connection until Salesforce answers, the connection closes, or this
+ * hard cap passes (then jsforce aborts it). Meanwhile the resource's later writes wait (src/scim/ordering.ts).
+ * Assumption (reference/salesforce.md §4.3 "10-minute timeout" for composite/batch; for /composite and sObject
+ * writes no limit is documented, UNVERIFIED): a synchronous write that has not answered in two minutes is stuck
+ * rather than slow; past the cap the order of a later write is no longer guaranteed, and this is logged.
+ */
+export const SETTLE_CAP_MS = 120_000
 
 /** Time and randomness, injectable so that the retry policy can be tested without waiting. */
 export interface GatewayClock {
@@ -156,6 +170,7 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
   const maxDelayMs = policy.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs ?? policy.baseDelayMs
   const timeoutMs = session.timeoutMs
   const budgetMs = policy.budgetMs ?? 2 * timeoutMs
+  const settleCapMs = Math.max(policy.settleCapMs ?? SETTLE_CAP_MS, timeoutMs)
 
   const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => { clock.setTimer(resolve, ms) })
 
@@ -165,17 +180,24 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
     return step / 2 + clock.random() * step / 2
   }
 
-  /** One attempt: a token if none is held, then fn with its HTTP timeout, under a backstop timer. */
-  async function attempt<T> (fn: (timeoutMs: number) => Promise<T>, attemptTimeoutMs: number): Promise<T> {
+  /**
+   * One attempt: a token if none is held, then fn with its HTTP timeout, under a backstop timer. A read's HTTP
+   * request is aborted at attemptTimeoutMs (the backstop follows a second later). A write's is not: its caller is
+   * answered TIMEOUT at attemptTimeoutMs while the request runs on, up to settleCapMs, handed to the caller's
+   * in-flight scope (in-flight.ts) so that the resource's next write waits for it (SETTLE_CAP_MS).
+   */
+  async function attempt<T> (fn: (timeoutMs: number) => Promise<T>, attemptTimeoutMs: number, write: boolean, what: string, log: Logger): Promise<T> {
     let cancel = (): void => {}
+    let timedOut = false
     const backstop = new Promise<never>((_resolve, reject) => {
       cancel = clock.setTimer(() => {
+        timedOut = true
         reject(new SalesforceError('TIMEOUT', 'Salesforce did not answer in time', 'unknownOutcome'))
-      }, attemptTimeoutMs + BACKSTOP_GRACE_MS)
+      }, write ? attemptTimeoutMs : attemptTimeoutMs + BACKSTOP_GRACE_MS)
     })
     const work = (async () => {
       await session.ensureAuthorized()
-      return await fn(attemptTimeoutMs)
+      return await fn(write ? settleCapMs : attemptTimeoutMs)
     })()
     try {
       return await Promise.race([work, backstop])
@@ -183,6 +205,14 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
       cancel()
       // When the backstop won, the abandoned attempt still settles later; its failure is already accounted for.
       work.catch(() => {})
+      if (timedOut && write) {
+        stillInFlight(work)
+        const t0 = clock.now()
+        work.then(
+          () => { log.warn({ sf: what, lateMs: clock.now() - t0 }, 'a Salesforce write that timed out has completed after all') },
+          (err: unknown) => { log.warn({ sf: what, code: classify(err).code, lateMs: clock.now() - t0 }, 'a Salesforce write that timed out has ended') }
+        )
+      }
     }
   }
 
@@ -195,7 +225,7 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
    * 'unknownOutcome' (connection dropped, timeout) only when replaying is harmless (`retry.unknown`,
    * `retry.afterTimeout`). A spent daily limit, a validation error or a conflict is an answer, never retried.
    */
-  async function call<T> (what: string, retry: Replay, log: Logger, fn: (timeoutMs: number) => Promise<T>): Promise<T> {
+  async function call<T> (what: string, retry: Replay, log: Logger, fn: (timeoutMs: number) => Promise<T>, write = false): Promise<T> {
     const deadline = clock.now() + budgetMs
     let last: SalesforceError | undefined
     for (let n = 1; ; n++) {
@@ -213,7 +243,7 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
       const t0 = performance.now()
       const attemptTimeoutMs = Math.max(1, Math.min(timeoutMs, deadline - clock.now()))
       try {
-        const result = await attempt(fn, attemptTimeoutMs)
+        const result = await attempt(fn, attemptTimeoutMs, write, what, log)
         observer?.onCall(what, performance.now() - t0, undefined)
         logTransition(permit.done(true), log, what)
         return result
@@ -279,7 +309,7 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
           url: dataPath(url),
           body: JSON.stringify(body),
           headers: { 'content-type': 'application/json' },
-        }, { timeout }))
+        }, { timeout }), true)
     },
     async composite (requests, opts, log) {
       const body = {
@@ -291,6 +321,7 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
       // Salesforce, and if our replay succeeded first the IdP's next change could be overwritten when the old
       // one lands. The 503 sends the IdP away for Retry-After (30 s); its retry is the replay.
       const retry: Replay = { transient: opts.allOrNone || opts.safeToRetry, unknown: opts.safeToRetry, afterTimeout: false }
+      const write = requests.some((r) => r.method !== 'GET')
       const results = await call('composite', retry, log, async (timeout) => {
         const res = await session.conn.request<{ compositeResponse: CompositeResult[] }>({
           method: 'POST',
@@ -299,8 +330,17 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
           headers: { 'content-type': 'application/json' },
         }, { timeout })
         // A failed subrequest throws here, inside the retry loop, so that a lock or a 503 in it is retried.
-        return failedCheck(res.compositeResponse)
-      })
+        try {
+          return failedCheck(res.compositeResponse)
+        } catch (err) {
+          // A subrequest's 500 inside an answered allOrNone composite: the whole transaction was rolled back
+          // (salesforce.md §4.1), so nothing was written, whatever a bare 500 would mean.
+          if (opts.allOrNone && err instanceof SalesforceError && err.kind === 'unknownOutcome') {
+            throw new SalesforceError(err.code, err.message, 'transient', { fields: err.fields, ...(err.httpStatus !== undefined ? { httpStatus: err.httpStatus } : {}) })
+          }
+          throw err
+        }
+      }, write)
       // The answer's shape is checked once it is final: a malformed answer is not worth a replay.
       return checkComposite(requests, results)
     },

@@ -12,6 +12,7 @@ import { normalizeSalesforceId } from '../salesforce/ids.js'
 import { ScimError, toScimError } from './errors.js'
 import { notFound } from './errors.js'
 import { loadMarks } from './group-marks.js'
+import { createIntents, GROUP_INTENTS } from './intents.js'
 import { licenceOf } from './licence-keeper.js'
 import type { GroupContext, Target } from './group-types.js'
 import type { RequestContext } from './user-service.js'
@@ -41,6 +42,7 @@ export const MANAGE_EXISTING_KEY = 'groups.manageExisting'
 export function createGroupChanges (gc: GroupContext) {
   const { sf, store, config, userMapping } = gc
   const fallbackProfileId = normalizeSalesforceId(gc.users.defaults.ProfileId) ?? gc.users.defaults.ProfileId
+  const intents = createIntents(store)
 
   const display = (rec: SfRecord): string => userMapping.fromUsername(String(rec.Username ?? ''))
 
@@ -65,11 +67,29 @@ export function createGroupChanges (gc: GroupContext) {
    */
   async function manages (target: Target): Promise<boolean> {
     if (target.kind !== 'group' || await store.isGroupCreated(target.id)) return true
+    if (await adoptIntended(target)) return true
     const name = String(target.record.Name ?? target.displayName).toLowerCase()
     return (config.manageExisting ?? []).some((entry) => {
       const id = normalizeSalesforceId(entry)
       return (id !== undefined && sameId(id, target.id)) || entry.toLowerCase() === name
     })
+  }
+
+  /**
+   * A public group whose create lost its answer (a drop or a crash after the commit), found by the IdP by name
+   * rather than by re-POSTing: a create intent (intents.ts) shows scimforce made it, with its first members, so
+   * it is recorded as scimforce's own on first sight, as the first answer would have had it (issue 16).
+   */
+  async function adoptIntended (target: Target): Promise<boolean> {
+    const name = String(target.record.Name ?? target.displayName)
+    const intent = await intents.explainedBy(GROUP_INTENTS, name, target.record)
+    if (intent === undefined) return false
+    await store.transaction(async (tx) => {
+      await tx.markGroupCreated(target.id)
+      await tx.addMemberships((intent.members ?? []).map((userId) => ({ targetId: target.id, userId, kind: 'group' as const, displayName: name })), intent.client)
+    })
+    await intents.clear(GROUP_INTENTS, name, intent.client)
+    return true
   }
 
   /**
@@ -206,10 +226,16 @@ export function createGroupChanges (gc: GroupContext) {
         // Licences granted for assignments that were not made go again (release checks what Salesforce holds).
         if (licenceId !== undefined && granted.length > 0) await gc.licences?.release(licenceId, granted, ctx.log)
         const progress = progressOf(err)
+        const unknown = progress === undefined ? err instanceof SalesforceError && err.kind === 'unknownOutcome' : progress.outcomeUnknown === true
+        const sentAndUnknown = unknown ? (progress === undefined ? [...byLabel.keys()] : progress.failed ?? []) : []
         const undo = progress === undefined
-          ? [...byLabel.keys()]
-          : [...(progress.outcomeUnknown === true ? [] : progress.failed ?? []), ...progress.unsent ?? []]
-        await applyEffects(undo.flatMap((label) => byLabel.get(label)?.undo ?? []), ctx.client)
+          ? (unknown ? [] : [...byLabel.keys()])
+          : [...(unknown ? [] : progress.failed ?? []), ...progress.unsent ?? []]
+        // A write whose outcome is unknown keeps every mark it may need (issue 16): an added row's mark stays (it
+        // may exist), and a removed row's mark comes back (it may still exist, and the IdP's retry must be free
+        // to remove it); a mark whose row turns out absent is harmless, a row without its mark is never removed.
+        const restore = sentAndUnknown.flatMap((label) => (byLabel.get(label)?.undo ?? []).filter((e) => e.type === 'addMembership'))
+        await applyEffects([...undo.flatMap((label) => byLabel.get(label)?.undo ?? []), ...restore], ctx.client)
         throw explainWriteError(err, target)
       })
     }
@@ -248,7 +274,7 @@ export function createGroupChanges (gc: GroupContext) {
     return scim
   }
 
-  return { display, parseId, asTarget, load, manages, assertWritable, membersFrom, membersAfter, readForChange, apply, explainWriteError }
+  return { display, parseId, asTarget, load, manages, adoptIntended, assertWritable, membersFrom, membersAfter, readForChange, apply, explainWriteError }
 }
 
 export type GroupChanges = ReturnType<typeof createGroupChanges>

@@ -10,6 +10,7 @@ import { MAX_COLLECTION_RECORDS, RecordWriteError } from '../salesforce/batch.js
 import { SalesforceError } from '../salesforce/errors.js'
 import type { SfRecord } from '../salesforce/gateway.js'
 import { ScimError } from './errors.js'
+import { createIntents, GROUP_INTENTS } from './intents.js'
 import { MANAGE_EXISTING_KEY, canBeUsername, emptyState, type GroupChanges } from './group-change.js'
 import { guard, notFound } from './errors.js'
 import type { GroupContext, Target } from './group-types.js'
@@ -22,6 +23,7 @@ const NAME_ATTEMPTS = 3
 
 export function createGroupCreator (gc: GroupContext, changes: GroupChanges, render: (target: Target, members: ScimGroup['members']) => Promise<ScimGroup>) {
   const { sf, store, config } = gc
+  const intents = createIntents(store)
   const { display, readForChange, apply, membersAfter, explainWriteError, parseId, asTarget, manages } = changes
 
   async function linkExisting (target: Target, change: GroupChange, ctx: RequestContext): Promise<ScimGroup> {
@@ -92,27 +94,41 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
     // The first composite creates the group with as many members as fit beside it (4 collections of 200); the
     // rest, if any, follow as an ordinary add to the group's real id.
     const first = ids.slice(0, 4 * MAX_COLLECTION_RECORDS)
+    // Recorded before the call (intents.ts): if the answer is lost after Salesforce committed, the retry still
+    // knows the group as scimforce's own, so ownership marks match Salesforce and its DELETE deletes it.
+    const { prior } = await intents.begin(GROUP_INTENTS, displayName, ctx.client, first)
+    let record: SfRecord | undefined
+    const recordCreated = async (created: SfRecord): Promise<void> => {
+      record = created
+      const id = String(created.Id)
+      await store.transaction(async (tx) => {
+        await keepFullName(tx, id, displayName)
+        await tx.markGroupCreated(id)
+        await tx.removeGroupTombstone(id)
+        await tx.addMemberships(first.map((userId) => ({ targetId: id, userId, kind: 'group', displayName })), ctx.client)
+        if (change.externalId !== undefined && change.externalId !== null) await tx.setGroupExternalId(id, change.externalId)
+      })
+    }
     for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
       const developerName = deriveDeveloperName(displayName, attempt)
-      let record: SfRecord | undefined
       try {
-        await sf.createPublicGroup(salesforceGroupName(displayName), developerName, first, ctx.log, async (created) => {
-          record = created
-          const id = String(created.Id)
-          await store.transaction(async (tx) => {
-            await keepFullName(tx, id, displayName)
-            await tx.markGroupCreated(id)
-            await tx.removeGroupTombstone(id)
-            await tx.addMemberships(first.map((userId) => ({ targetId: id, userId, kind: 'group', displayName })), ctx.client)
-            if (change.externalId !== undefined && change.externalId !== null) await tx.setGroupExternalId(id, change.externalId)
-          })
-        })
+        await sf.createPublicGroup(salesforceGroupName(displayName), developerName, first, ctx.log, recordCreated)
+        break
       } catch (err) {
         if (err instanceof SalesforceError && !(err instanceof RecordWriteError) && DUPLICATE_NAME.has(err.code)) {
           const existing = await sf.findPublicGroup(developerName, ctx.log)
           if (existing !== undefined && String(existing.Name).toLowerCase() === salesforceGroupName(displayName).toLowerCase()) {
-            // The same group exists already: the IdP's retry of a create whose answer it lost, or a group made in
-            // Salesforce by hand under this name. Link it, as a POST of a mapped group does.
+            if (prior !== undefined && await intents.explains(GROUP_INTENTS, prior, existing)) {
+              // This client's earlier create made it and its answer was lost (the composite created the group
+              // with these first members, all or none): record it as created, as the first answer would have.
+              ctx.log.warn({ group: existing.Id }, 'a retried group create found the group its first attempt made; recording it as created')
+              await recordCreated(existing)
+              break
+            }
+            // The same group exists already: a group made in Salesforce by hand under this name, or one whose
+            // create is too old for an intent to explain. Link it, as a POST of a mapped group does. This attempt's
+            // own intent goes first: the group existed before it, so it must not explain it (manages() asks).
+            if (prior === undefined) await intents.clear(GROUP_INTENTS, displayName, ctx.client)
             ctx.log.info({ group: existing.Id }, 'a public group of this name exists; linking it')
             const shown = displayNameOf(config, 'group', existing)
             if (shown === undefined) throw new ScimError(409, 'uniqueness', `A public group named '${displayName}' exists but cannot be a SCIM group`)
@@ -124,17 +140,24 @@ export function createGroupCreator (gc: GroupContext, changes: GroupChanges, ren
           }
           continue
         }
+        // An unknown outcome keeps the intent for the retry; anything else wrote nothing.
+        if (prior === undefined && !(err instanceof SalesforceError && err.kind === 'unknownOutcome')) await intents.clear(GROUP_INTENTS, displayName, ctx.client)
         throw err instanceof RecordWriteError ? explainWriteError(err, { kind: 'group', id: '', record: {}, displayName }) : err
       }
-      const target: Target = { kind: 'group', id: String(record?.Id), record: record as SfRecord, displayName }
-      const rest = ids.slice(first.length)
-      if (rest.length > 0) {
-        const { state } = await readForChange(target, rest.map((id) => ({ id })), false, ctx)
-        await apply(target, { ops: rest.map((id) => ({ ref: { id }, add: true })) }, state, false, ctx)
-      }
-      return await render(target, await membersAfter(new Set(ids), emptyState()))
     }
-    throw new ScimError(409, 'uniqueness', `Could not find a free DeveloperName for the public group '${displayName}'`)
+    if (record === undefined) {
+      if (prior === undefined) await intents.clear(GROUP_INTENTS, displayName, ctx.client)
+      throw new ScimError(409, 'uniqueness', `Could not find a free DeveloperName for the public group '${displayName}'`)
+    }
+    // Recorded as created by the store write above; the intent has done its work.
+    await intents.clear(GROUP_INTENTS, displayName, ctx.client)
+    const target: Target = { kind: 'group', id: String(record.Id), record, displayName }
+    const rest = ids.slice(first.length)
+    if (rest.length > 0) {
+      const { state } = await readForChange(target, rest.map((id) => ({ id })), false, ctx)
+      await apply(target, { ops: rest.map((id) => ({ ref: { id }, add: true })) }, state, false, ctx)
+    }
+    return await render(target, await membersAfter(new Set(ids), emptyState()))
   }
 
   /**

@@ -36,6 +36,7 @@ import { createGroupChanges } from './group-change.js'
 import { createGroupCreator } from './group-create.js'
 import { createGroupLister, type GroupListQuery } from './group-list.js'
 import { createLicenceKeeper } from './licence-keeper.js'
+import { createOrdering, orderGroupService } from './ordering.js'
 import { guard, notFound } from './errors.js'
 import type { GroupContext, GroupReadOptions, Target, UserGroupsRead } from './group-types.js'
 import type { ListPage } from './user-list.js'
@@ -157,6 +158,12 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
     const ownedUsers = await store.membersOf(sfId)
     const change: GroupChange = { ops: ownedUsers.map((userId) => ({ ref: { id: userId }, add: false })) }
     const { target, state } = await guard(readForChange(id, mentionedMembers(change), false, ctx))
+    if (target.kind === 'group' && await changes.adoptIntended(target)) {
+      // The IdP's create of this group lost its answer and the IdP found the group by name instead of retrying
+      // the POST: it is scimforce's own (intents.ts), so its DELETE deletes it, as the first answer would have had it.
+      ctx.log.warn({ group: sfId }, 'deleting a public group whose create answer was lost; an intent shows scimforce made it')
+      return await remove(id, ctx)
+    }
     await guard(apply(target, change, state, false, ctx))
     await store.transaction(async (tx) => {
       await tx.forgetGroup(sfId)
@@ -208,5 +215,6 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
     return { ...page, resources: await Promise.all(page.resources.map(async (t) => await render(t, members?.get(t.id)))) }
   }
 
-  return { get, list, create: creator.create, replace, patch, delete: remove, membersOf, userGroups }
+  // Writes to one group run in order, also past a timeout (ordering.ts, issue 16).
+  return orderGroupService({ get, list, create: creator.create, replace, patch, delete: remove, membersOf, userGroups }, createOrdering(store))
 }

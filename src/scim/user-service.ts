@@ -21,6 +21,8 @@ import { explainUserLicenceLimit } from './licence-keeper.js'
 import { fromScimmy, guard, notFound, ScimError, toScimError } from './errors.js'
 import { createUserExternalIds } from './user-external-ids.js'
 import { createPendingEmails, type PendingEmailEvent } from './user-pending-email.js'
+import { createIntents, USER_INTENTS } from './intents.js'
+import { createOrdering, orderUserService } from './ordering.js'
 import { createUserLister, type ListQuery, type ListPage } from './user-list.js'
 
 export interface RequestContext {
@@ -88,6 +90,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
   const keepsExternalId = mapping.externalIdField === undefined
 
   const pendingEmails = createPendingEmails(store, deps.onPendingEmail)
+  const intents = createIntents(store)
 
   /** The SCIM User of a record, with what scimforce keeps beside Salesforce (externalId, a pending Email). */
   async function present (rec: SfRecord, ctx: RequestContext): Promise<ScimUser> {
@@ -144,7 +147,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
     return typeof changes.Username === 'string' && config.deleteMode !== 'rename' ? `${mapping.fromUsername(changes.Username)} (${id})` : `user ${id}`
   }
 
-  async function rehire (existing: SfRecord, user: Record<string, unknown>, ctx: RequestContext): Promise<ScimUser> {
+  async function rehire (existing: SfRecord, user: Record<string, unknown>, ctx: RequestContext, why = 'rehired an inactive Salesforce user'): Promise<ScimUser> {
     const id = String(existing.Id)
     const changes = scimToFields(mapping, user)
     changes.IsActive = user.active !== false
@@ -157,7 +160,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
     await store.removeTombstone(id)
     await checkEmail(id, changes, rec, ctx)
     await keepExternalId(id, user.externalId ?? null, ctx)
-    ctx.log.info({ userId: id }, 'rehired an inactive Salesforce user')
+    ctx.log.info({ userId: id }, why)
     return await present(rec, ctx)
   }
 
@@ -220,19 +223,26 @@ export function createUserService (deps: UserServiceDeps): UserService {
     return groups !== undefined && groups.length > 0 ? { ...user, groups } : user
   }
 
-  // Concurrent creates of one userName, on any replica, run one after another (store lock `userName:<lowercased>`):
-  // the second finds the first's user (DUPLICATE_USERNAME → 409 or adopt) instead of racing it into Salesforce.
-  const create = async (user: Record<string, unknown>, ctx: RequestContext): Promise<{ user: ScimUser, rehired: boolean }> =>
-    await store.withLock(`userName:${String(user.userName).toLowerCase()}`, async () => await createUnlocked(user, ctx))
-
-  async function createUnlocked (user: Record<string, unknown>, ctx: RequestContext): Promise<{ user: ScimUser, rehired: boolean }> {
+  // Concurrent creates of one userName, on any replica, run one after another: the ordering (ordering.ts) holds the
+  // store lock `userName:<lowercased>` around every create, so the second finds the first's user (DUPLICATE_USERNAME
+  // → 409, adopt, or this client's own retry) instead of racing it into Salesforce.
+  async function create (user: Record<string, unknown>, ctx: RequestContext): Promise<{ user: ScimUser, rehired: boolean }> {
+    const name = String(user.userName ?? '')
+    // Recorded before the call (intents.ts): what explains the user when this create's answer is lost.
+    const { prior, intent } = await intents.begin(USER_INTENTS, name, ctx.client)
+    const settled = async <T>(value: T): Promise<T> => { await intents.clear(USER_INTENTS, name, ctx.client); return value }
+    const refused = async (err: unknown): Promise<never> => {
+      if (prior === undefined) await intents.clear(USER_INTENTS, name, ctx.client)
+      throw err
+    }
     let duplicateRetries = 0
     for (let attempt = 0; ; attempt++) {
       const record = buildCreateRecord(mapping, config.defaults, user, attempt)
       try {
         const rec = await users.createAndRead(record, ctx.log)
         await keepExternalId(String(rec.Id), user.externalId ?? null, ctx)
-        return { user: await present(rec, ctx), rehired: false }
+        // Settled and answered: a later POST of this userName is a new request (409 if the user is still there).
+        return await settled({ user: await present(rec, ctx), rehired: false })
       } catch (err) {
         if (!(err instanceof SalesforceError)) throw err
         if (err.code === 'DUPLICATE_COMM_NICKNAME' && attempt + 1 < NICKNAME_ATTEMPTS) continue
@@ -248,32 +258,41 @@ export function createUserService (deps: UserServiceDeps): UserService {
               attempt--
               continue
             }
-            throw new ScimError(409, 'uniqueness', `userName ${String(user.userName)} is taken by a user in another Salesforce org (Salesforce usernames are unique across all orgs); use a different userName or a username suffix`, { salesforceCode: err.code })
+            return await refused(new ScimError(409, 'uniqueness', `userName ${String(user.userName)} is taken by a user in another Salesforce org (Salesforce usernames are unique across all orgs); use a different userName or a username suffix`, { salesforceCode: err.code }))
           }
           // Outside the scope a user does not exist for SCIM: never rehired, adopted or named by its id.
-          if (!match.inScope) throw outOfScope(user, err.code)
+          if (!match.inScope) return await refused(outOfScope(user, err.code))
           const existing = match.record
           const id = String(existing.Id)
           if (existing.IsActive !== true || await store.isTombstoned(id)) {
-            return { user: await guard(rehire(existing, user, ctx)), rehired: true }
+            return await settled({ user: await guard(rehire(existing, user, ctx)), rehired: true })
+          }
+          // The retry of this client's own create whose answer was lost (a timeout, a drop, a crash): the same
+          // user, 201 as the first answer would have been, with what this POST says. Never a user someone else made.
+          if (prior !== undefined && await intents.explains(USER_INTENTS, prior, existing)) {
+            const again = await guard(rehire(existing, user, ctx, 'a retried create found the user its first attempt made; answering with it'))
+            return await settled({ user: again, rehired: false })
           }
           if (config.onActiveConflict === 'adopt') {
-            ctx.log.info({ userId: id }, 'adopting an existing active Salesforce user')
-            return { user: await guard(rehire(existing, user, ctx)), rehired: true }
+            return await settled({ user: await guard(rehire(existing, user, ctx, 'adopted an existing active Salesforce user')), rehired: true })
           }
-          throw new ScimError(409, 'uniqueness', `userName ${String(user.userName)} already exists (Salesforce user ${id})`, { salesforceCode: err.code })
+          return await refused(new ScimError(409, 'uniqueness', `userName ${String(user.userName)} already exists (Salesforce user ${id})`, { salesforceCode: err.code }))
         }
         if (err.kind === 'unknownOutcome') {
-          // The POST may have reached Salesforce before the connection broke: look, never create twice.
+          // The POST may have reached Salesforce before the connection broke: look, never create twice. The user
+          // found is this create's only if it was made after the intent (an admin's user of this name is not).
           const existing = (await guard(users.findByUsername(username, ctx.log)))
-          if (existing !== undefined && existing.inScope && existing.record.IsActive === true && !await store.isTombstoned(String(existing.record.Id))) {
+          if (existing !== undefined && existing.inScope && existing.record.IsActive === true && !await store.isTombstoned(String(existing.record.Id)) &&
+            await intents.explains(USER_INTENTS, intent, existing.record)) {
             ctx.log.warn({ userId: existing.record.Id }, 'create outcome was unknown; the user exists, answering with it')
             await keepExternalId(String(existing.record.Id), user.externalId ?? null, ctx)
-            return { user: await present(existing.record, ctx), rehired: false }
+            return await settled({ user: await present(existing.record, ctx), rehired: false })
           }
+          // The intent stays: the IdP's retry will find what this create made, if it made anything.
+          throw toScimError(err)
         }
-        if (err.code === 'LICENSE_LIMIT_EXCEEDED') throw await explainUserLicenceLimit(err, licences, `userName ${String(user.userName)}`, ctx.log)
-        throw toScimError(err)
+        if (err.code === 'LICENSE_LIMIT_EXCEEDED') return await refused(await explainUserLicenceLimit(err, licences, `userName ${String(user.userName)}`, ctx.log))
+        return await refused(toScimError(err))
       }
     }
   }
@@ -348,7 +367,8 @@ export function createUserService (deps: UserServiceDeps): UserService {
     await store.addTombstone({ id: String(rec.Id), userName: mapping.fromUsername(String(rec.Username ?? '')), client: ctx.client })
   }
 
-  return {
+  // Writes to one user run in order, also past a timeout (ordering.ts, issue 16).
+  return orderUserService({
     get,
     list: async (q, ctx) => {
       const page = await guard(lister.list(q, ctx.log, ctx.client))
@@ -358,7 +378,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
     replace,
     patch,
     delete: remove,
-  }
+  }, createOrdering(store))
 }
 
 /** The user with its work (Salesforce Email) address shown as `email`. */

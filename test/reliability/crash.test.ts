@@ -1,6 +1,8 @@
 // Crash safety: scimforce runs as its own process (`cli.ts serve`) against an emulated org, is SIGKILLed in the
 // middle of creates and deletes, and is restarted on the same SQLite store. Nothing answered 2xx is lost, the
-// store opens cleanly (WAL), and after the IdP retries what went unanswered there are no duplicates.
+// store opens cleanly (WAL), and after the IdP retries what went unanswered there are no duplicates. Then it is
+// killed at chosen points (issue 16): after Salesforce committed a write and before scimforce wrote its store,
+// for user POST, PATCH, PUT and DELETE and group POST, PATCH and DELETE, and the IdP's plain retries repair each.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -219,5 +221,122 @@ describe('crash safety', () => {
     } finally {
       db.close()
     }
+  }, 120_000)
+})
+
+/** Polls until `test` holds, at most `ms`. */
+async function until (test: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    if (test()) return true
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return test()
+}
+
+/** The store as the killed process left it (read-only; WAL included). */
+function storeRows<T> (sql: string, ...params: unknown[]): T[] {
+  const db = new Database(join(dir, 'store.db'), { readonly: true })
+  try {
+    return db.prepare(sql).all(...params) as T[]
+  } finally {
+    db.close()
+  }
+}
+
+describe('crash at chosen points', () => {
+  it('kills between Salesforce\'s commit and the store write, for users and groups, and the IdP\'s plain retries leave Salesforce and the store in agreement', async () => {
+    const scimBase = (): string => `http://127.0.0.1:${port}/scim/v2`
+    const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
+    const org = emulator.org
+    let proc = startScimforce()
+    await waitReady(proc)
+
+    const user = (u: string, givenName = 'Kill'): Record<string, unknown> => ({ userName: u, name: { givenName, familyName: 'Point' }, emails: [{ value: u, primary: true }] })
+    const byName = (u: string): Array<Record<string, unknown>> => org.filter('User', (r) => r.Username === u)
+    const groupsNamed = (name: string): Array<Record<string, unknown>> => org.filter('Group', (r) => r.Name === name)
+    const idOf = async (method: string, path: string, body: unknown): Promise<string> => {
+      const res = await send(method, `${scimBase()}${path}`, body)
+      expect(res.status, JSON.stringify(res.body)).toBe(201)
+      return String(res.body?.id)
+    }
+    // What the writes act on, made beforehand.
+    const patched = await idOf('POST', '/Users', user('kp.patch@pickup.example'))
+    const replaced = await idOf('POST', '/Users', user('kp.put@pickup.example'))
+    const deleted = await idOf('POST', '/Users', user('kp.delete@pickup.example'))
+    const member = await idOf('POST', '/Users', user('kp.member@pickup.example'))
+    const grown = await idOf('POST', '/Groups', { displayName: 'kp-grown' })
+    const dropped = await idOf('POST', '/Groups', { displayName: 'kp-dropped' })
+    const rows = (gid: string): unknown[] => org.filter('GroupMember', (r) => r.GroupId === gid)
+    const title = async (value: string): Promise<{ status: number }> =>
+      await send('PATCH', `${scimBase()}/Users/${patched}`, { schemas: [PATCH], Operations: [{ op: 'replace', path: 'title', value }] })
+    const membership = async (op: 'add' | 'remove'): Promise<{ status: number }> =>
+      await send('PATCH', `${scimBase()}/Groups/${grown}`, { schemas: [PATCH], Operations: [op === 'add' ? { op, path: 'members', value: [{ value: member }] } : { op, path: `members[value eq "${member}"]` }] })
+
+    // Seven writes at once while Salesforce holds every answer back for 3 s after committing
+    // (latencyAfterCommitMs); scimforce is killed as soon as all seven are visible in the org: after the commits,
+    // before anything scimforce writes on an answer. The window was hit when each change is in Salesforce and
+    // its request got no answer.
+    const windows: Record<string, () => boolean> = {
+      'user POST': () => byName('kp.post@pickup.example').length === 1,
+      'user PATCH': () => org.get('User', patched)?.Title === 'Killed',
+      'user PUT': () => org.get('User', replaced)?.FirstName === 'Killed',
+      'user DELETE': () => org.get('User', deleted)?.IsActive === false,
+      'group POST': () => groupsNamed('kp-created').length === 1,
+      'group PATCH': () => rows(grown).length === 1,
+      'group DELETE': () => groupsNamed('kp-dropped').length === 0,
+    }
+    emulator.faults.set({ latencyAfterCommitMs: 3_000 })
+    const answers = await Promise.all([
+      send('POST', `${scimBase()}/Users`, user('kp.post@pickup.example')),
+      title('Killed'),
+      send('PUT', `${scimBase()}/Users/${replaced}`, user('kp.put@pickup.example', 'Killed')),
+      send('DELETE', `${scimBase()}/Users/${deleted}`),
+      send('POST', `${scimBase()}/Groups`, { displayName: 'kp-created' }),
+      membership('add'),
+      send('DELETE', `${scimBase()}/Groups/${dropped}`),
+      (async () => {
+        const hit = await until(() => Object.values(windows).every((w) => w()), 8_000)
+        proc.kill('SIGKILL')
+        await exited(proc)
+        return { status: hit ? -1 : -2, body: undefined }
+      })(),
+    ])
+    emulator.faults.set({ latencyAfterCommitMs: 0 })
+    expect(answers.at(-1)?.status, `every write committed before the kill: ${JSON.stringify(Object.entries(windows).map(([k, w]) => [k, w()]))}`).toBe(-1)
+    expect(answers.slice(0, -1).map((a) => a.status), 'no write was answered').toEqual([0, 0, 0, 0, 0, 0, 0])
+    // Before the store write: no tombstone for the deactivated user, no created mark for the new group, an intent
+    // without an id for the new user.
+    expect(storeRows('SELECT id FROM tombstones WHERE id = ?', deleted)).toEqual([])
+    const createdGroup = String(groupsNamed('kp-created')[0]?.Id)
+    expect(storeRows('SELECT group_id FROM groups WHERE group_key = ? AND created = 1', createdGroup.slice(0, 15))).toEqual([])
+    expect(storeRows<{ value: string }>("SELECT value FROM docs WHERE ns = 'create-intent' AND key LIKE 'kp.post@%'").map((r) => JSON.parse(r.value).id)).toEqual([undefined])
+
+    proc = startScimforce()
+    await waitReady(proc)
+    // The IdP's retries, plain (no look-up first), then its next changes.
+    const reposted = await send('POST', `${scimBase()}/Users`, user('kp.post@pickup.example'))
+    expect([reposted.status, reposted.body?.id]).toEqual([201, byName('kp.post@pickup.example')[0]?.Id])
+    expect(byName('kp.post@pickup.example')).toHaveLength(1)
+    expect((await title('After')).status).toBe(200)
+    expect(org.get('User', patched)?.Title).toBe('After')
+    const again = await send('PUT', `${scimBase()}/Users/${replaced}`, user('kp.put@pickup.example', 'Again'))
+    expect([again.status, org.get('User', replaced)?.FirstName]).toEqual([200, 'Again'])
+    expect([204, 404]).toContain((await send('DELETE', `${scimBase()}/Users/${deleted}`)).status)
+    expect((await send('GET', `${scimBase()}/Users/${deleted}`)).status).toBe(404)
+    const regroup = await send('POST', `${scimBase()}/Groups`, { displayName: 'kp-created' })
+    expect([regroup.status, regroup.body?.id]).toEqual([201, createdGroup])
+    expect((await send('DELETE', `${scimBase()}/Groups/${createdGroup}`)).status).toBe(204)
+    expect(groupsNamed('kp-created')).toHaveLength(0)
+    // The member's mark was written before the call: the row the killed PATCH added is scimforce's to remove.
+    expect((await membership('add')).status).toBeLessThan(300)
+    expect((await membership('remove')).status).toBeLessThan(300)
+    expect(rows(grown)).toHaveLength(0)
+    expect([204, 404]).toContain((await send('DELETE', `${scimBase()}/Groups/${dropped}`)).status)
+    expect((await send('GET', `${scimBase()}/Groups/${dropped}`)).status).toBe(404)
+    expect(groupsNamed('kp-dropped')).toHaveLength(0)
+
+    proc.kill('SIGTERM')
+    await exited(proc)
   }, 120_000)
 })

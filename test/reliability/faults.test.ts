@@ -26,11 +26,11 @@ const BASE_FAULTS = {
 /** The slow spell's latency: above the 400 ms timeout, so every call in it times out. */
 const SLOW_LATENCY_MS = 700
 /**
- * How long the simulated IdP waits before retrying after a 503 or 429. Entra honours Retry-After (30 s here);
- * the test cannot wait that long, but it must wait longer than the slow spell's latency: a write that timed out
- * may still land in Salesforce up to that long after it was sent, and in production Retry-After covers that.
+ * How long the simulated IdP waits before retrying after a 503 or 429: sooner than the slow spell's latency, so
+ * a retry arrives while the write that timed out may still land in Salesforce (issue 16). The per-resource order
+ * (src/scim/ordering.ts) makes the retry wait for it; Retry-After (30 s) is not relied upon.
  */
-const IDP_RETRY_WAIT_MS = 900
+const IDP_RETRY_WAIT_MS = 200
 
 /** Test-sized policy: the production shape (4 attempts, backoff with jitter, a budget, a breaker), shorter waits. */
 const RETRY: RetryPolicy = {

@@ -1,0 +1,140 @@
+// Per-resource order for writes whose outcome is unknown (issue 16): a user's or group's writes run one after
+// another under a store lock, and a write whose Salesforce request timed out keeps the lock after the IdP has had
+// its 503, until that request really ends. So a late PATCH A can never land after the PATCH B that followed it,
+// and a read of the resource is served after the writes queued before it. Wraps the services' methods; the
+// services themselves know nothing of it.
+import { SETTLE_CAP_MS } from '../salesforce/gateway.js'
+import { normalizeSalesforceId } from '../salesforce/ids.js'
+import { trackingInFlight } from '../salesforce/in-flight.js'
+import { idKey, type Store } from '../store/store.js'
+import { RETRY_AFTER_UNAVAILABLE, ScimError } from './errors.js'
+import type { GroupService } from './group-service.js'
+import type { UserService } from './user-service.js'
+
+export interface OrderingOptions {
+  /**
+   * How long a request waits for the writes queued before it on the same resource. Past it the request is
+   * answered 503 and, for a write, never runs: it is the IdP's retry that will. 4 s answers within the 5 s read
+   * timeout of WSO2 IS (reference/wso2.md §1.2–1.3), the shortest among the IdPs scimforce serves, so the IdP
+   * hears a 503 rather than giving up on a write that would then still run behind its back.
+   */
+  waitMs?: number
+  /**
+   * The longest a lock is kept for writes that are still in flight after their answer: the gateway's hard cap
+   * (SETTLE_CAP_MS) plus a margin. Only a request that ignores that cap would reach it; it is logged.
+   */
+  holdCapMs?: number
+}
+
+export const ORDER_WAIT_MS = 4_000
+
+export interface Ordering {
+  /** Runs a write holding `key`; the lock outlives the answer while a Salesforce request it made is in flight. */
+  write<T> (key: string, fn: () => Promise<T>, log?: Log): Promise<T>
+  /** Waits (bounded) for the writes queued on `key` before it, then runs the read without holding the key. */
+  read<T> (key: string, fn: () => Promise<T>): Promise<T>
+}
+
+interface Log { warn (obj: object, msg?: string): void }
+
+function busy (): ScimError {
+  return new ScimError(503, undefined, 'An earlier change to this resource is still being carried out by Salesforce; retry later', { retryAfter: RETRY_AFTER_UNAVAILABLE })
+}
+
+export function createOrdering (store: Pick<Store, 'withLock'>, opts: OrderingOptions = {}): Ordering {
+  const waitMs = opts.waitMs ?? ORDER_WAIT_MS
+  const holdCapMs = opts.holdCapMs ?? SETTLE_CAP_MS + 10_000
+
+  /** Resolves when every pending request has ended, or at the cap. */
+  async function settled (pending: Set<Promise<unknown>>, key: string, log: Log | undefined): Promise<void> {
+    if (pending.size === 0) return
+    let timer: NodeJS.Timeout | undefined
+    const cap = new Promise<'cap'>((resolve) => { timer = setTimeout(() => { resolve('cap') }, holdCapMs); timer.unref() })
+    const outcome = await Promise.race([Promise.all(pending).then(() => 'settled' as const), cap])
+    clearTimeout(timer)
+    if (outcome === 'cap') log?.warn({ key, holdCapMs }, 'a Salesforce write is still in flight past the hard cap; releasing its resource')
+  }
+
+  async function write<T> (key: string, fn: () => Promise<T>, log?: Log): Promise<T> {
+    let started = false
+    let abandoned = false
+    let resolveAnswer!: (v: T) => void
+    let rejectAnswer!: (e: unknown) => void
+    const answer = new Promise<T>((resolve, reject) => { resolveAnswer = resolve; rejectAnswer = reject })
+    const held = store.withLock(key, async () => {
+      if (abandoned) return
+      started = true
+      const pending = new Set<Promise<unknown>>()
+      try {
+        resolveAnswer(await trackingInFlight(pending, fn))
+      } catch (err) {
+        rejectAnswer(err)
+      }
+      // The IdP has its answer; the lock stays until what Salesforce is still doing is done.
+      await settled(pending, key, log)
+    })
+    // A lock that cannot be taken (the shared store is down) fails the request rather than hanging it.
+    held.catch((err: unknown) => { rejectAnswer(err) })
+    const timer = setTimeout(() => {
+      if (started) return
+      abandoned = true
+      rejectAnswer(busy())
+    }, waitMs)
+    try {
+      return await answer
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  async function read<T> (key: string, fn: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<'busy'>((resolve) => { timer = setTimeout(() => { resolve('busy') }, waitMs) })
+    const turn = store.withLock(key, async () => 'turn' as const)
+    turn.catch(() => {})
+    try {
+      // A read that cannot know what Salesforce will hold does not guess: 503, like a write that cannot start.
+      if (await Promise.race([turn, timeout]) === 'busy') throw busy()
+    } finally {
+      clearTimeout(timer)
+    }
+    return await fn()
+  }
+
+  return { write, read }
+}
+
+/** The lock key of a user or group id: its 15-character form, so that every spelling of one id is one key. */
+export function idLockKey (kind: 'user' | 'group', id: string): string {
+  const canonical = normalizeSalesforceId(id)
+  return `${kind}:${canonical === undefined ? id : idKey(canonical)}`
+}
+
+/** A create is ordered by the name that makes it unique: its userName (or the group's displayName). */
+export function nameLockKey (kind: 'userName' | 'groupName', name: unknown): string {
+  return `${kind}:${String(name ?? '').toLowerCase()}`
+}
+
+/** The user service with its writes ordered per user and its reads served after them. */
+export function orderUserService (users: UserService, ordering: Ordering): UserService {
+  return {
+    get: async (id, ctx, opts) => await ordering.read(idLockKey('user', id), async () => await users.get(id, ctx, opts)),
+    list: users.list,
+    create: async (user, ctx) => await ordering.write(nameLockKey('userName', user.userName), async () => await users.create(user, ctx), ctx.log),
+    replace: async (id, user, mode, ctx) => await ordering.write(idLockKey('user', id), async () => await users.replace(id, user, mode, ctx), ctx.log),
+    patch: async (id, body, ctx) => await ordering.write(idLockKey('user', id), async () => await users.patch(id, body, ctx), ctx.log),
+    delete: async (id, ctx) => { await ordering.write(idLockKey('user', id), async () => { await users.delete(id, ctx) }, ctx.log) },
+  }
+}
+
+/** The group service with its writes ordered per group and its reads served after them. */
+export function orderGroupService (groups: GroupService, ordering: Ordering): GroupService {
+  return {
+    ...groups,
+    get: async (id, ctx, opts) => await ordering.read(idLockKey('group', id), async () => await groups.get(id, ctx, opts)),
+    create: async (body, ctx) => await ordering.write(nameLockKey('groupName', body.displayName), async () => await groups.create(body, ctx), ctx.log),
+    replace: async (id, body, mode, ctx) => await ordering.write(idLockKey('group', id), async () => await groups.replace(id, body, mode, ctx), ctx.log),
+    patch: async (id, ops, ctx, opts) => await ordering.write(idLockKey('group', id), async () => await groups.patch(id, ops, ctx, opts), ctx.log),
+    delete: async (id, ctx) => { await ordering.write(idLockKey('group', id), async () => { await groups.delete(id, ctx) }, ctx.log) },
+  }
+}
