@@ -17,6 +17,8 @@ const runDoctor = async (env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): Pr
 const DEMO_DEFAULTS = {
   PORT: '8080',
   SF_EMULATOR_PORT: '8081',
+  // The demo org has room for an initial load or a Bulk tryout (the emulated org alone keeps a small org's 50).
+  EMULATOR_SALESFORCE_LICENSES: '1000',
   DEMO_TOKEN: 'scimforce-demo-token',
   DEMO_PASSWORD: 'scimforce-demo-password',
   METRICS_TOKEN: 'scimforce-demo-metrics-token',
@@ -42,7 +44,12 @@ async function demo (env: NodeJS.ProcessEnv): Promise<void> {
   const token = env.DEMO_TOKEN ?? DEMO_DEFAULTS.DEMO_TOKEN
   const password = env.DEMO_PASSWORD ?? DEMO_DEFAULTS.DEMO_PASSWORD
   const metricsToken = env.METRICS_TOKEN ?? DEMO_DEFAULTS.METRICS_TOKEN
-  const emulator = await runEmulator({ ...env, PORT: env.SF_EMULATOR_PORT ?? DEMO_DEFAULTS.SF_EMULATOR_PORT, HOST: '127.0.0.1' })
+  const emulator = await runEmulator({
+    ...env,
+    PORT: env.SF_EMULATOR_PORT ?? DEMO_DEFAULTS.SF_EMULATOR_PORT,
+    HOST: '127.0.0.1',
+    EMULATOR_SALESFORCE_LICENSES: env.EMULATOR_SALESFORCE_LICENSES ?? DEMO_DEFAULTS.EMULATOR_SALESFORCE_LICENSES,
+  })
   const profileId = emulator.seed.profiles['Standard User']
   const config = loadConfig({
     PORT: port,

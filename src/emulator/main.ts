@@ -54,6 +54,9 @@ export async function runEmulator (env: NodeJS.ProcessEnv): Promise<Emulator> {
     clientSecret: env.EMULATOR_CLIENT_SECRET ?? 'scimforce-demo-secret',
     latencyMs: positiveInt(env, 'EMULATOR_LATENCY_MS', 0),
     latencyAfterCommitMs: positiveInt(env, 'EMULATOR_LATENCY_AFTER_COMMIT_MS', 0),
+    // Seats of the Salesforce user licence (the seed's default is 50, a small org's count). Tryouts that load
+    // hundreds of users (a Bulk request, an initial sync) raise it rather than meeting LICENSE_LIMIT_EXCEEDED.
+    ...(env.EMULATOR_SALESFORCE_LICENSES !== undefined ? { licenseTotals: { Salesforce: positiveInt(env, 'EMULATOR_SALESFORCE_LICENSES', 50) } } : {}),
   }
   const port = positiveInt(env, 'PORT', 8081)
   const host = env.HOST ?? '127.0.0.1'
