@@ -4,7 +4,7 @@
 // killed at chosen points (issue 16): after Salesforce committed a write and before scimforce wrote its store,
 // for user POST, PATCH, PUT and DELETE and group POST, PATCH and DELETE, and the IdP's plain retries repair each.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -38,7 +38,8 @@ async function freePort (): Promise<number> {
  * `node --import tsx src/cli.ts serve`, not `npx tsx …`: npx and the tsx CLI each put a parent process in front
  * of the server, and a SIGKILL cannot be relayed, so it would kill the wrapper and leave scimforce running.
  */
-function startScimforce (): ChildProcess {
+/** `oneCallPerWrite`: coalescing off (users.coalesceWrites), so concurrent writes each reach Salesforce at once. */
+function startScimforce (oneCallPerWrite = false): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
     cwd: REPO,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -55,10 +56,17 @@ function startScimforce (): ChildProcess {
       SF_PROFILE_ID: String(emulator.seed.profiles['Standard User']),
       SCIM_BEARER_TOKEN: BEARER,
       STORE_PATH: join(dir, 'store.db'),
+      ...(oneCallPerWrite ? { SCIMFORCE_CONFIG: oneCallConfig() } : {}),
     },
   })
   children.push(child)
   return child
+}
+
+function oneCallConfig (): string {
+  const path = join(dir, 'one-call.yaml')
+  writeFileSync(path, 'users:\n  coalesceWrites: false\n')
+  return path
 }
 
 const base = (): string => `http://127.0.0.1:${port}/scim/v2/Users`
@@ -249,7 +257,9 @@ describe('crash at chosen points', () => {
     const scimBase = (): string => `http://127.0.0.1:${port}/scim/v2`
     const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
     const org = emulator.org
-    let proc = startScimforce()
+    // Coalescing off: a write queued behind another's call (held 3 s after its commit below) would commit only after
+    // the others were answered, and the kill must come when all seven committed and none was answered.
+    let proc = startScimforce(true)
     await waitReady(proc)
 
     const user = (u: string, givenName = 'Kill'): Record<string, unknown> => ({ userName: u, name: { givenName, familyName: 'Point' }, emails: [{ value: u, primary: true }] })

@@ -11,6 +11,10 @@ import { FakeClock, fakeSession, quietLog, type Step } from '../reliability/fake
 const POLICY: RetryPolicy = { attempts: 4, baseDelayMs: 200, maxDelayMs: 2_000, budgetMs: 10_000 }
 const createUser = [{ method: 'POST' as const, url: '/sobjects/User', referenceId: 'newUser', body: {} }]
 const updateUser = [{ method: 'PATCH' as const, url: '/sobjects/User/005000000000001AAA', referenceId: 'update', body: {} }]
+/** A successful answer for one subrequest (the gateway checks that every subrequest has its result). */
+const answered = (referenceId: string, body: unknown): Step => ({ ok: { compositeResponse: [{ referenceId, httpStatusCode: 200, httpHeaders: {}, body }] } })
+const createdUser = answered('newUser', { id: '005000000000001AAA', success: true, errors: [] })
+const updatedUser = answered('update', null)
 const readUser = [{ method: 'GET' as const, url: '/sobjects/User/005000000000001AAA', referenceId: 'read' }]
 
 function setup (script: Step[], policy: RetryPolicy = POLICY) {
@@ -30,10 +34,10 @@ describe('unknown outcomes in the gateway', () => {
 
   it('never replays a create after a 500, 502 or 504 (it may have committed); replays an update and a read', async () => {
     for (const errorCode of ['UNKNOWN_EXCEPTION', 'ERROR_HTTP_502', 'ERROR_HTTP_504']) {
-      const create = setup([{ errorCode }, { ok: { compositeResponse: [] } }])
+      const create = setup([{ errorCode }, createdUser])
       await expect(create.clock.run(create.gateway.composite(createUser, { allOrNone: true, safeToRetry: false }, quietLog))).rejects.toMatchObject({ code: errorCode, kind: 'unknownOutcome' })
       expect(create.fake.calls).toHaveLength(1)
-      const update = setup([{ errorCode }, { ok: { compositeResponse: [] } }])
+      const update = setup([{ errorCode }, updatedUser])
       await update.clock.run(update.gateway.composite(updateUser, { allOrNone: true, safeToRetry: true }, quietLog))
       expect(update.fake.calls).toHaveLength(2)
     }
@@ -41,7 +45,7 @@ describe('unknown outcomes in the gateway', () => {
 
   it('replays a create whose allOrNone composite was answered with a 500 subrequest: the transaction was rolled back', async () => {
     const rolledBack = { ok: { compositeResponse: [{ referenceId: 'newUser', httpStatusCode: 500, httpHeaders: {}, body: [{ errorCode: 'UNKNOWN_EXCEPTION', message: 'x' }] }] } }
-    const { clock, fake, gateway } = setup([rolledBack, { ok: { compositeResponse: [] } }])
+    const { clock, fake, gateway } = setup([rolledBack, createdUser])
     await clock.run(gateway.composite(createUser, { allOrNone: true, safeToRetry: false }, quietLog))
     expect(fake.calls).toHaveLength(2)
   })
