@@ -3,7 +3,9 @@
 // refusals by kind of licence. Fed by the LicenceGateway of the same Salesforce gateway (licences.ts).
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { Gateway } from './gateway.js'
-import type { Seats } from './licences.js'
+
+/** Seats of one licence as Salesforce counts them (licences.ts reads them). */
+export interface Seats { id: string, name: string, label: string, used: number, total: number }
 
 export type LicenceKind = 'userLicence' | 'permissionSetLicence' | 'packageLicence' | 'featureLicence'
 

@@ -5,7 +5,7 @@
 import type { Logger } from './connection.js'
 import { fromItems, SalesforceError } from './errors.js'
 import type { Gateway, SfRecord } from './gateway.js'
-import { licenceObserverOf, type LicenceKind } from './licence-metrics.js'
+import { licenceObserverOf, type LicenceKind, type Seats } from './licence-metrics.js'
 import { and, eq, inList, select, soql } from './soql.js'
 
 /** PermissionSetLicense Ids start with 0PL (salesforce.md §2.6; PermissionSet.LicenseId may also name a UserLicense, 100). */
@@ -19,7 +19,7 @@ const COLLECTION_MAX = 200
 interface SaveResult { id?: string, success: boolean, errors?: Array<{ statusCode: string, message: string, fields?: string[] }> }
 
 /** A licence's seats, for an error an admin can act on and for `doctor`. */
-export interface Seats { id: string, name: string, label: string, used: number, total: number }
+export type { Seats } from './licence-metrics.js'
 
 export interface GrantResult {
   /** Users who got the licence from this call. */

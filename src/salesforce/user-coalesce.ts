@@ -5,7 +5,7 @@ import { createCoalescer, type Settled } from './coalesce.js'
 import type { Gateway, SfRecord } from './gateway.js'
 import type { SoqlFragment } from './soql.js'
 import { createBatch, updateBatch, type CreateItem, type UpdateItem } from './user-batch.js'
-import type { UserGateway } from './users.js'
+import type { UserGateway } from './user-gateway.js'
 
 export interface CoalesceDeps {
   gateway: Gateway

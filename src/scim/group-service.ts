@@ -36,7 +36,7 @@ import { createGroupChanges } from './group-change.js'
 import { createGroupCreator } from './group-create.js'
 import { createGroupLister, type GroupListQuery } from './group-list.js'
 import { createLicenceKeeper } from './licence-keeper.js'
-import { createOrdering, orderGroupService } from './ordering.js'
+import { createOrdering, idLockKey, nameLockKey, type Ordering } from './ordering.js'
 import { guard, notFound } from './errors.js'
 import type { GroupContext, GroupReadOptions, Target, UserGroupsRead } from './group-types.js'
 import type { ListPage } from './user-list.js'
@@ -217,4 +217,16 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
 
   // Writes to one group run in order, also past a timeout (ordering.ts, issue 16).
   return orderGroupService({ get, list, create: creator.create, replace, patch, delete: remove, membersOf, userGroups }, createOrdering(store))
+}
+
+/** The group service with its writes ordered per group and its reads served after them. */
+export function orderGroupService (groups: GroupService, ordering: Ordering): GroupService {
+  return {
+    ...groups,
+    get: async (id, ctx, opts) => await ordering.read(idLockKey('group', id), async () => await groups.get(id, ctx, opts)),
+    create: async (body, ctx) => await ordering.write(nameLockKey('groupName', body.displayName), async () => await groups.create(body, ctx), ctx.log),
+    replace: async (id, body, mode, ctx) => await ordering.write(idLockKey('group', id), async () => await groups.replace(id, body, mode, ctx), ctx.log),
+    patch: async (id, ops, ctx, opts) => await ordering.write(idLockKey('group', id), async () => await groups.patch(id, ops, ctx, opts), ctx.log),
+    delete: async (id, ctx) => { await ordering.write(idLockKey('group', id), async () => { await groups.delete(id, ctx) }, ctx.log) },
+  }
 }

@@ -8,8 +8,6 @@ import { normalizeSalesforceId } from '../salesforce/ids.js'
 import { trackingInFlight } from '../salesforce/in-flight.js'
 import { idKey, type Store } from '../store/store.js'
 import { RETRY_AFTER_UNAVAILABLE, ScimError } from './errors.js'
-import type { GroupService } from './group-service.js'
-import type { UserService } from './user-service.js'
 
 export interface OrderingOptions {
   /**
@@ -113,28 +111,4 @@ export function idLockKey (kind: 'user' | 'group', id: string): string {
 /** A create is ordered by the name that makes it unique: its userName (or the group's displayName). */
 export function nameLockKey (kind: 'userName' | 'groupName', name: unknown): string {
   return `${kind}:${String(name ?? '').toLowerCase()}`
-}
-
-/** The user service with its writes ordered per user and its reads served after them. */
-export function orderUserService (users: UserService, ordering: Ordering): UserService {
-  return {
-    get: async (id, ctx, opts) => await ordering.read(idLockKey('user', id), async () => await users.get(id, ctx, opts)),
-    list: users.list,
-    create: async (user, ctx) => await ordering.write(nameLockKey('userName', user.userName), async () => await users.create(user, ctx), ctx.log),
-    replace: async (id, user, mode, ctx) => await ordering.write(idLockKey('user', id), async () => await users.replace(id, user, mode, ctx), ctx.log),
-    patch: async (id, body, ctx) => await ordering.write(idLockKey('user', id), async () => await users.patch(id, body, ctx), ctx.log),
-    delete: async (id, ctx) => { await ordering.write(idLockKey('user', id), async () => { await users.delete(id, ctx) }, ctx.log) },
-  }
-}
-
-/** The group service with its writes ordered per group and its reads served after them. */
-export function orderGroupService (groups: GroupService, ordering: Ordering): GroupService {
-  return {
-    ...groups,
-    get: async (id, ctx, opts) => await ordering.read(idLockKey('group', id), async () => await groups.get(id, ctx, opts)),
-    create: async (body, ctx) => await ordering.write(nameLockKey('groupName', body.displayName), async () => await groups.create(body, ctx), ctx.log),
-    replace: async (id, body, mode, ctx) => await ordering.write(idLockKey('group', id), async () => await groups.replace(id, body, mode, ctx), ctx.log),
-    patch: async (id, ops, ctx, opts) => await ordering.write(idLockKey('group', id), async () => await groups.patch(id, ops, ctx, opts), ctx.log),
-    delete: async (id, ctx) => { await ordering.write(idLockKey('group', id), async () => { await groups.delete(id, ctx) }, ctx.log) },
-  }
 }

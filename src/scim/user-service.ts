@@ -22,7 +22,7 @@ import { fromScimmy, guard, notFound, ScimError, toScimError } from './errors.js
 import { createUserExternalIds } from './user-external-ids.js'
 import { createPendingEmails, type PendingEmailEvent } from './user-pending-email.js'
 import { createIntents, USER_INTENTS } from './intents.js'
-import { createOrdering, orderUserService } from './ordering.js'
+import { createOrdering, idLockKey, nameLockKey, type Ordering } from './ordering.js'
 import { createUserLister, type ListQuery, type ListPage } from './user-list.js'
 
 export interface RequestContext {
@@ -408,5 +408,17 @@ function notFoundOn (id: string): (err: unknown) => never {
       throw notFound(id)
     }
     throw err
+  }
+}
+
+/** The user service with its writes ordered per user and its reads served after them. */
+export function orderUserService (users: UserService, ordering: Ordering): UserService {
+  return {
+    get: async (id, ctx, opts) => await ordering.read(idLockKey('user', id), async () => await users.get(id, ctx, opts)),
+    list: users.list,
+    create: async (user, ctx) => await ordering.write(nameLockKey('userName', user.userName), async () => await users.create(user, ctx), ctx.log),
+    replace: async (id, user, mode, ctx) => await ordering.write(idLockKey('user', id), async () => await users.replace(id, user, mode, ctx), ctx.log),
+    patch: async (id, body, ctx) => await ordering.write(idLockKey('user', id), async () => await users.patch(id, body, ctx), ctx.log),
+    delete: async (id, ctx) => { await ordering.write(idLockKey('user', id), async () => { await users.delete(id, ctx) }, ctx.log) },
   }
 }
