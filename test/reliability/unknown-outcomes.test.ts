@@ -4,6 +4,7 @@
 // DELETE. Each test also checks that the fault really fired (a 503 first, the write landing late).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RetryPolicy } from '../../src/salesforce/gateway.js'
+import { seedUser } from '../scim/groups-helpers.js'
 import { scim, sleep, startReliabilityHarness, type ReliabilityHarness } from './harness.js'
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
@@ -114,19 +115,7 @@ describe('writes with an unknown outcome', () => {
 
   it('never adopts a user an admin made: a POST of that userName stays 409', async () => {
     const userName = `admin${++n}.${Date.now().toString(36)}@pickup.example`
-    h.emulator.org.insert('User', {
-      Username: userName,
-      LastName: 'Admin',
-      Email: userName,
-      Alias: 'adm',
-      CommunityNickname: `adm${n}`,
-      TimeZoneSidKey: 'America/Los_Angeles',
-      LocaleSidKey: 'en_US',
-      EmailEncodingKey: 'UTF-8',
-      LanguageLocaleKey: 'en_US',
-      ProfileId: String(h.config.users.defaults.ProfileId),
-      IsActive: true,
-    })
+    seedUser(h, `adm${n}`, { Username: userName, Email: userName, LastName: 'Admin' })
     for (let i = 0; i < 2; i++) expect((await scim('POST', `${h.scim}/Users`, userBody(userName))).status).toBe(409)
   })
 

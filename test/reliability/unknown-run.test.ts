@@ -5,6 +5,7 @@
 // duplicate, no orphaned group, no ownership mark that disagrees with Salesforce. Seeded and bounded (~15 s).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RetryPolicy } from '../../src/salesforce/gateway.js'
+import { seedUser } from '../scim/groups-helpers.js'
 import { scim, seeded, sleep, startReliabilityHarness, type Answer, type ReliabilityHarness } from './harness.js'
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
@@ -65,18 +66,8 @@ describe('unknown-outcome run', () => {
     }
     const tag = Date.now().toString(36)
     // Members for the groups: users made straight in the org, as if they existed before.
-    const members = Array.from({ length: 4 }, (_, i) => h.emulator.org.insert('User', {
-      Username: `member${i}.${tag}@unknown.example`,
-      LastName: `Member${i}`,
-      Email: `member${i}@unknown.example`,
-      Alias: `mem${i}`,
-      CommunityNickname: `mem${i}${tag}`,
-      TimeZoneSidKey: 'America/Los_Angeles',
-      LocaleSidKey: 'en_US',
-      EmailEncodingKey: 'UTF-8',
-      LanguageLocaleKey: 'en_US',
-      ProfileId: String(h.config.users.defaults.ProfileId),
-      IsActive: true,
+    const members = Array.from({ length: 4 }, (_, i) => seedUser(h, `mem${i}${tag}`, {
+      Username: `member${i}.${tag}@unknown.example`, LastName: `Member${i}`, Email: `member${i}@unknown.example`,
     }))
     h.emulator.faults.set(FAULTS)
     const started = Date.now()

@@ -20,7 +20,7 @@ export async function groupsHarness (groups?: Partial<GroupsConfig>, licenses = 
 let seq = 0
 
 /** A Salesforce user made directly in the org (as if it existed before scimforce); returns its Id. */
-export function seedUser (h: Harness, name?: string, extra: Rec = {}): string {
+export function seedUser (h: Pick<Harness, 'emulator' | 'config'>, name?: string, extra: Rec = {}): string {
   const n = name ?? `u${++seq}.${Date.now().toString(36)}`
   return h.emulator.org.insert('User', {
     Username: `${n}@groups.example`,
