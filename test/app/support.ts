@@ -81,3 +81,20 @@ export function cleanEnv (vars: Record<string, string>): NodeJS.ProcessEnv {
     ...vars,
   }
 }
+
+/**
+ * The environment of a `scimforce serve` child against an emulated org: its OAuth client (client credentials), its
+ * Standard User profile and one Bearer client, plus `vars` (port, store, log level...).
+ */
+export function serveEnv (org: { url: string, seed: { profiles: Record<string, string> } }, bearer: string, vars: Record<string, string>): NodeJS.ProcessEnv {
+  return cleanEnv({
+    HOST: '127.0.0.1',
+    SF_LOGIN_URL: org.url,
+    SF_AUTH_FLOW: 'client_credentials',
+    SF_CLIENT_ID: 'scimforce-demo',
+    SF_CLIENT_SECRET: 'scimforce-demo-secret',
+    SF_PROFILE_ID: String(org.seed.profiles['Standard User']),
+    SCIM_BEARER_TOKEN: bearer,
+    ...vars,
+  })
+}

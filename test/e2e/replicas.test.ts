@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runAudit } from '../../src/audit-cli.js'
 import { createEmulator, type Emulator } from '../../src/emulator/index.js'
 import type { AuditEntry } from '../../src/store/store.js'
-import { cleanEnv, listeningPort, startChild, type Child } from '../app/support.js'
+import { cleanEnv, listeningPort, serveEnv, startChild, type Child } from '../app/support.js'
 import { BEARER } from '../helper.js'
 import { requirePostgres, startPostgres, type PgServer } from '../postgres.js'
 
@@ -31,18 +31,7 @@ describe.skipIf(server === undefined)('two replicas on one PostgreSQL', () => {
   const replicas: Child[] = []
   const bases: string[] = []
 
-  const env = (): NodeJS.ProcessEnv => cleanEnv({
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'info',
-    SF_LOGIN_URL: emulator.url,
-    SF_AUTH_FLOW: 'client_credentials',
-    SF_CLIENT_ID: 'scimforce-demo',
-    SF_CLIENT_SECRET: 'scimforce-demo-secret',
-    SF_PROFILE_ID: String(emulator.seed.profiles['Standard User']),
-    SCIM_BEARER_TOKEN: BEARER,
-    STORE_URL: storeUrl,
-  })
+  const env = (): NodeJS.ProcessEnv => serveEnv(emulator, BEARER, { PORT: '0', LOG_LEVEL: 'info', STORE_URL: storeUrl })
 
   beforeAll(async () => {
     emulator = await createEmulator({ licenseTotals: { Salesforce: 10_000 } })

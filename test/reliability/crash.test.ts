@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createEmulator, type Emulator } from '../../src/emulator/index.js'
+import { serveEnv } from '../app/support.js'
 import { BEARER } from '../helper.js'
 
 const REPO = new URL('../../', import.meta.url).pathname
@@ -43,21 +44,12 @@ function startScimforce (oneCallPerWrite = false): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
     cwd: REPO,
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? tmpdir(),
-      HOST: '127.0.0.1',
+    env: serveEnv(emulator, BEARER, {
       PORT: String(port),
       LOG_LEVEL: 'warn',
-      SF_LOGIN_URL: emulator.url,
-      SF_AUTH_FLOW: 'client_credentials',
-      SF_CLIENT_ID: 'scimforce-demo',
-      SF_CLIENT_SECRET: 'scimforce-demo-secret',
-      SF_PROFILE_ID: String(emulator.seed.profiles['Standard User']),
-      SCIM_BEARER_TOKEN: BEARER,
       STORE_PATH: join(dir, 'store.db'),
       ...(oneCallPerWrite ? { SCIMFORCE_CONFIG: oneCallConfig() } : {}),
-    },
+    }),
   })
   children.push(child)
   return child
