@@ -121,7 +121,7 @@ describe('writes with an unknown outcome', () => {
 
   it('a group whose create was dropped after the commit is recorded as created on retry, and its DELETE removes it', async () => {
     const name = `drop${++n}${Date.now().toString(36)}`
-    h.emulator.faults.failNext(1, 'dropAfterCommit', { method: 'POST' })
+    h.emulator.faults.failNext(1, 'dropAfterCommit', { method: 'POST', pathIncludes: '/composite' })
     const g1 = await scim('POST', `${h.scim}/Groups`, { displayName: name })
     expect(g1.status).toBe(503)
     expect(sfGroups(name)).toHaveLength(1)
@@ -135,7 +135,7 @@ describe('writes with an unknown outcome', () => {
 
   it('a dropped group create that the IdP finds by name instead of re-POSTing is still deleted by its DELETE', async () => {
     const name = `found${++n}${Date.now().toString(36)}`
-    h.emulator.faults.failNext(1, 'dropAfterCommit', { method: 'POST' })
+    h.emulator.faults.failNext(1, 'dropAfterCommit', { method: 'POST', pathIncludes: '/composite' })
     expect((await scim('POST', `${h.scim}/Groups`, { displayName: name })).status).toBe(503)
     const found = await scim('GET', `${h.scim}/Groups?filter=${encodeURIComponent(`displayName eq "${name}"`)}`)
     const id = (found.body?.Resources as Array<{ id: string }>)[0]?.id
@@ -148,7 +148,7 @@ describe('writes with an unknown outcome', () => {
     const name = `manage${++n}${Date.now().toString(36)}`
     const first = await createUser()
     const second = await createUser()
-    h.emulator.faults.failNext(1, 'dropAfterCommit', { method: 'POST' })
+    h.emulator.faults.failNext(1, 'dropAfterCommit', { method: 'POST', pathIncludes: '/composite' })
     expect((await scim('POST', `${h.scim}/Groups`, { displayName: name })).status).toBe(503)
     const found = await scim('GET', `${h.scim}/Groups?filter=${encodeURIComponent(`displayName eq "${name}"`)}`)
     const id = String((found.body?.Resources as Array<{ id: string }>)[0]?.id)
