@@ -121,6 +121,21 @@ export function decodeString (raw: string, soql = raw): string {
   return decodeChars(raw, soql).map(c => c.wildcardEscaped ? `\\${c.ch}` : c.ch).join('')
 }
 
+/**
+ * Text as SOQL compares it case-insensitively. Assumption (Salesforce documents only "case-insensitive" for `=` and
+ * LIKE, not which folding): a one-to-one case mapping per character, so `ß` never equals `SS` and `İ` never `i`.
+ * It is the folding of a RegExp's `i` flag without `u`, which likePattern() uses, so `=` and LIKE agree.
+ */
+export function foldCase (text: string): string {
+  let out = ''
+  for (const ch of text) {
+    const up = ch.toUpperCase()
+    // The RegExp rule (ECMA-262 Canonicalize, non-unicode): no folding into a longer text, none from outside ASCII into it.
+    out += up.length === ch.length && !(ch.charCodeAt(0) >= 128 && up.charCodeAt(0) < 128) ? up : ch
+  }
+  return out
+}
+
 /** A LIKE pattern as a case-insensitive RegExp: `%` any run, `_` one character, `\%` `\_` literal. */
 export function likePattern (raw: string, soql = raw): RegExp {
   let re = ''
@@ -551,8 +566,8 @@ function compare (v: FieldValue, o: Operand): number | undefined {
   switch (o.kind) {
     case 'string': {
       if (v === null) return undefined
-      const a = String(v).toLowerCase()
-      const b = o.value.toLowerCase()
+      const a = foldCase(String(v))
+      const b = foldCase(o.value)
       return a < b ? -1 : a > b ? 1 : 0
     }
     case 'id': return typeof v === 'string' ? (v < o.value ? -1 : v > o.value ? 1 : 0) : undefined
@@ -571,8 +586,8 @@ function sortValue (a: FieldValue, b: FieldValue, exact: boolean): number {
   // filters used for keyset paging; other text orders case-insensitively.
   if (exact && typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0
   if (typeof a === 'string' && typeof b === 'string') {
-    const x = a.toLowerCase()
-    const y = b.toLowerCase()
+    const x = foldCase(a)
+    const y = foldCase(b)
     return x < y ? -1 : x > y ? 1 : 0
   }
   if (typeof a === 'number' && typeof b === 'number') return a - b

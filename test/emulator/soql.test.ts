@@ -2,7 +2,7 @@ import { describe, it, expect, beforeEach } from 'vitest'
 import { SalesforceError } from '../../src/emulator/errors.js'
 import { Org } from '../../src/emulator/org.js'
 import { seedOrg, type SeedIds } from '../../src/emulator/seed.js'
-import { decodeString, likePattern } from '../../src/emulator/soql.js'
+import { decodeString, foldCase, likePattern } from '../../src/emulator/soql.js'
 
 let org: Org
 let seed: SeedIds
@@ -57,6 +57,17 @@ describe('SOQL WHERE', () => {
   it('compares strings case-insensitively', () => {
     expect(usernames('SELECT Username FROM User WHERE Username = \'ADA.LOVELACE@scimforce.demo\'')).toEqual(['ada.lovelace@scimforce.demo'])
     expect(usernames('SELECT Username FROM User WHERE Username LIKE \'GRACE%\'')).toEqual(['grace.hopper@scimforce.demo'])
+  })
+
+  it('folds case one character to one, the same for = and LIKE (ß is not SS, İ is not i)', () => {
+    expect(foldCase('Straße café İ')).toBe('STRAßE CAFÉ İ')
+    expect(foldCase('ſ ı')).toBe('ſ ı')
+    for (const [stored, literal, same] of [['ß', 'SS', false], ['ß', 's', false], ['é', 'É', true], ['İ', 'i', false], ['Ünï', 'üNÏ', true]] as const) {
+      const rule = (c: string): boolean => likePattern(`'${c}'`).test(stored)
+      expect(foldCase(stored) === foldCase(literal), `${stored} = ${literal}`).toBe(same)
+      expect(rule(literal), `${stored} LIKE ${literal}`).toBe(same)
+    }
+    expect(likePattern('\'%s%\'').test('ß')).toBe(false)
   })
 
   it('handles booleans, !=, IN, NOT IN and NOT', () => {

@@ -54,8 +54,14 @@ describe('any filter string', () => {
 })
 
 describe('compared values are literals', () => {
-  const folds = (s: string): string[] => [s.toLowerCase(), s.toUpperCase()]
-  const sameText = (a: string, b: string): boolean => folds(a).some((x) => folds(b).includes(x))
+  // Case-insensitive as the emulator assumes SOQL is (foldCase in src/emulator/soql.ts): one character to one, so
+  // "ß" does not contain "s" and "İ" is not "i". Written out again here so that the oracle does not borrow the code it judges.
+  const fold = (s: string): string => Array.from(s, (c) => {
+    const u = c.toUpperCase()
+    return u.length === c.length && !(c.charCodeAt(0) >= 128 && u.charCodeAt(0) < 128) ? u : c
+  }).join('')
+  const folds = (s: string): string[] => [fold(s)]
+  const sameText = (a: string, b: string): boolean => fold(a) === fold(b)
   const value = fc.oneof(fc.constantFrom(...TITLES), nastyString.filter((s) => s.length > 0), fc.constantFrom(...TITLES).map((t) => t.slice(1, -1)))
 
   it.each([
