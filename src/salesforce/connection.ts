@@ -47,7 +47,7 @@ const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
  *
  * Keep-alive: 3.10.16 hands node-fetch no agent unless the request goes through a proxy (proxy.ts decides), so
  * direct requests use Node's global agent, which keeps connections alive since Node 19 (engines:
- * >=22.12). The same test counts the emulator's TCP connections to prove that calls reuse them. Newer jsforce
+ * >=24.11). The same test counts the emulator's TCP connections to prove that calls reuse them. Newer jsforce
  * (3.10.17+) moves to undici, which also keeps connections alive.
  */
 function httpOptions (timeoutMs: number): HttpRequestOptions {
