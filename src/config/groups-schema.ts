@@ -5,7 +5,7 @@ import { z } from 'zod'
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-/** Key prefixes of the records a group mapping may name by Id (reference/salesforce.md §2.6). */
+/** Key prefixes of the records a group mapping may name by Id (docs/salesforce-behaviour.md#ids). */
 const GROUP_TARGET_PREFIX = { permissionSet: '0PS', permissionSetGroup: '0PG', profile: '00e', role: '00E', packageLicence: '050', queue: '00G' } as const
 const GROUP_TARGET_KINDS = Object.keys(GROUP_TARGET_PREFIX) as Array<keyof typeof GROUP_TARGET_PREFIX>
 const GROUP_TARGET_WORDS = { permissionSet: 'permission set API name', permissionSetGroup: 'permission set group API name', profile: 'profile name', role: 'role API name', packageLicence: 'managed package namespace', queue: 'queue API name' }

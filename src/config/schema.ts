@@ -25,7 +25,7 @@ const SALESFORCE_FIELD = /^[A-Za-z][A-Za-z0-9_]*$/
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 // Salesforce answers `request not supported on this domain` to the client credentials flow anywhere but the
-// org's My Domain (reference/salesforce.md §1.3), so say so at boot rather than on the first SCIM request.
+// org's My Domain (docs/salesforce-behaviour.md#client-credentials), so say so at boot rather than on the first SCIM request.
 const SHARED_LOGIN_HOSTS = new Set(['login.salesforce.com', 'test.salesforce.com'])
 
 export function isRecord (v: unknown): v is Record<string, unknown> {
@@ -249,8 +249,8 @@ function isRsaPrivateKey (pem: string): boolean {
 
 const UserDefaultsShape = {
   ProfileId: salesforceId('00e', 'Profile'),
-  // The four keys and ProfileId are required on User insert (reference/salesforce.md §2.7); the defaults are the
-  // values of WSO2's Salesforce connector seed list (reference/wso2.md §2.5).
+  // The four keys and ProfileId are required on User insert (docs/salesforce-behaviour.md#user-fields); the defaults are the
+  // values of WSO2's Salesforce connector seed list (docs/idp-behaviour.md#wso2-salesforce-seed).
   EmailEncodingKey: z.string().trim().min(1).default('UTF-8'),
   LanguageLocaleKey: z.string().trim().min(1).default('en_US'),
   LocaleSidKey: z.string().trim().min(1).default('en_US'),

@@ -9,10 +9,10 @@ import { objectDef } from './schema.js'
 
 type Dispatch = (ctx: EmulatorContext, req: ApiRequest) => ApiResponse
 
-/** salesforce.md §4.1: 25 subrequests, of which 5 may be queries or sObject Collections. */
+/** docs/salesforce-behaviour.md#composite: 25 subrequests, of which 5 may be queries or sObject Collections. */
 const MAX_SUBREQUESTS = 25
 const MAX_QUERY_SUBREQUESTS = 5
-/** salesforce.md §4.2: 200 records per collection write, 2000 Ids per collection retrieve. */
+/** docs/salesforce-behaviour.md#collections: 200 records per collection write, 2000 Ids per collection retrieve. */
 const MAX_COLLECTION = 200
 const MAX_RETRIEVE = 2000
 
@@ -55,7 +55,7 @@ interface SubRequest { method: string, url: string, referenceId: string, body?: 
 interface SubResult { body: unknown, httpHeaders: Record<string, string>, httpStatusCode: number, referenceId: string }
 
 /**
- * A composite reference, `@{referenceId.field}` (also `[n]` indexes). salesforce.md §4.1, §10: every string in a
+ * A composite reference, `@{referenceId.field}` (also `[n]` indexes). docs/salesforce-behaviour.md#composite, #composite-references: every string in a
  * subrequest's url and body that contains one is a reference; there is no escape, so a value such as a phone
  * number or a title that happens to contain `@{x.y}` is resolved (or halts the request) like any other.
  */
@@ -84,10 +84,10 @@ function invalidReference (ref: string): unknown[] {
  * A reference to a referenceId that no earlier subrequest has (a later one, itself, or none at all) can never be
  * resolved: it halts the whole request before anything runs, whatever allOrNone says. The subrequest that holds it
  * answers "Invalid reference specified", every other one PROCESSING_HALTED, and nothing is written
- * (salesforce.md §10; issue 11 observed it against a real org). Assumption (UNVERIFIED): the other subrequests
+ * (docs/salesforce-behaviour.md#composite-references; issue 11 observed it against a real org). Assumption (UNVERIFIED): the other subrequests
  * carry the rollback message, as with allOrNone.
  * A reference to an earlier subrequest that failed or lacks the field is the documented dependent halt instead
- * (salesforce.md §4.1): only the dependent fails, the rest runs unless allOrNone.
+ * (docs/salesforce-behaviour.md#composite): only the dependent fails, the rest runs unless allOrNone.
  */
 function unknownReference (subs: SubRequest[]): { index: number, ref: string } | undefined {
   const earlier = new Set<string>()
@@ -129,7 +129,7 @@ function substitute (value: unknown, done: Map<string, ApiResponse>): unknown {
 export function subRequest (parent: ApiRequest, method: string, url: string, body: unknown, headers: Record<string, string> = {}): ApiRequest | undefined {
   const parsed = new URL(url, 'http://composite.invalid')
   const m = /^\/services\/data\/v(\d+\.\d+)\/(.*)$/.exec(parsed.pathname) ?? /^\/?v(\d+\.\d+)\/(.*)$/.exec(parsed.pathname)
-  // A version the org does not have is a 404 NOT_FOUND inside a composite too (salesforce.md §2.1, §10).
+  // A version the org does not have is a 404 NOT_FOUND inside a composite too (docs/salesforce-behaviour.md#versions, #unknown-version).
   if (m === null || !isSupportedVersion(`v${m[1] as string}`)) return undefined
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]))
   return {
@@ -164,7 +164,7 @@ function composite (ctx: EmulatorContext, req: ApiRequest, dispatch: Dispatch): 
     if (typeof s !== 'object' || s === null || typeof s.method !== 'string' || typeof s.url !== 'string' || typeof s.referenceId !== 'string') {
       throw invalidInput('Each subrequest needs method, url and referenceId')
     }
-    // salesforce.md §4.1: letters, digits and underscores, starting with a letter or digit; unique.
+    // docs/salesforce-behaviour.md#composite: letters, digits and underscores, starting with a letter or digit; unique.
     if (!/^[A-Za-z0-9][A-Za-z0-9_]*$/.test(s.referenceId)) throw invalidInput(`Invalid referenceId: ${s.referenceId}`)
     if (seen.has(s.referenceId)) throw invalidInput(`Duplicate referenceId: ${s.referenceId}`)
     seen.add(s.referenceId)
@@ -193,7 +193,7 @@ function composite (ctx: EmulatorContext, req: ApiRequest, dispatch: Dispatch): 
       if (!(err instanceof Unresolved)) throw err
       return { status: 400, headers: {}, body: invalidReference(err.message) }
     }
-    // Assumption (UNVERIFIED; salesforce.md §10 says it is not documented): a subrequest url is held to the same
+    // Assumption (UNVERIFIED; docs/salesforce-behaviour.md#uri-limit says it is not documented): a subrequest url is held to the same
     // 16,384-byte limit as a request URI, so a client cannot dodge the 414 by wrapping a long query in /composite.
     if (uriTooLong(url)) return { status: 414, headers: {}, body: URI_TOO_LONG_BODY }
     const sub = subRequest(req, s.method, url, subBody, s.httpHeaders)
@@ -230,7 +230,7 @@ function composite (ctx: EmulatorContext, req: ApiRequest, dispatch: Dispatch): 
     if (!(err instanceof Unresolved)) throw err
   }
   if (failed < 0) return ok({ compositeResponse: results })
-  // salesforce.md §4.1: the failing subrequest keeps its error; every other one gets PROCESSING_HALTED.
+  // docs/salesforce-behaviour.md#composite: the failing subrequest keeps its error; every other one gets PROCESSING_HALTED.
   return ok({
     compositeResponse: subs.map((s, i) => i === failed
       ? results[i]
@@ -239,8 +239,8 @@ function composite (ctx: EmulatorContext, req: ApiRequest, dispatch: Dispatch): 
 }
 
 /**
- * Developer Guide, "allOrNone Parameters in Composite and Collections Requests" (cases 3-4; salesforce.md §4.1,
- * §10): when the outer allOrNone is true it wins over a collection's own flag, and a collection with a failing
+ * Developer Guide, "allOrNone Parameters in Composite and Collections Requests" (cases 3-4;
+ * docs/salesforce-behaviour.md#composite-allornone): when the outer allOrNone is true it wins over a collection's own flag, and a collection with a failing
  * record rolls the whole composite back. Assumption (UNVERIFIED, the JSON is not documented): the collection
  * subrequest answers as an allOrNone collection would (200, the failing record's error, the others
  * ALL_OR_NONE_OPERATION_ROLLED_BACK) and every other subrequest gets PROCESSING_HALTED.
@@ -407,7 +407,7 @@ function retrieve (ctx: EmulatorContext, req: ApiRequest, typeName: string): Api
     try {
       return shapeRecord(def, findForPath(ctx, def, String(raw)), req.version, fields)
     } catch (err) {
-      // salesforce.md §4.2: an unknown or inaccessible Id gives a null entry.
+      // docs/salesforce-behaviour.md#collections: an unknown or inaccessible Id gives a null entry.
       if (err instanceof SalesforceError) return null
       throw err
     }
@@ -424,7 +424,7 @@ function batch (ctx: EmulatorContext, req: ApiRequest, dispatch: Dispatch): ApiR
   }
   const subs = body.batchRequests as Array<{ method?: unknown, url?: unknown, richInput?: unknown }>
   if (subs.length > MAX_SUBREQUESTS) throw invalidInput(`A batch request can't have more than ${MAX_SUBREQUESTS} subrequests`)
-  // salesforce.md §4.3: each subrequest counts against the API limit (the batch call itself already counted one).
+  // docs/salesforce-behaviour.md#composite-batch: each subrequest counts against the API limit (the batch call itself already counted one).
   const extra = Math.max(0, subs.length - 1)
   ctx.usage.used += extra
   ctx.counters.apiCalls += extra

@@ -136,7 +136,7 @@ export function locationOf (version: string, sobject: string, id: string): strin
 
 function requireObjectBody (body: unknown): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    // Assumption (salesforce.md §2.8, UNVERIFIED text).
+    // Assumption (docs/salesforce-behaviour.md#error-catalog, UNVERIFIED text).
     throw new SalesforceError('JSON_PARSER_ERROR', `Cannot deserialize instance of SObject from ${Array.isArray(body) ? 'START_ARRAY' : 'VALUE'} token`)
   }
   return body as Record<string, unknown>
@@ -186,7 +186,7 @@ function sobjects (ctx: EmulatorContext, req: ApiRequest): ApiResponse {
     return ok(describeSObject(def, req.version))
   }
   // Upsert by external Id, the password resource and other sub-resources are not emulated: 404 as for a field
-  // that is not an external Id (salesforce.md §2.5).
+  // that is not an external Id (docs/salesforce-behaviour.md#sobject-crud).
   if (rest.length > 0) throw notFound()
   allow(req, recordAllowed(def).filter(m => m !== 'HEAD'))
   const rec = findForPath(ctx, def, second)
@@ -205,7 +205,7 @@ function sobjects (ctx: EmulatorContext, req: ApiRequest): ApiResponse {
 
 // ---- SOQL -------------------------------------------------------------------------------------------------
 
-/** Default and maximum batch; Sforce-Query-Options: batchSize=N is honoured between 200 and 2000 (salesforce.md §3). */
+/** Default and maximum batch; Sforce-Query-Options: batchSize=N is honoured between 200 and 2000 (docs/salesforce-behaviour.md#soql). */
 const MAX_BATCH = 2000
 const MIN_BATCH = 200
 /** Cursors idle this long are dropped (Salesforce: 15 minutes). */
@@ -219,7 +219,7 @@ function batchSize (header: string | undefined): number {
 }
 
 function invalidLocator (): SalesforceError {
-  // Assumption (salesforce.md §3, status UNVERIFIED): a 400 with INVALID_QUERY_LOCATOR.
+  // Assumption (docs/salesforce-behaviour.md#soql, status UNVERIFIED): a 400 with INVALID_QUERY_LOCATOR.
   return new SalesforceError('INVALID_QUERY_LOCATOR', 'invalid query locator')
 }
 

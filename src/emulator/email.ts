@@ -4,7 +4,7 @@ import type { Org } from './org.js'
 import type { SRecord } from './schema.js'
 
 /**
- * Help article 000385115 (salesforce.md §10): changing a User's Email sends a verification link to the new
+ * Help article 000385115 (docs/salesforce-behaviour.md#email-verification): changing a User's Email sends a verification link to the new
  * address; the field keeps its old value until the link is clicked, and the link expires after 72 hours. Admin
  * blogs add "even through the API". Modelled when `org.emailVerification` is on (the default).
  * Assumptions (UNVERIFIED):

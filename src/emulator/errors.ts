@@ -6,7 +6,7 @@ export interface RestErrorBody {
   fields?: string[]
 }
 
-/** Per-record error inside sObject Collections results: `statusCode`, not `errorCode` (salesforce.md §2.4). */
+/** Per-record error inside sObject Collections results: `statusCode`, not `errorCode` (docs/salesforce-behaviour.md#error-bodies). */
 export interface CollectionError {
   statusCode: string
   message: string
@@ -43,7 +43,7 @@ export function notFound (message = NOT_FOUND_MESSAGE): SalesforceError {
   return new SalesforceError('NOT_FOUND', message, { status: 404 })
 }
 
-/** 405 with the allowed-methods list Salesforce prints (salesforce.md §2.5). */
+/** 405 with the allowed-methods list Salesforce prints (docs/salesforce-behaviour.md#sobject-crud). */
 export function methodNotAllowed (method: string, allowed: string[]): SalesforceError {
   return new SalesforceError('METHOD_NOT_ALLOWED', `HTTP Method '${method}' not allowed. Allowed are ${allowed.join(',')}`, { status: 405 })
 }

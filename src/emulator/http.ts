@@ -39,7 +39,7 @@ export function bearerToken (authorization: string | undefined, query?: URLSearc
 }
 
 /**
- * REST API Developer Guide, Status Codes and Error Responses (salesforce.md §2.3, §10): a request URI longer than
+ * REST API Developer Guide, Status Codes and Error Responses (docs/salesforce-behaviour.md#status-codes, #uri-limit): a request URI longer than
  * 16,384 bytes answers 414. Assumption (UNVERIFIED): the body has Salesforce's error shape with errorCode
  * URI_TOO_LONG (the guide names only the status); clients should key on the status.
  */
@@ -53,7 +53,7 @@ export const URI_TOO_LONG_BODY = [{ message: `The request URI is longer than ${M
 
 /**
  * Node's HTTP parser refuses a request head (request line + headers) over 16 KiB before any route runs, which
- * matches Salesforce's other limit (salesforce.md §2.3: 431 when URI + headers exceed 16,384 bytes). This answers
+ * matches Salesforce's other limit (docs/salesforce-behaviour.md#status-codes: 431 when URI + headers exceed 16,384 bytes). This answers
  * it in Salesforce's shape: 414 when the URI alone is over the limit, else 431. Assumption (UNVERIFIED): the
  * 431 body, errorCode REQUEST_HEADER_FIELDS_TOO_LARGE. Other client errors answer as Fastify would (400/408).
  */

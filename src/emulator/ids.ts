@@ -1,6 +1,6 @@
 // Salesforce record Ids: key prefixes, the 18-character case-safe checksum, and a deterministic generator.
 
-/** Key prefixes of the objects the emulator serves. Assumption (salesforce.md §2.6, UNVERIFIED but standard). */
+/** Key prefixes of the objects the emulator serves. Assumption (docs/salesforce-behaviour.md#ids, UNVERIFIED but standard). */
 export const KEY_PREFIXES = {
   Organization: '00D',
   User: '005',
@@ -24,7 +24,7 @@ const CHECKSUM_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345'
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 const ID_SHAPE = /^[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?$/
 
-/** The three checksum characters of a 15-character Id (salesforce.md §2.6). */
+/** The three checksum characters of a 15-character Id (docs/salesforce-behaviour.md#ids). */
 export function checksum (id15: string): string {
   let out = ''
   for (let chunk = 0; chunk < 3; chunk++) {

@@ -29,7 +29,7 @@ export interface EmulatorOptions {
   clientId?: string
   /** default 'scimforce-demo-secret' */
   clientSecret?: string
-  /** Sliding idle timeout of access tokens; default 2 h (salesforce.md §1.7, UNVERIFIED org default). */
+  /** Sliding idle timeout of access tokens; default 2 h (docs/salesforce-behaviour.md#sessions, UNVERIFIED org default). */
   sessionIdleTimeoutMs?: number
   /** DailyApiRequests Max; default 15000. */
   dailyApiLimit?: number

@@ -107,18 +107,18 @@ export function changeOrgSettings (org: Org, patch: Record<string, unknown>): Or
  * What Salesforce says when a deactivation is refused because a setting names the user. Sources: KB 000384586
  * ("You cannot deactivate this user. You cannot deactivate a user who is the default owner of cases", "You
  * cannot deactivate the Default Workflow User"), KB 000003585 ("You cannot disable the Web to Lead Default
- * Creator"); salesforce.md §2.9 and §11.
+ * Creator"); docs/salesforce-behaviour.md#deactivation.
  */
 const BLOCKER_MESSAGES: Record<UserSettingKey, string> = {
   defaultCaseOwnerId: 'You cannot deactivate this user. You cannot deactivate a user who is the default owner of cases',
-  // Assumption (salesforce.md §2.9, UNVERIFIED text): modelled on the case owner's message; no source quotes it.
+  // Assumption (docs/salesforce-behaviour.md#deactivation, UNVERIFIED text): modelled on the case owner's message; no source quotes it.
   defaultLeadOwnerId: 'You cannot deactivate this user. You cannot deactivate a user who is the default owner of leads',
   webToLeadDefaultCreatorId: 'You cannot disable the Web to Lead Default Creator',
   defaultWorkflowUserId: 'You cannot deactivate the Default Workflow User',
 }
 
 /**
- * Refuses IsActive true → false for a user an org setting names. Assumption (salesforce.md §2.9/§11,
+ * Refuses IsActive true → false for a user an org setting names. Assumption (docs/salesforce-behaviour.md#deactivation,
  * UNVERIFIED errorCode): FIELD_INTEGRITY_EXCEPTION with the UI text and no fields; the StatusCode list has no
  * CANNOT_DEACTIVATE_USER. The whole save fails, so a composite allOrNone that also freezes rolls the freeze back.
  */
@@ -133,7 +133,7 @@ export function checkDeactivation (org: Org, rec: SRecord, old: SRecord | undefi
 
 /**
  * Feature licences are the `UserPermissions*` checkboxes on User (KB 000387847); granting one beyond the org's
- * allocation answers LICENSE_LIMIT_EXCEEDED (salesforce.md §11).
+ * allocation answers LICENSE_LIMIT_EXCEEDED (docs/salesforce-behaviour.md#licences).
  * Assumption (UNVERIFIED): every user holding the flag uses a licence, active or not (as package and permission
  * set licences stay with a deactivated user, KB 000386472); the message follows the user licence's
  * "License Limit Exceeded - <name>" with the feature's label, and names the field.
@@ -166,7 +166,7 @@ function pslAssignment (org: Org, assigneeId: unknown, licenseId: unknown): SRec
 }
 
 /**
- * salesforce.md §11 (PermissionSet.LicenseId, Object Reference): a set that needs a permission set licence can
+ * docs/salesforce-behaviour.md#licences (PermissionSet.LicenseId, Object Reference): a set that needs a permission set licence can
  * only be assigned to a user who holds it. The text is the one quoted from real orgs ("The user license doesn't
  * allow the permission: X", X = a permission of the set); the emulator's sets carry no per-licence permission,
  * so X is the licence's label. Assumption (UNVERIFIED): fields lists PermissionSetId.
@@ -203,13 +203,13 @@ export function afterAssignmentDelete (org: Org, assignment: SRecord): void {
 }
 
 function licenseLimit (label: unknown): SalesforceError {
-  // salesforce.md §2.8 "License Limit Exceeded - <license name>". Assumption (UNVERIFIED): the same text and code
+  // docs/salesforce-behaviour.md#error-catalog "License Limit Exceeded - <license name>". Assumption (UNVERIFIED): the same text and code
   // for permission set and package licences, with the licence's label.
   return new SalesforceError('LICENSE_LIMIT_EXCEEDED', `License Limit Exceeded - ${String(label)}`, { fields: [] })
 }
 
 function duplicateAssignment (field: string, id: unknown): SalesforceError {
-  // Assumption (UNVERIFIED text): the generic duplicate message of salesforce.md §2.8.
+  // Assumption (UNVERIFIED text): the generic duplicate message of docs/salesforce-behaviour.md#error-catalog.
   return new SalesforceError('DUPLICATE_VALUE', `duplicate value found: ${field} duplicates value on record with id: ${String(id)}`, { fields: [] })
 }
 

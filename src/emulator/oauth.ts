@@ -12,7 +12,7 @@ import type { Flow, Session } from './sessions.js'
 type Host = 'mydomain' | 'login'
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
-/** salesforce.md §1.4: `exp` at most 3 minutes ahead; a few seconds of clock skew tolerated. */
+/** docs/salesforce-behaviour.md#jwt-bearer: `exp` at most 3 minutes ahead; a few seconds of clock skew tolerated. */
 const JWT_MAX_AHEAD_S = 180 + 5
 
 class OAuthError extends Error {
@@ -35,7 +35,7 @@ function params (request: FastifyRequest): URLSearchParams {
   for (const [k, v] of new URLSearchParams(rawBody(request))) out.set(k, v)
   const basic = /^Basic\s+(\S+)$/i.exec(request.headers.authorization ?? '')
   if (basic !== null) {
-    // salesforce.md §1.3: HTTP Basic with client_id:client_secret is accepted too.
+    // docs/salesforce-behaviour.md#client-credentials: HTTP Basic with client_id:client_secret is accepted too.
     const decoded = Buffer.from(basic[1] as string, 'base64').toString('utf8')
     const colon = decoded.indexOf(':')
     if (colon > 0) {
@@ -48,7 +48,7 @@ function params (request: FastifyRequest): URLSearchParams {
 
 function checkClient (ctx: EmulatorContext, p: URLSearchParams, secretRequired: boolean): void {
   const clientId = p.get('client_id')
-  // salesforce.md §1.6: unknown consumer key, then wrong secret.
+  // docs/salesforce-behaviour.md#token-errors: unknown consumer key, then wrong secret.
   if (clientId === null || !same(clientId, ctx.options.clientId)) throw new OAuthError('invalid_client_id', 'client identifier invalid')
   const secret = p.get('client_secret')
   if (secret === null ? secretRequired : !same(secret, ctx.options.clientSecret)) throw new OAuthError('invalid_client', 'invalid client credentials')
@@ -67,14 +67,14 @@ function isFrozen (ctx: EmulatorContext, userId: unknown): boolean {
 
 /** Checks that a user may receive a token in a flow other than password (which answers a plain failure). */
 function mayLogIn (ctx: EmulatorContext, user: SRecord): void {
-  // Assumption (salesforce.md §1.6, UNVERIFIED): inactive_user for inactive users, a plain failure when frozen.
+  // Assumption (docs/salesforce-behaviour.md#token-errors, UNVERIFIED): inactive_user for inactive users, a plain failure when frozen.
   if (user.IsActive !== true) throw new OAuthError('inactive_user', 'user is inactive')
   if (isFrozen(ctx, user.Id)) throw authFailure()
 }
 
 function tokenBody (ctx: EmulatorContext, session: Session, host: string | undefined, refreshToken?: string): Record<string, string> {
   const base = ctx.baseUrl(host)
-  // jsforce parses `id` on every token response (salesforce.md §1.1); it must always be present.
+  // jsforce parses `id` on every token response (docs/salesforce-behaviour.md#oauth); it must always be present.
   const id = `${base}/id/${ctx.org.orgId}/${session.userId}`
   const issuedAt = String(session.issuedAt)
   // Salesforce signs id + issued_at with the consumer secret (HMAC-SHA256, base64).
@@ -102,23 +102,23 @@ async function grant (ctx: EmulatorContext, p: URLSearchParams, host: Host, host
     case 'password': {
       checkClient(ctx, p, true)
       const user = userByUsername(ctx, p.get('username'))
-      // salesforce.md §1.2: password = the user's password immediately followed by the security token.
+      // docs/salesforce-behaviour.md#password-flow: password = the user's password immediately followed by the security token.
       // Only the integration user has a password here.
       const expected = ctx.options.integrationPassword + ctx.options.securityToken
       const isIntegration = user !== undefined && String(user.Username).toLowerCase() === ctx.options.integrationUsername.toLowerCase()
       if (user === undefined || !isIntegration || !same(p.get('password') ?? '', expected)) throw authFailure()
       if (user.IsActive !== true || isFrozen(ctx, user.Id)) throw authFailure()
-      // salesforce.md §1.2: no refresh token in this flow.
+      // docs/salesforce-behaviour.md#password-flow: no refresh token in this flow.
       return tokenBody(ctx, issue(user.Id as string, 'password', 'api web full'), hostHeader)
     }
     case 'client_credentials': {
-      // salesforce.md §1.3: only on the My Domain URL.
+      // docs/salesforce-behaviour.md#client-credentials: only on the My Domain URL.
       if (host === 'login') throw new OAuthError('invalid_grant', 'request not supported on this domain')
       checkClient(ctx, p, true)
       const runAs = userByUsername(ctx, ctx.options.integrationUsername)
       if (runAs === undefined) throw authFailure()
       mayLogIn(ctx, runAs)
-      // No refresh token; a live token of the run-as user is handed out again (salesforce.md §1.3).
+      // No refresh token; a live token of the run-as user is handed out again (docs/salesforce-behaviour.md#client-credentials).
       return tokenBody(ctx, issue(runAs.Id as string, 'client_credentials', 'api', true), hostHeader)
     }
     case JWT_BEARER:
@@ -130,7 +130,7 @@ async function grant (ctx: EmulatorContext, p: URLSearchParams, host: Host, host
       const user = ctx.org.get('User', g.userId)
       if (user === undefined) throw new OAuthError('invalid_grant', 'expired access/refresh token')
       mayLogIn(ctx, user)
-      // salesforce.md §1.5: no new refresh token unless rotation is configured.
+      // docs/salesforce-behaviour.md#refresh-token: no new refresh token unless rotation is configured.
       return tokenBody(ctx, issue(g.userId, 'refresh_token', g.scope), hostHeader)
     }
     case 'authorization_code': {
@@ -167,13 +167,13 @@ async function jwtUser (ctx: EmulatorContext, p: URLSearchParams, hostHeader: st
   } catch {
     throw invalid()
   }
-  // salesforce.md §1.4: RS256 only.
+  // docs/salesforce-behaviour.md#jwt-bearer: RS256 only.
   if (header.alg !== 'RS256') throw invalid()
   let payload
   try {
     ({ payload } = await jwtVerify(assertion, ctx.jwtKey, { algorithms: ['RS256'] }))
   } catch (err) {
-    // Assumption (salesforce.md §1.4/§9, UNVERIFIED): the text for an expired assertion.
+    // Assumption (docs/salesforce-behaviour.md#jwt-bearer, UNVERIFIED): the text for an expired assertion.
     if (err instanceof joseErrors.JWTExpired) throw new OAuthError('invalid_grant', 'expired authorization code')
     throw invalid()
   }
@@ -185,10 +185,10 @@ async function jwtUser (ctx: EmulatorContext, p: URLSearchParams, hostHeader: st
   // Assumption (UNVERIFIED text): no exp, or one more than ~3 minutes ahead, is an invalid assertion.
   if (typeof payload.exp !== 'number' || payload.exp > now + JWT_MAX_AHEAD_S) throw invalid()
   if (payload.exp <= now) throw new OAuthError('invalid_grant', 'expired authorization code')
-  // salesforce.md §1.4: `prn` is accepted too and wins over `sub`.
+  // docs/salesforce-behaviour.md#jwt-bearer: `prn` is accepted too and wins over `sub`.
   const subject = typeof payload.prn === 'string' ? payload.prn : payload.sub
   const user = userByUsername(ctx, subject ?? null)
-  // Assumption (salesforce.md §1.4, SECONDARY): an unknown user reads as a consumer the user never approved.
+  // Assumption (docs/salesforce-behaviour.md#jwt-bearer, SECONDARY): an unknown user reads as a consumer the user never approved.
   if (user === undefined) throw new OAuthError('invalid_grant', 'user hasn\'t approved this consumer')
   mayLogIn(ctx, user)
   return user
@@ -238,7 +238,7 @@ export function registerOAuth (app: FastifyInstance, ctx: EmulatorContext): void
         return sendJson(reply, 200, await grant(ctx, params(request), host, request.headers.host))
       } catch (err) {
         if (!(err instanceof OAuthError)) throw err
-        // salesforce.md §1.6: {error, error_description}. Assumption (UNVERIFIED): always HTTP 400.
+        // docs/salesforce-behaviour.md#token-errors: {error, error_description}. Assumption (UNVERIFIED): always HTTP 400.
         return sendJson(reply, err.status, { error: err.code, error_description: err.description })
       }
     })

@@ -47,7 +47,7 @@ type InputValue = unknown
 export class Org {
   readonly ids = new IdGenerator()
   readonly orgId: string
-  /** Usernames "taken in another org": Salesforce usernames are global (salesforce.md §2.7). */
+  /** Usernames "taken in another org": Salesforce usernames are global (docs/salesforce-behaviour.md#user-fields). */
   readonly foreignUsernames: Set<string>
   /** The run-as user of writes that name no actor; set by the seed to the integration user. */
   defaultActorId = ''
@@ -308,7 +308,7 @@ export class Org {
     const rec = this.table(def.name).get(id18)
     if (rec !== undefined) return rec
     if (this.deletedIds.has(id18)) {
-      // Assumption (salesforce.md §2.5, UNVERIFIED status): a deleted record answers 404 ENTITY_IS_DELETED.
+      // Assumption (docs/salesforce-behaviour.md#sobject-crud, UNVERIFIED status): a deleted record answers 404 ENTITY_IS_DELETED.
       throw new SalesforceError('ENTITY_IS_DELETED', 'entity is deleted', { fields: [], status: 404 })
     }
     throw notFound()
@@ -420,7 +420,7 @@ export class Org {
 
   /**
    * Field-level checks in a fixed order: required, length, email, restricted picklist, reference existence.
-   * Assumption (salesforce.md §2.7–2.8): Salesforce reports one error per save; the order between kinds is
+   * Assumption (docs/salesforce-behaviour.md#user-fields, #error-catalog): Salesforce reports one error per save; the order between kinds is
    * not documented, this one reports the most basic problem first.
    */
   private validateGeneric (def: ObjectDef, rec: SRecord, old: SRecord | undefined): void {
@@ -454,7 +454,7 @@ export class Org {
       const v = rec[field.name]
       if (field.type !== 'reference' || typeof v !== 'string' || !changed(field.name) || !(field.createable || field.updateable)) continue
       if (this.getById(v) === undefined) {
-        // Salesforce's text for a well-formed Id that names nothing (salesforce.md §2.8); it lists no field.
+        // Salesforce's text for a well-formed Id that names nothing (docs/salesforce-behaviour.md#error-catalog); it lists no field.
         throw new SalesforceError('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', { fields: [] })
       }
     }
@@ -473,7 +473,7 @@ function describeJson (value: unknown): string {
 }
 
 function jsonError (type: string, value: unknown): SalesforceError {
-  // Assumption (salesforce.md §2.8, UNVERIFIED text): modelled on Salesforce's Jackson-style deserialization errors.
+  // Assumption (docs/salesforce-behaviour.md#error-catalog, UNVERIFIED text): modelled on Salesforce's Jackson-style deserialization errors.
   return new SalesforceError('JSON_PARSER_ERROR', `Cannot deserialize instance of ${type} from ${describeJson(value)} or request may be missing a required field`)
 }
 

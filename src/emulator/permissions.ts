@@ -4,7 +4,7 @@ import type { Org, WriteContext } from './org.js'
 import { PERMISSION_FIELDS, type SRecord } from './schema.js'
 
 /**
- * PermissionSet.Type (Object Reference, PermissionSet; salesforce.md §10): Regular (custom), Standard (shipped by
+ * PermissionSet.Type (Object Reference, PermissionSet; docs/salesforce-behaviour.md#permission-set-types): Regular (custom), Standard (shipped by
  * Salesforce), Session (activated per session), Group (the aggregate set of a permission set group) and Profile
  * (owned by a profile). Old sets may have no Type; they behave as Regular.
  * Standard and Session sets are assignable like Regular ones; Profile and Group sets are not (their users come from
@@ -47,7 +47,7 @@ function permissionChanges (from: SRecord, to: SRecord): SRecord {
 }
 
 /**
- * A profile's user permissions are held by the permission set it owns (salesforce.md §10; Object Reference,
+ * A profile's user permissions are held by the permission set it owns (docs/salesforce-behaviour.md#permission-fields; Object Reference,
  * PermissionSet: IsOwnedByProfile, ProfileId), and the Profile's own Permissions* fields show the same values.
  * A change on either side is copied to the other, so SOQL over either object and the PermissionSetAssignment
  * semi-join agree.

@@ -2,7 +2,7 @@
 
 export interface PicklistValue { value: string, label: string }
 
-// Assumption (salesforce.md §2.7): the four User locale fields are restricted picklists; these are a subset of
+// Assumption (docs/salesforce-behaviour.md#user-fields): the four User locale fields are restricted picklists; these are a subset of
 // the real value sets (labels as Setup shows them), enough for IdP defaults and for tests of a bad value.
 export const TIME_ZONES: PicklistValue[] = [
   ['Pacific/Kiritimati', '(GMT+14:00) Line Islands Time (Pacific/Kiritimati)'],

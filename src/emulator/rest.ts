@@ -14,7 +14,7 @@ const METHODS = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'] as const
 export function registerDataRoutes (app: FastifyInstance, ctx: EmulatorContext): void {
   const versions = async (_req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     await injectLatency(ctx)
-    // salesforce.md §2.2: the versions list needs no session, does not count and has no Sforce-Limit-Info.
+    // docs/salesforce-behaviour.md#versions: the versions list needs no session, does not count and has no Sforce-Limit-Info.
     ctx.counters.bump('endpoint', 'versions')
     return sendJson(reply, 200, versionList())
   }
@@ -44,7 +44,7 @@ async function handle (ctx: EmulatorContext, request: FastifyRequest, reply: Fas
   const url = new URL(request.url, 'http://emulator.invalid')
   const segments = url.pathname.split('/').slice(3).filter(s => s !== '').map(decodeSegment)
   const override = url.searchParams.get('_HttpMethod')
-  // salesforce.md §2.5: POST with ?_HttpMethod=PATCH stands for PATCH (clients that cannot send PATCH).
+  // docs/salesforce-behaviour.md#sobject-crud: POST with ?_HttpMethod=PATCH stands for PATCH (clients that cannot send PATCH).
   const method = request.method === 'POST' && override !== null
     ? override.toUpperCase()
     : request.method === 'HEAD' ? 'GET' : request.method
@@ -56,16 +56,16 @@ async function handle (ctx: EmulatorContext, request: FastifyRequest, reply: Fas
   const token = bearerToken(request.headers.authorization)
   const session = token === undefined ? undefined : ctx.sessions.use(token)
   if (session === undefined) {
-    // salesforce.md §1.7: expired or unknown token.
+    // docs/salesforce-behaviour.md#sessions: expired or unknown token.
     return send(401, [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }])
   }
   const [versionSegment = '', ...path] = segments
   if (!isSupportedVersion(versionSegment)) {
-    // Assumption (salesforce.md §2.1, UNVERIFIED): an unknown version is a 404 NOT_FOUND.
+    // Assumption (docs/salesforce-behaviour.md#versions, UNVERIFIED): an unknown version is a 404 NOT_FOUND.
     return send(404, notFound().toBody())
   }
   if (ctx.faults.dailyLimitExhausted || ctx.usage.used >= ctx.usage.max) {
-    // salesforce.md §2.8: the daily limit is a 403. Assumption: refused calls do not count.
+    // docs/salesforce-behaviour.md#error-catalog: the daily limit is a 403. Assumption: refused calls do not count.
     return send(403, [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }])
   }
   ctx.usage.used++
@@ -79,7 +79,7 @@ async function handle (ctx: EmulatorContext, request: FastifyRequest, reply: Fas
   const text = rawBody(request)
   const contentType = request.headers['content-type']
   if (text.trim() !== '' && contentType !== undefined && !/json/i.test(contentType) && method !== 'GET' && method !== 'DELETE') {
-    // salesforce.md §2.3: 415 for a body the resource cannot read. XML bodies, which Salesforce also takes,
+    // docs/salesforce-behaviour.md#status-codes: 415 for a body the resource cannot read. XML bodies, which Salesforce also takes,
     // are not emulated. Assumption (UNVERIFIED): the errorCode and text.
     return send(415, [{ message: `MediaType of '${contentType}' is not supported by this resource`, errorCode: 'UNSUPPORTED_MEDIA_TYPE' }])
   }
@@ -87,7 +87,7 @@ async function handle (ctx: EmulatorContext, request: FastifyRequest, reply: Fas
     try {
       body = JSON.parse(text)
     } catch (err) {
-      // Assumption (salesforce.md §2.8, UNVERIFIED text).
+      // Assumption (docs/salesforce-behaviour.md#error-catalog, UNVERIFIED text).
       return send(400, new SalesforceError('JSON_PARSER_ERROR', `Unexpected character in the JSON body: ${(err as Error).message}`).toBody())
     }
   }
@@ -136,10 +136,10 @@ function faultResponse (ctx: EmulatorContext, fault: Exclude<FaultPlan['fail'], 
   if (typeof fault === 'object') return { status: fault.status, body: [{ message: fault.message, errorCode: fault.errorCode }] }
   switch (fault) {
     case 'serverUnavailable':
-      // Assumption (salesforce.md §2.8, text UNVERIFIED).
+      // Assumption (docs/salesforce-behaviour.md#error-catalog, text UNVERIFIED).
       return { status: 503, body: [{ message: 'Server unavailable', errorCode: 'SERVER_UNAVAILABLE' }] }
     case 'unableToLockRow': {
-      // Assumption (salesforce.md §2.8, UNVERIFIED): UNABLE_TO_LOCK_ROW is a 400 naming the locked record.
+      // Assumption (docs/salesforce-behaviour.md#error-catalog, UNVERIFIED): UNABLE_TO_LOCK_ROW is a 400 naming the locked record.
       const id = segments.find(looksLikeId) ?? userId
       return { status: 400, body: [{ message: `unable to obtain exclusive access to this record or 1 records: ${id}`, errorCode: 'UNABLE_TO_LOCK_ROW', fields: [] }] }
     }

@@ -33,10 +33,10 @@ const changed = (rec: SRecord, old: SRecord | undefined, field: string): boolean
 
 const API_NAME = /^[A-Za-z][A-Za-z0-9_]*$/
 
-/** DeveloperName rules (salesforce.md §5): letters, digits, underscores; starts with a letter; no `__`, no trailing `_`. */
+/** DeveloperName rules (docs/salesforce-behaviour.md#group-objects): letters, digits, underscores; starts with a letter; no `__`, no trailing `_`. */
 function checkApiName (value: string, field: string, label: string): void {
   if (!API_NAME.test(value) || value.includes('__') || value.endsWith('_')) {
-    // Assumption (salesforce.md §5, UNVERIFIED errorCode): reported as FIELD_INTEGRITY_EXCEPTION with the Setup text.
+    // Assumption (docs/salesforce-behaviour.md#group-objects, UNVERIFIED errorCode): reported as FIELD_INTEGRITY_EXCEPTION with the Setup text.
     throw new SalesforceError('FIELD_INTEGRITY_EXCEPTION',
       `The ${label} field can only contain underscores and alphanumeric characters. It must be unique, begin with a letter, not include spaces, not end with an underscore, and not contain two consecutive underscores.`,
       { fields: [field] })
@@ -49,7 +49,7 @@ function deriveApiName (label: string, taken: (candidate: string) => boolean): s
   if (base === '') base = 'X'
   if (!/^[A-Za-z]/.test(base)) base = `X${base}`
   base = base.slice(0, 80).replace(/_+$/, '')
-  // Assumption (salesforce.md §5, UNVERIFIED): an auto-derived name that is taken gets _1, _2 ... appended.
+  // Assumption (docs/salesforce-behaviour.md#group-objects, UNVERIFIED): an auto-derived name that is taken gets _1, _2 ... appended.
   let candidate = base
   for (let n = 1; taken(candidate); n++) candidate = `${base.slice(0, 76)}_${n}`
   return candidate
@@ -91,7 +91,7 @@ function nicknameTaken (org: Org, nickname: string, selfId: unknown): boolean {
 }
 
 /**
- * Assumption (salesforce.md §9, UNVERIFIED algorithm): an omitted CommunityNickname is derived from the
+ * Assumption (docs/salesforce-behaviour.md#user-fields, UNVERIFIED algorithm): an omitted CommunityNickname is derived from the
  * local part of the Email, made unique with a numeric suffix (real orgs append a number too).
  */
 function generateNickname (org: Org, rec: SRecord): string {
@@ -114,7 +114,7 @@ const userRules: ObjectRules = {
     const username = rec.Username as string
     if (changed(rec, old, 'Username')) {
       if (!USERNAME_SHAPE.test(username) || !isEmail(username)) {
-        // Assumption (salesforce.md §2.7, errorCode UNVERIFIED): the text is the one seen through Okta.
+        // Assumption (docs/salesforce-behaviour.md#user-fields, errorCode UNVERIFIED): the text is the one seen through Okta.
         throw new SalesforceError('FIELD_INTEGRITY_EXCEPTION', 'Username must be in the form of an email address (for example, john@acme.com)', { fields: ['Username'] })
       }
       const key = username.toLowerCase()
@@ -131,12 +131,12 @@ const userRules: ObjectRules = {
       }
       rec.CommunityNickname = generateNickname(org, rec)
     } else if (changed(rec, old, 'CommunityNickname') && nicknameTaken(org, rec.CommunityNickname as string, rec.Id)) {
-      // Assumption (salesforce.md §2.8, UNVERIFIED text).
+      // Assumption (docs/salesforce-behaviour.md#error-catalog, UNVERIFIED text).
       throw new SalesforceError('DUPLICATE_COMM_NICKNAME', 'Duplicate Nickname.<br>Another user has already selected this nickname.<br>Please select another.', { fields: ['CommunityNickname'] })
     }
     const fedId = rec.FederationIdentifier
     if (typeof fedId === 'string' && changed(rec, old, 'FederationIdentifier')) {
-      // salesforce.md §2.7, §10: unique per org, compared case-sensitively (as SSO matches it). The text is the
+      // docs/salesforce-behaviour.md#user-fields, #federation-id: unique per org, compared case-sensitively (as SSO matches it). The text is the
       // documented one (Okta's KB); errorCode FIELD_INTEGRITY_EXCEPTION with fields [FederationIdentifier] rests on
       // a single real log (UNVERIFIED beyond it).
       if (takenBy(org.lookup('User.federationId', fedId), rec.Id)) {
@@ -155,7 +155,7 @@ const userRules: ObjectRules = {
     if (needsSeat && license !== undefined) {
       const used = activeUsersOfLicense(org, license.Id as string, rec.Id)
       if (used >= (license.TotalLicenses as number)) {
-        // salesforce.md §2.8: on create or re-activation beyond the licence's total.
+        // docs/salesforce-behaviour.md#error-catalog: on create or re-activation beyond the licence's total.
         throw new SalesforceError('LICENSE_LIMIT_EXCEEDED', `License Limit Exceeded - ${String(license.Name)}`, { fields: [] })
       }
     }
@@ -185,7 +185,7 @@ const userRules: ObjectRules = {
 
 const userLoginRules: ObjectRules = {
   validate (_org, rec, old) {
-    // salesforce.md §2.9: IsPasswordLocked can be cleared, not set.
+    // docs/salesforce-behaviour.md#deactivation: IsPasswordLocked can be cleared, not set.
     if (rec.IsPasswordLocked === true && old?.IsPasswordLocked !== true) {
       throw new SalesforceError('FIELD_INTEGRITY_EXCEPTION', 'IsPasswordLocked can only be set to false', { fields: ['IsPasswordLocked'] })
     }
@@ -226,7 +226,7 @@ const groupRules: ObjectRules = {
     }
     if (typeof rec.DeveloperName === 'string' && changed(rec, old, 'DeveloperName')) {
       checkApiName(rec.DeveloperName, 'DeveloperName', 'Group Name')
-      // salesforce.md §5: DeveloperName is unique by group type.
+      // docs/salesforce-behaviour.md#group-objects: DeveloperName is unique by group type.
       const dup = [...org.lookup('Group.developerName', `${String(rec.Type)}|${rec.DeveloperName.toLowerCase()}`)].find(id => id !== rec.Id)
       if (dup !== undefined) throw duplicateDeveloperName('DeveloperName', dup)
     }
@@ -256,7 +256,7 @@ const groupMemberRules: ObjectRules = {
     if (rec.GroupId === rec.UserOrGroupId) {
       throw new SalesforceError('FIELD_INTEGRITY_EXCEPTION', 'A group cannot be a member of itself', { fields: ['UserOrGroupId'] })
     }
-    // salesforce.md §5 [DOC]: creating a duplicate member returns the existing record, no error.
+    // docs/salesforce-behaviour.md#group-objects [DOC]: creating a duplicate member returns the existing record, no error.
     const [dup] = org.lookup('GroupMember.pair', `${String(rec.GroupId)}|${String(rec.UserOrGroupId)}`)
     return dup
   },
@@ -345,7 +345,7 @@ const assignmentRules: ObjectRules = {
     const ps = org.get('PermissionSet', rec.PermissionSetId as string)
     if (ps === undefined) throw new SalesforceError('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', { fields: [] })
     if (rec.PermissionSetGroupId === null && !isAssignableType(ps.Type)) {
-      // salesforce.md §10: Regular, Standard and Session sets are assignable; profile-owned and group aggregate
+      // docs/salesforce-behaviour.md#permission-set-types: Regular, Standard and Session sets are assignable; profile-owned and group aggregate
       // sets are not. Assumption (UNVERIFIED code and text): FIELD_INTEGRITY_EXCEPTION on PermissionSetId.
       throw new SalesforceError('FIELD_INTEGRITY_EXCEPTION', 'You can\'t assign or unassign this permission set because it\'s associated with a profile or a permission set group.', { fields: ['PermissionSetId'] })
     }
@@ -357,12 +357,12 @@ const assignmentRules: ObjectRules = {
     } else if (typeof ps.LicenseId === 'string') {
       const userLicense = licenseOfProfile(org, org.get('User', rec.AssigneeId as string)?.ProfileId)
       if (userLicense?.Id !== ps.LicenseId) {
-        // salesforce.md §5: the permission set's licence must match the user's; text UNVERIFIED.
+        // docs/salesforce-behaviour.md#group-objects: the permission set's licence must match the user's; text UNVERIFIED.
         throw new SalesforceError('FIELD_INTEGRITY_EXCEPTION', 'The user license doesn\'t match the user license of the permission set.', { fields: ['PermissionSetId'] })
       }
     }
     if (org.lookup('PermissionSetAssignment.pair', `${String(rec.AssigneeId)}|${String(rec.PermissionSetId)}`).size > 0) {
-      // salesforce.md §2.8 (SECONDARY): no fields listed.
+      // docs/salesforce-behaviour.md#error-catalog (SECONDARY): no fields listed.
       const target = rec.PermissionSetGroupId !== null ? `Permission Set Group: ${String(rec.PermissionSetGroupId)}` : `Permission Set: ${String(rec.PermissionSetId)}`
       throw new SalesforceError('DUPLICATE_VALUE', `Duplicate PermissionSetAssignment. Assignee: ${String(rec.AssigneeId)}; ${target}`, { fields: [] })
     }
@@ -371,7 +371,7 @@ const assignmentRules: ObjectRules = {
   beforeDelete (org, rec) {
     const ps = org.get('PermissionSet', rec.PermissionSetId as string)
     if (ps?.IsOwnedByProfile === true) {
-      // salesforce.md §5 (UNVERIFIED): profile-owned assignments exist for every user and can't be deleted.
+      // docs/salesforce-behaviour.md#group-objects (UNVERIFIED): profile-owned assignments exist for every user and can't be deleted.
       throw new SalesforceError('DELETE_FAILED', 'You can\'t delete a permission set assignment that is owned by a profile', { fields: [] })
     }
   },

@@ -92,7 +92,7 @@ function systemModstamp (): FieldDef {
 
 /**
  * User permissions: one boolean `Permissions<Name>` field per permission, on PermissionSet and Profile alike
- * (Object Reference, PermissionSet "PermissionsPermissionName": Create, Filter, Update; salesforce.md §10). A real
+ * (Object Reference, PermissionSet "PermissionsPermissionName": Create, Filter, Update; docs/salesforce-behaviour.md#permission-fields). A real
  * org has hundreds; these are the admin-grade ones scimforce must recognise plus a few harmless ones.
  */
 const PERMISSIONS: Array<[string, string]> = [
@@ -182,10 +182,10 @@ interface ObjectSpec {
 }
 
 /**
- * Permission set, managed-package licences and their assignments (salesforce.md §5, §11; Object Reference:
+ * Permission set, managed-package licences and their assignments (docs/salesforce-behaviour.md#group-objects, #licences; Object Reference:
  * PermissionSetLicense, PermissionSetLicenseAssign, PackageLicense, UserPackageLicense). The licences are
  * read-only through the API [DOC]; their seat counts come from the seed or the emulator's options.
- * Assumption (salesforce.md §5, UNVERIFIED): the assignments support create, delete and query, not update.
+ * Assumption (docs/salesforce-behaviour.md#group-objects, UNVERIFIED): the assignments support create, delete and query, not update.
  */
 function licenceSpecs (): ObjectSpec[] {
   const int = (name: string, label: string): FieldDef => f(name, label, 'int', { ...readOnly, nillable: false })
@@ -268,7 +268,7 @@ const specs: ObjectSpec[] = [
     label: 'User',
     labelPlural: 'Users',
     fields: userFields,
-    // Salesforce's own list and order (salesforce.md §2.7).
+    // Salesforce's own list and order (docs/salesforce-behaviour.md#user-fields).
     required: ['Username', 'LastName', 'Email', 'Alias', 'TimeZoneSidKey', 'LocaleSidKey', 'EmailEncodingKey', 'ProfileId', 'LanguageLocaleKey'],
     createable: true,
     updateable: true,
@@ -294,7 +294,7 @@ const specs: ObjectSpec[] = [
       ...auditFields(),
     ],
     required: ['Name'],
-    // Assumption (salesforce.md §5): treated like the older docs, Profile supports update but not create/delete.
+    // Assumption (docs/salesforce-behaviour.md#group-objects): treated like the older docs, Profile supports update but not create/delete.
     createable: false,
     updateable: true,
     deletable: false,
@@ -353,7 +353,7 @@ const specs: ObjectSpec[] = [
       bool('IsCustom', 'Custom', readOnly),
       ref('ProfileId', 'Profile ID', ['Profile'], 'Profile', readOnly),
       pick('Type', 'Type', plain('Regular', 'Profile', 'Group', 'Session', 'Standard'), true, readOnly),
-      // Object Reference, PermissionSet: the UserLicense or PermissionSetLicense the set needs (salesforce.md §11).
+      // Object Reference, PermissionSet: the UserLicense or PermissionSetLicense the set needs (docs/salesforce-behaviour.md#licences).
       // UserLicense first, so a SOQL path License.Name keeps resolving as before.
       ref('LicenseId', 'License ID', ['UserLicense', 'PermissionSetLicense'], 'License'),
       ref('PermissionSetGroupId', 'Permission Set Group ID', ['PermissionSetGroup'], 'PermissionSetGroup', readOnly),

@@ -37,7 +37,7 @@ export function seedLifecycle (org: Org, ids: SeedIds, opts: LifecycleSeedOption
       UsedLicenses: 0,
     })
   }
-  // salesforce.md §11: PermissionSet.LicenseId names the permission set licence the set needs.
+  // docs/salesforce-behaviour.md#licences: PermissionSet.LicenseId names the permission set licence the set needs.
   ids.permissionSets.Sales_Cloud_Einstein = org.insert('PermissionSet', {
     Name: 'Sales_Cloud_Einstein', Label: 'Sales Cloud Einstein', LicenseId: ids.permissionSetLicenses.SalesCloudEinsteinPsl,
   })
@@ -63,7 +63,7 @@ export function seedLifecycle (org: Org, ids: SeedIds, opts: LifecycleSeedOption
   ids.users[CASE_OWNER_USERNAME] = caseOwner
   changeOrgSettings(org, { defaultCaseOwnerId: caseOwner, ...(opts.featureLicenseTotals !== undefined ? { featureLicenseTotals: opts.featureLicenseTotals } : {}) })
 
-  // salesforce.md §11: queues are Group rows of Type 'Queue' with GroupMember rows, like public groups.
+  // docs/salesforce-behaviour.md#group-objects: queues are Group rows of Type 'Queue' with GroupMember rows, like public groups.
   ids.groups['Support Queue'] = org.insert('Group', { Name: 'Support Queue', DeveloperName: 'Support_Queue', Type: 'Queue' })
   org.insert('GroupMember', { GroupId: ids.groups['Support Queue'], UserOrGroupId: caseOwner })
 }

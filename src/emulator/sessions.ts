@@ -29,7 +29,7 @@ export class Sessions {
 
   issue (userId: string, clientId: string, flow: Flow, scope: string, reuseLive: boolean): Session {
     if (reuseLive) {
-      // salesforce.md §1.3 (SECONDARY, jsforce #1780): a client-credentials request while a token is still valid
+      // docs/salesforce-behaviour.md#client-credentials (SECONDARY, jsforce #1780): a client-credentials request while a token is still valid
       // can return the same access token.
       for (const s of this.byToken.values()) {
         if (s.userId === userId && s.clientId === clientId && s.flow === flow && this.alive(s)) return s

@@ -75,7 +75,7 @@ function throwing (err: Error): never {
   throw err
 }
 
-// ---- string literals (salesforce.md §3: Quoted String Escape Sequences) --------------------------------
+// ---- string literals (docs/salesforce-behaviour.md#soql: Quoted String Escape Sequences) --------------------------------
 
 interface LiteralChar { ch: string, wildcardEscaped: boolean }
 
@@ -106,7 +106,7 @@ function decodeChars (raw: string, soql: string): LiteralChar[] {
         break
       }
       default:
-        // Any other backslash use is an error (salesforce.md §3). Assumption (UNVERIFIED): message text.
+        // Any other backslash use is an error (docs/salesforce-behaviour.md#soql). Assumption (UNVERIFIED): message text.
         throw malformed(soql, raw, `Invalid string literal ${raw}. Illegal character sequence '\\${n}' in string literal.`)
     }
   }
@@ -114,7 +114,7 @@ function decodeChars (raw: string, soql: string): LiteralChar[] {
 }
 
 /**
- * The value of a quoted literal outside LIKE. Assumption (salesforce.md §3): `\_` and `\%` mean something only
+ * The value of a quoted literal outside LIKE. Assumption (docs/salesforce-behaviour.md#soql): `\_` and `\%` mean something only
  * in LIKE; elsewhere they stay as the two characters, so `Name = 'a\_b'` does not match "a_b".
  */
 export function decodeString (raw: string, soql = raw): string {
@@ -332,7 +332,7 @@ interface Compiled {
   offset: number
 }
 
-/** Salesforce's maximum OFFSET (salesforce.md §3). */
+/** Salesforce's maximum OFFSET (docs/salesforce-behaviour.md#soql). */
 const MAX_OFFSET = 2000
 
 class Compiler {

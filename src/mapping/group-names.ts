@@ -3,7 +3,7 @@
 // beside it (store documents). Pure, apart from the one store write of keepFullName.
 
 /**
- * A Group DeveloperName derived from the displayName (reference/salesforce.md §5: letters, digits and underscores,
+ * A Group DeveloperName derived from the displayName (docs/salesforce-behaviour.md#group-objects: letters, digits and underscores,
  * starting with a letter, no `__`, no trailing `_`; 80 characters). Deterministic, so that a repeated create
  * collides (DUPLICATE_DEVELOPER_NAME) instead of making a second group; `attempt` > 0 adds a suffix for a
  * different group whose name derives to the same.
@@ -24,7 +24,7 @@ export function deriveDeveloperName (displayName: string, attempt = 0): string {
   return base.slice(0, 80 - suffix.length).replace(/_+$/, '') + suffix
 }
 
-/** Group.Name holds 40 characters (Object Reference, Group; salesforce.md §10). */
+/** Group.Name holds 40 characters (Object Reference, Group; docs/salesforce-behaviour.md#name-lengths). */
 export const GROUP_NAME_MAX = 40
 const SHORTENED = /~[0-9a-z]{1,7}$/
 

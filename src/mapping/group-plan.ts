@@ -181,7 +181,7 @@ function renameOf (config: GroupsConfig, target: GroupTarget, displayName: strin
  * Profile and role groups: the IdP's claims change, then each affected user gets the winner of its claims of
  * this kind (configured priority), or, with none left, falls back (profile: users.defaults.ProfileId; role:
  * none) — but only if the field still holds what scimforce wrote: a value an admin set since is left alone.
- * Salesforce may refuse a profile of another licence type (§5): the change then fails as a whole, with a 400.
+ * Salesforce may refuse a profile of another licence type (docs/salesforce-behaviour.md#group-objects): the change then fails as a whole, with a 400.
  */
 function planSingleValued (input: PlanInput, kind: SingleValuedKind, desired: ReadonlyMap<string, boolean>, plan: GroupPlan): void {
   const { target, state, marks, config } = input

@@ -2,9 +2,9 @@
 // permission sets, and the top of the role hierarchy. Pure; mapping/group.ts applies it to every record it names.
 
 /**
- * The user permissions that make a profile or permission set admin-grade (issue 11; DESIGN.md "The SCIM client is
+ * The user permissions that make a profile or permission set admin-grade (issue 11; README.md#which-users-scim-can-reach-the-managed-scope, "The SCIM client is
  * trusted with the workforce, not with the org"): each reaches the whole org, not one user's work. Profile and
- * PermissionSet both carry these boolean fields (Object Reference, Profile and PermissionSet; salesforce.md §10).
+ * PermissionSet both carry these boolean fields (Object Reference, Profile and PermissionSet; docs/salesforce-behaviour.md#permission-fields).
  */
 export const ADMIN_PERMISSIONS = [
   'PermissionsModifyAllData', 'PermissionsViewAllData', 'PermissionsManageUsers', 'PermissionsCustomizeApplication', 'PermissionsAuthorApex',

@@ -15,7 +15,7 @@ export type GroupKind = 'group' | GroupTargetKind
 
 export interface TargetInfo {
   sobject: 'Group' | 'PermissionSet' | 'PermissionSetGroup' | 'Profile' | 'UserRole' | 'PackageLicense'
-  /** Key prefix of its Ids (reference/salesforce.md §2.6). */
+  /** Key prefix of its Ids (docs/salesforce-behaviour.md#ids). */
   prefix: string
   /** The field a mapping names the record by (API name, or Name for profiles). */
   nameField: 'Name' | 'DeveloperName' | 'NamespacePrefix'
@@ -27,7 +27,7 @@ export interface TargetInfo {
 
 export const TARGETS: Readonly<Record<GroupKind, TargetInfo>> = {
   group: { sobject: 'Group', prefix: '00G', nameField: 'Name', fields: ['Id', 'Name', 'DeveloperName', 'Type', 'CreatedDate', 'LastModifiedDate'], label: 'public group' },
-  // Type tells a regular permission set from the hidden ones profiles and permission set groups own (§5). The
+  // Type tells a regular permission set from the hidden ones profiles and permission set groups own (docs/salesforce-behaviour.md#group-objects). The
   // admin permissions travel with every read, so each request can refuse an admin-grade target (privilegeOf).
   // LicenseId: the permission set licence the set needs, granted with it (issue 13, scim/licence-keeper.ts).
   permissionSet: { sobject: 'PermissionSet', prefix: '0PS', nameField: 'Name', fields: ['Id', 'Name', 'Label', 'Type', 'LicenseId', 'CreatedDate', 'LastModifiedDate', ...ADMIN_PERMISSIONS], label: 'permission set' },
@@ -35,8 +35,8 @@ export const TARGETS: Readonly<Record<GroupKind, TargetInfo>> = {
   profile: { sobject: 'Profile', prefix: '00e', nameField: 'Name', fields: ['Id', 'Name', 'CreatedDate', 'LastModifiedDate', ...ADMIN_PERMISSIONS], label: 'profile' },
   // ParentRoleId: a role without a parent is the top of the hierarchy, which privilegeOf counts as admin-grade.
   role: { sobject: 'UserRole', prefix: '00E', nameField: 'DeveloperName', fields: ['Id', 'Name', 'DeveloperName', 'ParentRoleId', 'CreatedDate', 'LastModifiedDate'], label: 'role' },
-  // A managed package's licence (issue 13): membership is a UserPackageLicense row (salesforce.md §11).
-  // A queue is a Group of Type Queue with GroupMember rows (salesforce.md §11); its Ids share 00G with public
+  // A managed package's licence (issue 13): membership is a UserPackageLicense row (docs/salesforce-behaviour.md#licences).
+  // A queue is a Group of Type Queue with GroupMember rows (docs/salesforce-behaviour.md#group-objects); its Ids share 00G with public
   // groups, so the record's Type tells them apart (scim/group-change.ts load).
   queue: { sobject: 'Group', prefix: '00G', nameField: 'DeveloperName', fields: ['Id', 'Name', 'DeveloperName', 'Type', 'CreatedDate', 'LastModifiedDate'], label: 'queue' },
   packageLicence: { sobject: 'PackageLicense', prefix: '050', nameField: 'NamespacePrefix', fields: ['Id', 'NamespacePrefix', 'Status', 'AllowedLicenses', 'UsedLicenses', 'CreatedDate', 'LastModifiedDate'], label: 'package licence' },
@@ -158,7 +158,7 @@ export function claimedNames (config: GroupsConfig): { names: string[], patterns
 // IdP quirks
 
 /**
- * WSO2 IS prefixes names with the user-store domain (`PRIMARY/sales`, reference/wso2.md §1.4, wso2/product-is#21904).
+ * WSO2 IS prefixes names with the user-store domain (`PRIMARY/sales`, docs/idp-behaviour.md#wso2-sequences, wso2/product-is#21904).
  * WSO2 upper-cases domain names, so only an upper-case first segment is taken for one: `R&D/EMEA` stays as it is.
  */
 export function stripUserStorePrefix (name: string): string {

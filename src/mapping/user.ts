@@ -331,7 +331,7 @@ function slug (s: string): string {
 
 /**
  * Salesforce's UI derives Alias from the first initial and the start of the last name; Alias is at most 8
- * characters (salesforce.md §2.7) and need not be unique.
+ * characters (docs/salesforce-behaviour.md#user-fields) and need not be unique.
  */
 export function deriveAlias (givenName: string | undefined, familyName: string | undefined, userName: string): string {
   const fromName = slug((givenName ?? '').slice(0, 1) + (familyName ?? ''))

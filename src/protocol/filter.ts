@@ -3,7 +3,7 @@
 //
 // Why not SCIMMY's Filter: it rejects JSON-escaped `\"` in strings, lower-cases only the first letter of
 // attribute names, rewrites `not`/nesting into DNF (which grows combinatorially) and merges
-// `emails[type eq "work"].value eq "x"` into one object (reference/scim.md §1.6).
+// `emails[type eq "work"].value eq "x"` into one object (docs/idp-behaviour.md#scimmy-filters).
 
 // ---------------------------------------------------------------------------------------------------------
 // AST

@@ -1,5 +1,5 @@
 // Whether the configured SF_API_VERSION is offered by the org (the versions list, /services/data/, which needs no
-// session and does not count): an unknown version answers 404 NOT_FOUND on every resource (salesforce.md §10), so
+// session and does not count): an unknown version answers 404 NOT_FOUND on every resource (docs/salesforce-behaviour.md#unknown-version), so
 // that 404 means "scimforce is misconfigured", never "the user is gone".
 import type { Logger, SalesforceSession } from './connection.js'
 

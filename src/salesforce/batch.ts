@@ -6,14 +6,14 @@ import { SalesforceError, kindOf } from './errors.js'
 import type { CompositeSubrequest, Gateway, QueryResult, SfRecord } from './gateway.js'
 import type { Soql } from './soql.js'
 
-/** reference/salesforce.md §4.1: 25 subrequests per `/composite`, of which 5 may be queries or collections. */
+/** docs/salesforce-behaviour.md#composite: 25 subrequests per `/composite`, of which 5 may be queries or collections. */
 export const MAX_SUBREQUESTS = 25
 export const MAX_QUERIES_OR_COLLECTIONS = 5
-/** §4.2: 200 records per sObject Collections write. */
+/** docs/salesforce-behaviour.md#collections: 200 records per sObject Collections write. */
 export const MAX_COLLECTION_RECORDS = 200
 /**
  * Ids per `IN (…)` list. Each id costs ~30 bytes of URL once quoted and encoded; 300 keep a query URL far below
- * Salesforce's 16,384-byte URI limit (§2.3), also inside a composite body [assumption: the limit applies there too].
+ * Salesforce's 16,384-byte URI limit (docs/salesforce-behaviour.md#uri-limit), also inside a composite body [assumption: the limit applies there too].
  */
 export const MAX_IDS_PER_QUERY = 300
 
@@ -120,7 +120,7 @@ export function planWrites (singles: readonly SingleWrite[], writes: readonly Re
   const subs: Array<{ request: CompositeSubrequest, labels: string[] }> = []
   singles.forEach((s, i) => subs.push({ request: { method: s.method, url: s.url, referenceId: `w${i}`, ...(s.body !== undefined ? { body: s.body } : {}) }, labels: [s.label] }))
   // Consecutive writes with the same op and type share collections (Salesforce also refuses to mix setup objects
-  // with others in one collection, §4.2).
+  // with others in one collection, docs/salesforce-behaviour.md#collections).
   const runs: RecordWrite[][] = []
   for (const w of writes) {
     const last = runs[runs.length - 1]
@@ -134,7 +134,7 @@ export function planWrites (singles: readonly SingleWrite[], writes: readonly Re
       const head = part[0] as RecordWrite
       const referenceId = `c${n++}`
       const labels = part.map((w) => w.label)
-      // allOrNone on the collection too: the outer allOrNone should override it (§4.1), and this way the records of
+      // allOrNone on the collection too: the outer allOrNone should override it (docs/salesforce-behaviour.md#composite-allornone), and this way the records of
       // one collection never part company even where an implementation does not.
       if (head.op === 'delete') {
         subs.push({ request: { method: 'DELETE', url: `/composite/sobjects?ids=${part.map((w) => (w as { id: string }).id).join(',')}&allOrNone=true`, referenceId }, labels })

@@ -1,5 +1,5 @@
 // Coalesced writes: while a Salesforce call of one kind is in flight, further writes of that kind queue, and when
-// it finishes they go out together as one batch (DESIGN.md "Batch where Salesforce allows it"). No timer: a lone
+// it finishes they go out together as one batch (README.md#bulk-and-coalesced-writes). No timer: a lone
 // write is dispatched at once, and each caller gets its own answer or its own error.
 
 /** One caller's answer: its value, or the error that is its alone. */

@@ -36,7 +36,7 @@ const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 
 /**
  * jsforce's HTTP options for every REST call scimforce makes, set per call through `Connection#request`'s public
- * options (no module-wide defaults, so no deep import: the 3.10.16 pin is only about Node 20, salesforce.md §0).
+ * options (no module-wide defaults, so no deep import: the 3.10.16 pin is only about Node 20, docs/salesforce-behaviour.md#jsforce-node).
  * Its own retries (GET/DELETE only, up to 5 with backoff from 500 ms) would hide failures from our retry budget
  * and double-count time, so they are off and the gateway decides what is safe to retry. Its default timeout is
  * 30 minutes; ours comes from config, and the gateway passes a shorter one when less of its budget is left. In
@@ -47,7 +47,7 @@ const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
  *
  * Keep-alive: 3.10.16 hands node-fetch no agent unless the request goes through a proxy (proxy.ts decides), so
  * direct requests use Node's global agent, which keeps connections alive since Node 19 (engines:
- * >=22.12). The same test counts the emulator's TCP connections to prove that calls reuse them. Newer jsforce
+ * >=24.11). The same test counts the emulator's TCP connections to prove that calls reuse them. Newer jsforce
  * (3.10.17+) moves to undici, which also keeps connections alive.
  */
 function httpOptions (timeoutMs: number): HttpRequestOptions {
@@ -96,7 +96,7 @@ function requestTimeoutMs (cfg: Pick<SalesforceConfig, 'timeoutMs'>): number {
 
 /**
  * After a successful refresh Salesforce may keep answering 401 (a revoked app, a session policy); jsforce would
- * then refresh and replay forever (salesforce.md §7.1). Allow a few refreshes per window, then fail.
+ * then refresh and replay forever (docs/salesforce-behaviour.md#jsforce-auth). Allow a few refreshes per window, then fail.
  */
 const MAX_REFRESHES_PER_WINDOW = 3
 const REFRESH_WINDOW_MS = 10_000
@@ -166,7 +166,7 @@ export function createSalesforceSession (cfg: SalesforceConfig, log: Logger, env
 
 /**
  * The Id of the user scimforce acts as, from the OAuth identity: every flow's token response carries the identity
- * URL (`id`, …/id/{orgId}/{userId}, salesforce.md §1), which jsforce's authorize() keeps as `conn.userInfo`. It is
+ * URL (`id`, …/id/{orgId}/{userId}, docs/salesforce-behaviour.md#oauth), which jsforce's authorize() keeps as `conn.userInfo`. It is
  * known once a token is held and stays right across refreshes (the same flow logs in as the same user).
  * Undefined before the first token: gateway.ts `integrationUserId` obtains one under the retry budget and the
  * circuit breaker, like every other Salesforce call, and fails closed when the identity is missing.
@@ -175,7 +175,7 @@ export function identityOf (conn: Pick<Connection, 'userInfo'>): string | undefi
   return normalizeSalesforceId(conn.userInfo?.id ?? '')
 }
 
-/** RS256 assertion for the JWT bearer flow; Salesforce wants `exp` within 3 minutes (salesforce.md §1.4). */
+/** RS256 assertion for the JWT bearer flow; Salesforce wants `exp` within 3 minutes (docs/salesforce-behaviour.md#jwt-bearer). */
 export async function signAssertion (cfg: SalesforceConfig): Promise<string> {
   if (cfg.jwtPrivateKey === undefined) throw new Error('salesforce.jwtPrivateKey is not set')
   // createPrivateKey takes PKCS#1 (`BEGIN RSA PRIVATE KEY`, what openssl genrsa writes) as well as PKCS#8.

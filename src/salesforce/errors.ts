@@ -1,5 +1,5 @@
 // Every way a Salesforce call can fail, as one typed error with the kind of failure it is (the table in
-// DESIGN.md). The SCIM layer (src/scim/errors.ts) decides what the client sees for each kind.
+// README.md#what-the-idp-sees-when-something-goes-wrong). The SCIM layer (src/scim/errors.ts) decides what the client sees for each kind.
 
 export type FailureKind =
   | 'validation' // the request was wrong: 400 for the IdP
@@ -38,25 +38,25 @@ const VALIDATION = new Set([
 const CONFLICT = new Set(['DUPLICATE_USERNAME', 'DUPLICATE_VALUE', 'DUPLICATE_COMM_NICKNAME'])
 /**
  * Failures that prove nothing was written: a row lock rolls the transaction back, and a 503 (SERVER_UNAVAILABLE,
- * or a gateway's bare 503) refuses the request before it is processed (reference/salesforce.md §2.3: "503 server
+ * or a gateway's bare 503) refuses the request before it is processed (docs/salesforce-behaviour.md#status-codes: "503 server
  * unavailable"). QUERY_TIMEOUT only ever answers a read.
  */
 const TRANSIENT = new Set(['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE', 'QUERY_TIMEOUT', 'ERROR_HTTP_503'])
 /**
- * Failures that prove nothing either way (issue 16): §2.3 lists 500 as "internal error" with no promise about
+ * Failures that prove nothing either way (issue 16): docs/salesforce-behaviour.md#status-codes lists 500 as "internal error" with no promise about
  * what was committed, and a proxy's 502/504 says only that the answer did not come back. Assumption
- * (salesforce.md §2.3, UNVERIFIED): a 500 UNKNOWN_EXCEPTION, 502 or 504 can come after the commit, so a write
+ * (docs/salesforce-behaviour.md#status-codes, UNVERIFIED): a 500 UNKNOWN_EXCEPTION, 502 or 504 can come after the commit, so a write
  * that got one is an unknown outcome, never replayed unless replaying is harmless. Reads replay them as before.
  */
 const UNKNOWN_OUTCOME = new Set(['UNKNOWN_EXCEPTION', 'ERROR_HTTP_500', 'ERROR_HTTP_502', 'ERROR_HTTP_504'])
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET'])
-/** Token endpoint errors (salesforce.md §1.6); jsforce raises them with `name` = the OAuth error. */
+/** Token endpoint errors (docs/salesforce-behaviour.md#token-errors); jsforce raises them with `name` = the OAuth error. */
 const OAUTH_ERRORS = new Set(['invalid_grant', 'invalid_client', 'invalid_client_id', 'unsupported_grant_type', 'invalid_request', 'inactive_user', 'inactive_org', 'rate_limit_exceeded'])
 
 export function kindOf (code: string, httpStatus?: number, fields: readonly string[] = []): FailureKind {
   if (CONFLICT.has(code)) return 'conflict'
   // A duplicate FederationIdentifier (unique per org) answers FIELD_INTEGRITY_EXCEPTION on that field
-  // (reference/salesforce.md §10, single report): a uniqueness conflict, not a validation error.
+  // (docs/salesforce-behaviour.md#federation-id, single report): a uniqueness conflict, not a validation error.
   if (code === 'FIELD_INTEGRITY_EXCEPTION' && fields.includes('FederationIdentifier')) return 'conflict'
   if (code === 'NOT_FOUND' || code === 'ENTITY_IS_DELETED') return 'notFound'
   if (code === 'REQUEST_LIMIT_EXCEEDED') return 'limit'
@@ -104,7 +104,7 @@ export function classify (err: unknown): SalesforceError {
 export function fromItems (items: SalesforceErrorItem[] | Array<{ statusCode?: string, message: string, fields?: string[] }>, httpStatus?: number): SalesforceError {
   const first = (items[0] ?? { errorCode: `ERROR_HTTP_${httpStatus ?? 500}`, message: 'Salesforce error' }) as { errorCode?: string, statusCode?: string, message: string, fields?: string[] }
   const code = first.errorCode ?? first.statusCode ?? 'UNKNOWN'
-  // salesforce.md §11: "Group membership operation already in progress" is contention, like UNABLE_TO_LOCK_ROW
+  // docs/salesforce-behaviour.md#licences: "Group membership operation already in progress" is contention, like UNABLE_TO_LOCK_ROW
   // (its errorCode varies between reports, UNVERIFIED): retried with backoff, then 503 + Retry-After.
   const kind = /Group membership operation already in progress/i.test(first.message) ? 'transient' : kindOf(code, httpStatus, first.fields)
   return new SalesforceError(code, first.message, kind, { fields: first.fields ?? [], ...(httpStatus !== undefined ? { httpStatus } : {}) })

@@ -47,11 +47,11 @@ export interface RetryPolicy {
 
 /**
  * Four attempts, waits of about 0.2, 0.4 and 0.8 s: that rides out an UNABLE_TO_LOCK_ROW or a brief 503 and, when
- * Salesforce keeps failing fast, answers 503 within about 2 s, before WSO2 IS's 5 s read timeout (reference/wso2.md §1.2–1.3)
+ * Salesforce keeps failing fast, answers 503 within about 2 s, before WSO2 IS's 5 s read timeout (docs/idp-behaviour.md#wso2-timeouts)
  * makes it give up and re-send. The budget is SF_TIMEOUT_MS (20 s unless configured), one HTTP request at most
  * half of it: it caps a call that is slow rather than failing. A SCIM request makes at most two calls on its common
  * paths (a create whose outcome is unknown, after 10 s, then the look-up), so the IdP has its answer within about
- * 30 s, well inside the 60 s Entra allows (reference/scim.md §2.1).
+ * 30 s, well inside the 60 s Entra allows (docs/idp-behaviour.md#entra).
  */
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 200, maxDelayMs: 2_000 }
 
@@ -74,7 +74,7 @@ const BACKSTOP_GRACE_MS = 1_000
  * Salesforce, it only loses the one signal that says the write is over. The IdP is answered 503 when the time
  * budget runs out, and the request keeps its connection until Salesforce answers, the connection closes, or this
  * hard cap passes (then jsforce aborts it). Meanwhile the resource's later writes wait (src/scim/ordering.ts).
- * Assumption (reference/salesforce.md §4.3 "10-minute timeout" for composite/batch; for /composite and sObject
+ * Assumption (docs/salesforce-behaviour.md#composite-batch "10-minute timeout" for composite/batch; for /composite and sObject
  * writes no limit is documented, UNVERIFIED): a synchronous write that has not answered in two minutes is stuck
  * rather than slow; past the cap the order of a later write is no longer guaranteed, and this is logged.
  */
@@ -127,7 +127,7 @@ export interface Gateway {
   composite (requests: CompositeSubrequest[], opts: { allOrNone: boolean, safeToRetry: boolean }, log: Logger): Promise<CompositeResult[]>
   /**
    * One plain sObject REST write (POST or PATCH on `/sobjects/...`), outside `/composite`: Salesforce resolves
-   * `@{…}` references only inside a composite (salesforce.md §4.1, §10), so here every value is data. Answers the
+   * `@{…}` references only inside a composite (docs/salesforce-behaviour.md#composite, #composite-references), so here every value is data. Answers the
    * body Salesforce returned (`{ id, success }` for a POST, nothing for a PATCH's 204). `safeToRetry` as for
    * composite: a PATCH is, a POST is not.
    */
@@ -334,7 +334,7 @@ export function createGateway (session: SalesforceSession, policy: RetryPolicy =
           return failedCheck(res.compositeResponse)
         } catch (err) {
           // A subrequest's 500 inside an answered allOrNone composite: the whole transaction was rolled back
-          // (salesforce.md §4.1), so nothing was written, whatever a bare 500 would mean.
+          // (docs/salesforce-behaviour.md#composite), so nothing was written, whatever a bare 500 would mean.
           if (opts.allOrNone && err instanceof SalesforceError && err.kind === 'unknownOutcome') {
             throw new SalesforceError(err.code, err.message, 'transient', { fields: err.fields, ...(err.httpStatus !== undefined ? { httpStatus: err.httpStatus } : {}) })
           }
@@ -353,7 +353,7 @@ function logTransition (t: Transition | undefined, log: Logger, what: string, co
   else log.warn({ sf: what, from: t.from }, 'Salesforce circuit breaker closed: calls flow again')
 }
 
-/** The generic message of a subrequest that only halted because another one failed (salesforce.md §4.1). */
+/** The generic message of a subrequest that only halted because another one failed (docs/salesforce-behaviour.md#composite). */
 const isEcho = (e: { errorCode?: string, statusCode?: string, message?: string }): boolean =>
   (e.errorCode ?? e.statusCode) === 'PROCESSING_HALTED' && !/invalid reference/i.test(e.message ?? '')
 
@@ -361,7 +361,7 @@ type ErrorItem = { errorCode?: string, statusCode?: string, message?: string, fi
 
 /**
  * Any subrequest that did not succeed is an error, with the real cause: the subrequest that says why (an "Invalid
- * reference specified" halt, salesforce.md §10, or the failure the others echo), not the PROCESSING_HALTED echo.
+ * reference specified" halt, docs/salesforce-behaviour.md#composite-references, or the failure the others echo), not the PROCESSING_HALTED echo.
  * A composite whose every subrequest was halted is an error too, never an empty success.
  */
 function failedCheck (results: CompositeResult[]): CompositeResult[] {

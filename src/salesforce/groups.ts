@@ -105,7 +105,7 @@ export type GroupsGateway = ReturnType<typeof createGroupsGateway>
 const USER_FIELDS = ['Id', 'Username', 'IsActive', 'ProfileId', 'UserRoleId']
 const MEMBER_FIELDS = ['Id', 'Username']
 
-/** Only records a SCIM group can stand for: regular public groups and permission sets, not the hidden ones (§5). */
+/** Only records a SCIM group can stand for: regular public groups and permission sets, not the hidden ones (docs/salesforce-behaviour.md#group-objects). */
 function kindScope (kind: GroupObjectKind): SoqlFragment[] {
   if (kind === 'queue') return [eq('Type', 'Queue')]
   return kind === 'group' || kind === 'permissionSet' ? [eq('Type', 'Regular')] : []
@@ -156,11 +156,11 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
   /** Rows (GroupMember / PermissionSetAssignment) of a target. A permission set group's assignments carry PermissionSetGroupId (their PermissionSetId is the group's hidden aggregate, §5). */
   function rowQuery (kind: RowKind, targetId: string, ids: readonly string[] | undefined): Soql {
     if (kind === 'packageLicence') {
-      // A managed package's seats: UserPackageLicense rows (salesforce.md §11; issue 13).
+      // A managed package's seats: UserPackageLicense rows (docs/salesforce-behaviour.md#licences; issue 13).
       const cond = eq('PackageLicenseId', targetId)
       return select({ fields: ['Id', 'UserId'], from: 'UserPackageLicense', where: ids === undefined ? cond : and(cond, inList('UserId', ids)) })
     }
-    // A queue's members are GroupMember rows like a public group's (salesforce.md §11).
+    // A queue's members are GroupMember rows like a public group's (docs/salesforce-behaviour.md#group-objects).
     if (kind === 'queue') kind = 'group'
     const userCol = kind === 'group' ? 'UserOrGroupId' : 'AssigneeId'
     const targetCond = kind === 'group' ? eq('GroupId', targetId) : kind === 'permissionSet' ? eq('PermissionSetId', targetId) : eq('PermissionSetGroupId', targetId)
@@ -179,7 +179,7 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
       case 'queue':
       case 'group':
         // Semi-joins: one query answers the member list with userNames, however many members [assumption: SOQL
-        // semi-joins accept GroupMember's polymorphic UserOrGroupId, a common idiom; not in reference/salesforce.md].
+        // semi-joins accept GroupMember's polymorphic UserOrGroupId, a common idiom; UNVERIFIED in docs/salesforce-behaviour.md#group-objects].
         return [
           queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: scoped(soql`Id IN (SELECT UserOrGroupId FROM GroupMember WHERE GroupId = ${id})`), orderBy: order })),
           queryRequest(`${prefix}g`, select({ fields: ['Id', 'Name'], from: 'Group', where: soql`Id IN (SELECT UserOrGroupId FROM GroupMember WHERE GroupId = ${id})`, orderBy: order })),
@@ -312,13 +312,13 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
 
   /**
    * Adds users to a public group in one call: the composite reads the group and which of them are in it already,
-   * then inserts them all (Salesforce answers a duplicate GroupMember with the existing row, §5). A refused record
+   * then inserts them all (Salesforce answers a duplicate GroupMember with the existing row, docs/salesforce-behaviour.md#group-objects). A refused record
    * throws RecordWriteError labelled with its user id; allOrNone undoes the rest.
    *
    * The managed scope rides in the same call: a query finds which of the users SCIM may reach, and each inserted
    * row names its user through that query's answer (`@{scope.records[i].Id}`). When one of them is outside the scope
    * (or not a user), the answer has fewer records, a reference cannot be resolved and Salesforce halts the whole
-   * request (salesforce.md §4.1, §10), so nothing is written. The set inserted is the set queried whatever order
+   * request (docs/salesforce-behaviour.md#composite, #composite-references), so nothing is written. The set inserted is the set queried whatever order
    * the query answers in; only the label of a refused record assumes the query's order (by Id) matches ours.
    */
   async function addToPublicGroup (groupId: string, userIds: readonly string[], log: Logger): Promise<{ record: SfRecord | undefined, existing: string[] }> {
@@ -351,7 +351,7 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
     }
   }
 
-  /** The public group with this DeveloperName (unique per group type, §5: one at most). */
+  /** The public group with this DeveloperName (unique per group type, docs/salesforce-behaviour.md#group-objects: one at most). */
   async function findPublicGroup (developerName: string, log: Logger): Promise<SfRecord | undefined> {
     const res = await gateway.query(select({ fields: objects.group.fields, from: 'Group', where: and(eq('DeveloperName', developerName), eq('Type', 'Regular')), limit: 1 }), log)
     return res.records[0]

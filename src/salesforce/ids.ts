@@ -1,4 +1,4 @@
-// Salesforce record ids: the 15 ⇄ 18-character forms and their checksum (reference/salesforce.md §2.6), so a
+// Salesforce record ids: the 15 ⇄ 18-character forms and their checksum (docs/salesforce-behaviour.md#ids), so a
 // malformed id is recognised before it reaches a query or a URL.
 
 const ID_CHECKSUM_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345'

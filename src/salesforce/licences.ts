@@ -8,14 +8,14 @@ import type { Gateway, SfRecord } from './gateway.js'
 import { licenceObserverOf, type LicenceKind, type Seats } from './licence-metrics.js'
 import { and, eq, inList, select, soql } from './soql.js'
 
-/** PermissionSetLicense Ids start with 0PL (salesforce.md §2.6; PermissionSet.LicenseId may also name a UserLicense, 100). */
+/** PermissionSetLicense Ids start with 0PL (docs/salesforce-behaviour.md#ids; PermissionSet.LicenseId may also name a UserLicense, 100). */
 export const PSL_PREFIX = '0PL'
 export const isPermissionSetLicenseId = (id: unknown): id is string => typeof id === 'string' && id.startsWith(PSL_PREFIX)
 
-/** sObject Collections take 200 records a call (salesforce.md §4.2). */
+/** sObject Collections take 200 records a call (docs/salesforce-behaviour.md#collections). */
 const COLLECTION_MAX = 200
 
-/** One record's outcome in a collection answer (salesforce.md §4.2). */
+/** One record's outcome in a collection answer (docs/salesforce-behaviour.md#collections). */
 interface SaveResult { id?: string, success: boolean, errors?: Array<{ statusCode: string, message: string, fields?: string[] }> }
 
 /** A licence's seats, for an error an admin can act on and for `doctor`. */

@@ -94,7 +94,7 @@ function escapeBody (value: string, like: boolean): string {
     } else if (code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029) {
       // Other C0/C1 controls, and the Unicode line and paragraph separators (which a lexer may take for line
       // ends): a raw one would travel in the URL and the query text; \uXXXX is one of SOQL's documented
-      // "Quoted String Escape Sequences" (reference/salesforce.md §3) and means the character itself.
+      // "Quoted String Escape Sequences" (docs/salesforce-behaviour.md#soql) and means the character itself.
       out += unicodeEscape(code)
     } else if (code >= 0xd800 && code <= 0xdbff) {
       const next = value.charCodeAt(i + 1)
@@ -384,7 +384,7 @@ export interface SelectQuery {
   offset?: number
 }
 
-/** Salesforce rejects OFFSET above 2,000 with NUMBER_OUTSIDE_VALID_RANGE (salesforce.md §3). */
+/** Salesforce rejects OFFSET above 2,000 with NUMBER_OUTSIDE_VALID_RANGE (docs/salesforce-behaviour.md#soql). */
 export const MAX_SOQL_OFFSET = 2000
 
 function nonNegativeInteger (name: string, value: number): number {

@@ -9,7 +9,7 @@ import { and, eq, or, select, soql } from './soql.js'
 /**
  * The aggregate permission sets that hold any of `permissions`, as a subrequest: every permission set group is
  * backed by an aggregate PermissionSet (Type 'Group', PermissionSetGroupId = the group), through which its
- * assignments work (reference/salesforce.md §5). Assumption (UNVERIFIED; Object Reference, PermissionSetGroup and
+ * assignments work (docs/salesforce-behaviour.md#group-objects). Assumption (UNVERIFIED; Object Reference, PermissionSetGroup and
  * PermissionSet): Salesforce keeps the aggregate's Permissions* fields at the union of the group's sets minus its
  * muted permissions, so asking the aggregate is asking "does any of its sets grant this". Admin-grade groups are
  * few in any org, so one query for all of them is cheaper than one per group read. The emulated org keeps the

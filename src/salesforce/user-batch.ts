@@ -11,13 +11,13 @@ import { and, inList, select, type Soql, type SoqlFragment } from './soql.js'
 export interface CreateItem { record: Record<string, unknown>, log: Logger }
 export interface UpdateItem { id: string, changes: Record<string, unknown>, log: Logger }
 
-/** One record's entry in a collection answer (salesforce.md §4.2). */
+/** One record's entry in a collection answer (docs/salesforce-behaviour.md#collections). */
 interface SaveResult { id?: string, success?: boolean, errors?: Array<{ statusCode?: string, message?: string, fields?: string[] }> }
 
 const ROLLED_BACK = 'ALL_OR_NONE_OPERATION_ROLLED_BACK'
 
 /**
- * A query URL inside a `/composite` stays under Salesforce's 16,384-byte URI limit (salesforce.md §2.3; the same
+ * A query URL inside a `/composite` stays under Salesforce's 16,384-byte URI limit (docs/salesforce-behaviour.md#status-codes; the same
  * assumption as batch.ts MAX_IDS_PER_QUERY), with room for the version prefix.
  */
 const MAX_QUERY_URL = 12_000
@@ -158,7 +158,7 @@ const MAX_ROUNDS = 4
  * single writes, which tell each caller its own answer. A record Salesforce refuses is answered with its error and
  * the others are sent again in the next round (the all-or-none composite rolled them back): never a success for a
  * record that did not commit. (Salesforce offers no way to tie one record of a collection to a guard row, so a
- * per-record guard with allOrNone false is not possible; salesforce.md §4.1.)
+ * per-record guard with allOrNone false is not possible; docs/salesforce-behaviour.md#composite.)
  */
 export async function updateBatch (deps: UpdateBatchDeps, items: readonly UpdateItem[]): Promise<Array<Settled<SfRecord>>> {
   const out: Array<Settled<SfRecord> | undefined> = items.map(() => undefined)
@@ -219,7 +219,7 @@ async function updateRound (deps: UpdateBatchDeps, items: readonly UpdateItem[])
     results = await deps.gateway.composite(requests, { allOrNone: true, safeToRetry: true }, log)
   } catch (err) {
     // All-or-none: nothing committed. A refusal the composite did not tie to a record (Salesforce's shape for a
-    // failed collection inside an all-or-none composite is not documented, salesforce.md §4.1) is not handed to
+    // failed collection inside an all-or-none composite is not documented, docs/salesforce-behaviour.md#composite) is not handed to
     // every caller: the single writes find out whose it is.
     if (err instanceof SalesforceError && (err.kind === 'validation' || err.kind === 'conflict' || err.kind === 'notFound')) return { kind: 'fallback' }
     throw err

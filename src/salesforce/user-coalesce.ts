@@ -15,7 +15,7 @@ export interface CoalesceDeps {
 }
 
 /**
- * Most creates one batch carries: five collections of 200, one composite (batch.ts, salesforce.md §4.1), read back
+ * Most creates one batch carries: five collections of 200, one composite (batch.ts, docs/salesforce-behaviour.md#composite), read back
  * in one more. Updates carry their guard and read-back queries, so one collection of 200 a call.
  */
 const MAX_COALESCED_CREATES = 1000
@@ -30,7 +30,7 @@ const SALESFORCE_ID = /^[a-zA-Z0-9]{18}$/
 
 /**
  * Whether every value can travel inside a composite: a string with `@{` would be read as a reference
- * (salesforce.md §10), so such a write takes the single path, whatever that does with it.
+ * (docs/salesforce-behaviour.md#composite-references), so such a write takes the single path, whatever that does with it.
  */
 function isLiteral (body: Record<string, unknown>): boolean {
   return !Object.values(body).some((v) => typeof v === 'string' && v.includes('@{'))

@@ -32,7 +32,7 @@ export interface UserPageRequest {
 }
 
 /**
- * Which users SCIM may see and change (DESIGN.md, "The SCIM client is trusted with the workforce, not with the
+ * Which users SCIM may see and change (README.md#which-users-scim-can-reach-the-managed-scope, "The SCIM client is trusted with the workforce, not with the
  * org"). Outside it a user does not exist for SCIM.
  */
 export interface UserScope {

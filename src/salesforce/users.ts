@@ -12,12 +12,12 @@ import { coalesceWrites } from './user-coalesce.js'
 export type { DeleteMode, UserChanges, UserCriteria, UserGateway, UserOrder, UserPageRequest, UserScope, UsernameMatch } from './user-gateway.js'
 import type { UserChanges, UserGateway, UserScope } from './user-gateway.js'
 
-/** Salesforce refuses OFFSET above 2000 (salesforce.md §3): past it a list pages by keyset or by a scan. */
+/** Salesforce refuses OFFSET above 2000 (docs/salesforce-behaviour.md#soql): past it a list pages by keyset or by a scan. */
 export const MAX_OFFSET = MAX_SOQL_OFFSET
 
 /**
  * Tombstoned ids are excluded inside the SOQL while the list stays short enough that the query URL stays under
- * Salesforce's 16,384-byte URI limit (salesforce.md §2.3; ~21 bytes an id). Assumption: the limit also applies
+ * Salesforce's 16,384-byte URI limit (docs/salesforce-behaviour.md#status-codes; ~21 bytes an id). Assumption: the limit also applies
  * to a query URL inside a `/composite` body, so we stay under it there too. Longer lists take the scan path.
  */
 export const MAX_INLINE_TOMBSTONES = 600
@@ -40,7 +40,7 @@ export const PRIVILEGED_PERMISSIONS = [
 /**
  * Users holding a privileged permission from any source: every profile owns a PermissionSet (IsOwnedByProfile)
  * assigned to its users, so one anti-join over PermissionSetAssignment covers profiles and permission sets alike
- * (salesforce.md §10, "Permissions on profiles and permission sets"; SOQL and SOQL Reference, "Semi-Joins and
+ * (docs/salesforce-behaviour.md#permission-fields, "Permissions on profiles and permission sets"; SOQL and SOQL Reference, "Semi-Joins and
  * Anti-Joins"). It stays an operand of the top-level AND: Salesforce refuses a semi-join under OR (same page).
  * The text is static (field names from code), so no value reaches it.
  */
@@ -76,7 +76,7 @@ const GUARD = 'guard'
 const GUARDED_ID = `@{${GUARD}.records[0].Id}`
 
 /**
- * Salesforce resolves `@{…}` in every string of a `/composite` subrequest and has no escape (salesforce.md §10):
+ * Salesforce resolves `@{…}` in every string of a `/composite` subrequest and has no escape (docs/salesforce-behaviour.md#composite-references):
  * a value holding one would be read as a reference to another subrequest's result (or halt the request). A write
  * carrying such a value is sent as plain sObject REST calls instead, where Salesforce reads no references.
  */
@@ -87,7 +87,7 @@ function holdsReference (body: unknown): boolean {
 /** Salesforce ids are 15 or 18 alphanumerics; anything else must not reach a URL. */
 const SALESFORCE_ID = /^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$/
 
-/** What Salesforce answers for an id it does not know (salesforce.md §2.5). */
+/** What Salesforce answers for an id it does not know (docs/salesforce-behaviour.md#sobject-crud). */
 function notFound (): SalesforceError {
   return new SalesforceError('NOT_FOUND', 'The requested resource does not exist', 'notFound', { httpStatus: 404 })
 }
@@ -115,7 +115,7 @@ function recordOf (results: CompositeResults, referenceId: string): SfRecord {
 const queryUrl = (q: Soql): string => `/query?q=${encodeURIComponent(q)}`
 
 /**
- * The user's UserLogin row (salesforce.md §2.9), found through the guard's answer so that nothing outside the
+ * The user's UserLogin row (docs/salesforce-behaviour.md#deactivation), found through the guard's answer so that nothing outside the
  * managed scope is ever frozen or unfrozen. The reference stays unencoded in the url: Salesforce resolves
  * `@{…}` in a subrequest url before reading it (REST API Developer Guide, Composite, "query by reference").
  * The guard's answer is an Id (15/18 alphanumerics), so no value of the client's reaches this SOQL text.
@@ -275,7 +275,7 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
         if (rec === undefined) throw notFound()
         changes.Username = renamedUsername(String(rec.Username))
       }
-      // UserLogin holds the freeze flag (salesforce.md §2.9); find the row and set it within the same transaction.
+      // UserLogin holds the freeze flag (docs/salesforce-behaviour.md#deactivation); find the row and set it within the same transaction.
       const login = select({ fields: ['Id'], from: 'UserLogin', where: soql`UserId = ${pathId(id)}`, limit: 1 })
       const freeze: CompositeSubrequest[] = mode !== 'freeze'
         ? []
@@ -293,7 +293,7 @@ export function createUserGateway (gateway: Gateway, selectFields: readonly stri
         return await guardedPlain(id, changes, [], log)
       }
       if (!opts.freezeFirst) return await guarded(id, changes, [], log)
-      // allOrNone false: each subrequest is its own transaction (salesforce.md §4.1), so the freeze commits before
+      // allOrNone false: each subrequest is its own transaction (docs/salesforce-behaviour.md#composite), so the freeze commits before
       // the deactivation is tried and stays when it is refused (the gateway then throws the refusal). Every write
       // names the user through the guard, so a user outside the scope halts them all. Replaying is harmless (both
       // writes are idempotent).

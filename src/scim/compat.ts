@@ -1,6 +1,6 @@
 // IdP compatibility: pure rewrites of what real SCIM clients send into what RFC 7644 (and SCIMMY) expect, applied
 // in one place before SCIMMY sees a request. None of them throws or mutates its input; whatever they do not
-// recognise passes through untouched, for validation to refuse. Sources: reference/wso2.md §0, reference/scim.md §2.
+// recognise passes through untouched, for validation to refuse. Sources: docs/idp-behaviour.md#wso2-tolerate, docs/idp-behaviour.md#idp-clients.
 
 import { stripUserStorePrefix } from '../mapping/group.js'
 import { CORE_GROUP_SCHEMA, CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, PATCH_OP_SCHEMA } from '../protocol/constants.js'
@@ -262,7 +262,7 @@ export function normalizePatchBody (body: unknown): unknown {
 // ---------------------------------------------------------------------------------------------------------------
 // Groups
 
-/** WSO2 IS's user-store prefix on group names (`PRIMARY/sales`, wso2.md §1.4): see stripUserStorePrefix. */
+/** WSO2 IS's user-store prefix on group names (`PRIMARY/sales`, docs/idp-behaviour.md#wso2-sequences): see stripUserStorePrefix. */
 function stripDomain (name: unknown): unknown {
   return typeof name === 'string' ? stripUserStorePrefix(name) : name
 }

@@ -1,6 +1,6 @@
 // Deprovisioning that never leaves a leaver able to log in (issue 13): every disable path (DELETE, PATCH or PUT
 // active:false) ends with the user inactive or frozen, never neither. Salesforce may refuse a deactivation (the
-// user is the default case owner, the default workflow user, the last admin...; salesforce.md §2.9, §11): the user
+// user is the default case owner, the default workflow user, the last admin...; docs/salesforce-behaviour.md#deactivation, #bridge-answers): the user
 // is then frozen (UserLogin.IsFrozen) in a request of its own and the IdP hears so, with the blocker named, as a
 // 409 it will retry; the retry completes the deactivation once an admin removed the blocker. A freeze scimforce
 // made is remembered (store documents, namespace `frozen`) and undone when the IdP reactivates the user; a freeze

@@ -1,7 +1,7 @@
 // SCIM error type and body builder (RFC 7644 §3.12), and the one place where the typed errors of the other layers
 // (MappingError, SalesforceError, the protocol's FilterError/PathError, SCIMMY's own) become what the client sees.
 // Built by hand because SCIMMY's ErrorResponse throws for statuses it does not know (429, 503) and for
-// `400 tooMany` (reference/scim.md §1.5).
+// `400 tooMany` (docs/idp-behaviour.md#scimmy-errors).
 import SCIMMY from 'scimmy'
 import { MappingError } from '../mapping/errors.js'
 import { ERROR_SCHEMA as SCIM_ERROR_SCHEMA, SCIM_CONTENT_TYPE, SCIM_TYPES, type ScimType } from '../protocol/constants.js'
@@ -97,7 +97,7 @@ export function toScimError (err: SalesforceError): ScimError {
 }
 
 /**
- * What an admin can do about a refused field (salesforce.md §11, "What a good bridge answers"): the config key
+ * What an admin can do about a refused field (docs/salesforce-behaviour.md#bridge-answers, "What a good bridge answers"): the config key
  * that fills a missing field, the form a Username needs, the licence a permission set or profile needs.
  */
 function validationAdvice (err: SalesforceError, detail: string): string {
@@ -117,7 +117,7 @@ function validationAdvice (err: SalesforceError, detail: string): string {
   return detail
 }
 
-/** A uniqueness conflict, with the way out (salesforce.md §11). */
+/** A uniqueness conflict, with the way out (docs/salesforce-behaviour.md#bridge-answers). */
 function conflictAdvice (err: SalesforceError, detail: string): string {
   if (err.code === 'DUPLICATE_USERNAME') return `${detail}: Salesforce usernames are unique across every org; use another userName, or set users.usernameSuffix (e.g. .uat in a sandbox)`
   if (err.fields.includes('FederationIdentifier')) return `${detail}: another user holds this Federation ID; the SCIM attribute mapped to FederationIdentifier must be unique`

@@ -16,7 +16,7 @@ import { guard, notFound } from './errors.js'
 import type { GroupContext, Target } from './group-types.js'
 import type { RequestContext } from './user-service.js'
 
-/** Salesforce's DeveloperName clash code [assumption, reference/salesforce.md §5: not documented; DUPLICATE_VALUE also seen]. */
+/** Salesforce's DeveloperName clash code [assumption, docs/salesforce-behaviour.md#group-objects: not documented; DUPLICATE_VALUE also seen]. */
 const DUPLICATE_NAME = new Set(['DUPLICATE_DEVELOPER_NAME', 'DUPLICATE_VALUE'])
 /** Derived DeveloperNames tried before giving up (the base, then two suffixed ones). */
 const NAME_ATTEMPTS = 3

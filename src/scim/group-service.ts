@@ -141,7 +141,7 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
     const { id: sfId, kind } = await parseId(id)
     if (kind === 'group' && await store.isGroupCreated(sfId)) {
       // scimforce made this group: it goes, and its GroupMember rows with it [assumption: Salesforce deletes a
-      // group's member rows with the group, as the emulator does; reference/salesforce.md §5 does not say].
+      // group's member rows with the group, as the emulator does; docs/salesforce-behaviour.md#group-objects does not say].
       try {
         await sf.deletePublicGroup(sfId, ctx.log)
       } catch (err) {

@@ -12,7 +12,7 @@ export const GROUP_INTENTS = 'group-create-intent'
 
 /**
  * An intent explains a record only for this long. IdPs retry a failed create within minutes to hours, and Entra
- * can keep retrying a POST that timed out and then met 409 until the job is quarantined (reference/scim.md,
+ * can keep retrying a POST that timed out and then met 409 until the job is quarantined (docs/idp-behaviour.md#entra,
  * Entra: Q&A 1151866). Assumption (UNVERIFIED): a day covers the retries of every IdP scimforce serves; a create
  * retried later is treated as a new one (409 when the name is taken).
  */

@@ -31,7 +31,7 @@ export function noSeatError (err: SalesforceError, what: string, seats: Seats | 
   return new ScimError(409, undefined, `No free seat of the ${name} for ${forWhom}${counts} (Salesforce ${err.code}: ${err.message}). Free a seat in Salesforce (Setup → Company Information) or buy more, then send the request again`, { salesforceCode: err.code, cause: err })
 }
 
-/** The licence Salesforce names in "License Limit Exceeded - <name>" (salesforce.md §2.8). */
+/** The licence Salesforce names in "License Limit Exceeded - <name>" (docs/salesforce-behaviour.md#error-catalog). */
 const LIMIT_TEXT = /License Limit Exceeded\s*-\s*(.+)$/i
 
 /**

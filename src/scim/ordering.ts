@@ -13,7 +13,7 @@ export interface OrderingOptions {
   /**
    * How long a request waits for the writes queued before it on the same resource. Past it the request is
    * answered 503 and, for a write, never runs: it is the IdP's retry that will. 4 s answers within the 5 s read
-   * timeout of WSO2 IS (reference/wso2.md §1.2–1.3), the shortest among the IdPs scimforce serves, so the IdP
+   * timeout of WSO2 IS (docs/idp-behaviour.md#wso2-timeouts), the shortest among the IdPs scimforce serves, so the IdP
    * hears a 503 rather than giving up on a write that would then still run behind its back.
    */
   waitMs?: number

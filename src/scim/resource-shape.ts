@@ -1,6 +1,6 @@
 // SCIM resources in and out. Outgoing: the mapping layer's plain objects put in SCIMMY's canonical shape by a
 // renderer compiled once from SCIMMY's own schema definition, instead of a SCIMMY instance and a JSON round trip
-// per resource (reference/scim.md §1.14: ~0.4 ms a user, ~90× a plain copy). Incoming: SCIMMY validates.
+// per resource (docs/idp-behaviour.md#scimmy-cost: ~0.4 ms a user, ~90× a plain copy). Incoming: SCIMMY validates.
 import SCIMMY from 'scimmy'
 import { fromScimmy } from './errors.js'
 

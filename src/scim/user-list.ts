@@ -35,7 +35,7 @@ interface Cursor { lastId: string, at: number }
 
 /**
  * Tombstones excluded inside the SOQL. 600 (MAX_INLINE_TOMBSTONES) measured 16,278 bytes of query URL with the
- * scope conditions, a hair under the 16,384-byte limit (salesforce.md §10); a filter adds to it. 400 leaves room
+ * scope conditions, a hair under the 16,384-byte limit (docs/salesforce-behaviour.md#uri-limit); a filter adds to it. 400 leaves room
  * for a filter of some 4 KB; beyond, the list takes the id scan, whose URLs are short.
  */
 export const INLINE_TOMBSTONES = Math.min(MAX_INLINE_TOMBSTONES, 400)

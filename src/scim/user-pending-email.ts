@@ -1,4 +1,4 @@
-// Email changes Salesforce holds for verification (help article 000385115, salesforce.md §10): the User keeps its
+// Email changes Salesforce holds for verification (help article 000385115, docs/salesforce-behaviour.md#email-verification): the User keeps its
 // old Email until the user clicks the link sent to the new address (72 hours). scimforce remembers the address the
 // IdP asked for (store documents), answers it in SCIM so the IdP sees what it sent (no endless re-send), logs and
 // counts the wait, and forgets it once Salesforce has the new address or the link has expired.

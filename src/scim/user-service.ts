@@ -68,7 +68,7 @@ export interface UserServiceDeps {
 }
 
 /**
- * A path id as the canonical 18-character Id (15 or 18 characters, any case: salesforce.md §2.6), so that every
+ * A path id as the canonical 18-character Id (15 or 18 characters, any case: docs/salesforce-behaviour.md#ids), so that every
  * lookup and the tombstone check see one form (a lower-case variant of a deleted user's id is the same user).
  * User ids carry the key prefix 005; any other id cannot name a User, so it is a 404 without a call.
  */
@@ -250,7 +250,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
         if (err.code === 'DUPLICATE_USERNAME') {
           const match = await guard(users.findByUsername(username, ctx.log))
           if (match === undefined) {
-            // A sandbox refreshed lately: the username may be a replica of this org's own user (salesforce.md §11).
+            // A sandbox refreshed lately: the username may be a replica of this org's own user (docs/salesforce-behaviour.md#licences).
             const wait = sandboxRetryDelay(config, duplicateRetries++)
             if (wait !== undefined) {
               ctx.log.info({ userName: user.userName, waitMs: wait }, 'DUPLICATE_USERNAME in a sandbox after a refresh; retrying')

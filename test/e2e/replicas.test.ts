@@ -92,6 +92,23 @@ describe.skipIf(server === undefined)('two replicas on one PostgreSQL', () => {
     expect(emulator.org.filter('User', (r) => r.Username === userName)).toHaveLength(1)
   })
 
+  it('10 concurrent POSTs of one group displayName across both replicas: one Salesforce group, no 5xx', async () => {
+    // The create holds the `groupName:` lock of the store (ordering.ts), a PostgreSQL advisory lock shared by the
+    // replicas: the creates take turns, and each one after the first finds the group the first one made and links
+    // it (Group.DeveloperName is unique per type, so Salesforce itself refuses a second group of that name).
+    const displayName = 'Race Team'
+    const answers = await Promise.all(Array.from({ length: 10 }, async (_, i) => await scim(bases[i % 2] as string, 'POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName, members: [] })))
+    const statuses = answers.map((r) => r.status)
+    expect(statuses.filter((s) => s >= 500)).toEqual([])
+    // Each POST after the first links the group scimforce made (as a POST of an existing group does): 201, same id.
+    expect(statuses).toEqual(Array.from({ length: 10 }, () => 201))
+    const groups = emulator.org.filter('Group', (r) => r.Type === 'Regular' && r.Name === displayName)
+    expect(groups).toHaveLength(1)
+    expect(new Set(answers.map((r) => r.body.id))).toEqual(new Set([groups[0]?.Id]))
+    const list = await scim(bases[1] as string, 'GET', `/Groups?filter=${encodeURIComponent(`displayName eq "${displayName}"`)}`)
+    expect(list.body.totalResults).toBe(1)
+  })
+
   it('`scimforce audit --json` lists each operation with its client and Salesforce Id', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', TSX, CLI, 'audit', '--json'], {
       cwd: REPO, env: cleanEnv({ STORE_URL: storeUrl }), timeout: 60_000,

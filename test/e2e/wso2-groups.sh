@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Replays, with curl, the requests WSO2 Identity Server's SCIM2 outbound connector sends for a group's life
-# (shared/reference/wso2.md §1.4): member look-ups by `userName Eq`, create with members, `displayName Eq
+# (docs/idp-behaviour.md#wso2-sequences): member look-ups by `userName Eq`, create with members, `displayName Eq
 # PRIMARY/<name>` look-ups, the full-membership PUT, PATCH-mode add/remove, rename, and delete.
 # Usage: SCIM_BASE=http://127.0.0.1:8080/scim/v2 SCIM_USER=wso2 SCIM_PASSWORD=... test/e2e/wso2-groups.sh
 # Needs curl and jq. Exits non-zero at the first answer that is not what WSO2 IS needs.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Replays, with curl, the requests WSO2 Identity Server's SCIM2 outbound connector sends for a user's life:
-# create, lookup, claim update (partial PUT), PATCH-mode update, delete, and rehire (shared/reference/wso2.md §1.4).
+# create, lookup, claim update (partial PUT), PATCH-mode update, delete, and rehire (docs/idp-behaviour.md#wso2-sequences).
 # Usage: SCIM_BASE=http://127.0.0.1:8080/scim/v2 SCIM_USER=wso2 SCIM_PASSWORD=... test/e2e/wso2-sequence.sh
 # Needs curl and jq. Exits non-zero at the first answer that is not what WSO2 IS needs.
 set -euo pipefail

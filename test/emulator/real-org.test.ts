@@ -1,4 +1,4 @@
-// Real-org behaviours from salesforce.md §10: composite references and allOrNone over collections, the URI
+// Real-org behaviours from docs/salesforce-behaviour.md#real-org: composite references and allOrNone over collections, the URI
 // limit, unknown API versions and Group name lengths.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DATA, newUser, start, type Started } from './helpers.js'
@@ -71,7 +71,7 @@ describe('composite references', () => {
     expect(title(id)).toBe(literal)
   })
 
-  it('are not read outside /composite: a plain sObject PATCH or POST stores @{…} as data (salesforce.md §4.1)', async () => {
+  it('are not read outside /composite: a plain sObject PATCH or POST stores @{…} as data (docs/salesforce-behaviour.md#composite-references)', async () => {
     const value = 'VP @{update.id} of @{guard.records[0].Id}'
     const created = await s.call('POST', `${DATA}/sobjects/User`, { body: { ...newUser(s.em), Title: value } })
     expect(created.status).toBe(201)
@@ -145,7 +145,7 @@ describe('the 16,384-byte URI limit', () => {
     expect(over.json).toEqual([{ errorCode: 'URI_TOO_LONG', message: 'The request URI is longer than 16384 bytes' }])
     // Anywhere, before the session is looked at.
     expect((await s.call('GET', `${DATA}/sobjects/User/${'a'.repeat(16_400)}`, { auth: false })).status).toBe(414)
-    // salesforce.md §2.3: 431 when URI + headers exceed 16,384 bytes.
+    // docs/salesforce-behaviour.md#status-codes: 431 when URI + headers exceed 16,384 bytes.
     const both = await s.call('GET', soqlOfLength(16_000), { headers: { 'x-padding': 'p'.repeat(1_000) } })
     expect([both.status, (both.json as Array<{ errorCode: string }>)[0]?.errorCode]).toEqual([431, 'REQUEST_HEADER_FIELDS_TOO_LARGE'])
     expect((await s.call('GET', `${DATA}/limits`)).status).toBe(200)

@@ -239,7 +239,7 @@ describe('SOQL escapes end to end', () => {
     org.update('User', seed.users['ada.lovelace@scimforce.demo'] as string, { Title: 'a\\', Department: 'O\'Brien "Q"' })
     expect(usernames(String.raw`SELECT Username FROM User WHERE Title = 'a\\' AND Department = 'O\'Brien \"Q\"'`)).toEqual(['ada.lovelace@scimforce.demo'])
     expect(usernames(String.raw`SELECT Username FROM User WHERE Title LIKE 'a\\%'`)).toEqual(['ada.lovelace@scimforce.demo'])
-    // What jsforce's own escaper makes of "x\' OR Name != '" (salesforce.md §3): not valid SOQL.
+    // What jsforce's own escaper makes of "x\' OR Name != '" (docs/salesforce-behaviour.md#soql): not valid SOQL.
     expect(queryError(String.raw`SELECT Username FROM User WHERE Title = 'x\\' OR Name != \''`).errorCode).toBe('MALFORMED_QUERY')
   })
 })

@@ -248,7 +248,7 @@ describe('escapes: the value reaches Salesforce exactly, as one literal', () => 
   it.each<Case>([
     { filter: R`userName eq "O'Brien \"Bob\""`, soql: R`Username = 'O\'Brien \"Bob\"'`, leaves: [{ field: 'Username', operator: '=', value: 'O\'Brien "Bob"' }] },
     { filter: R`userName eq "DOMAIN\\user"`, soql: R`Username = 'DOMAIN\\user'`, leaves: [{ field: 'Username', operator: '=', value: R`DOMAIN\user` }] },
-    // The input that breaks jsforce's escaper (salesforce.md §3), as a JSON string.
+    // The input that breaks jsforce's escaper (docs/salesforce-behaviour.md#soql), as a JSON string.
     { filter: R`userName eq "x\\' OR Name != '"`, soql: R`Username = 'x\\\' OR Name != \''`, leaves: [{ field: 'Username', operator: '=', value: R`x\' OR Name != '` }] },
     { filter: 'externalId eq "\' OR Id != \'"', soql: R`FederationIdentifier = '\' OR Id != \''`, leaves: [{ field: 'FederationIdentifier', operator: '=', value: "' OR Id != '" }] },
     { filter: 'title eq "\') OR (Name LIKE \'%"', soql: R`Title = '\') OR (Name LIKE \'%'`, leaves: [{ field: 'Title', operator: '=', value: "') OR (Name LIKE '%" }] },

@@ -49,7 +49,7 @@ describe('Groups gateway: reads', () => {
       members: [{ kind: 'group', id: GROUP }],
       publicGroupIds: [GROUP],
     }, quietLog)
-    // Six queries: five fit one composite (reference/salesforce.md §4.1), the sixth goes in a second.
+    // Six queries: five fit one composite (docs/salesforce-behaviour.md#composite), the sixth goes in a second.
     expect(calls.map((c) => c.map((r) => r.referenceId))).toEqual([['target', 'names0', 'users0', 'rows0', 'm0_u', 'm0_g'], ['groups0']])
     expect(calls[0]?.[0]?.url).toBe(`/sobjects/Group/${GROUP}?fields=${TARGETS.group.fields.join(',')}`)
     // Only user ids are asked of User.

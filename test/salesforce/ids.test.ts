@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { normalizeSalesforceId } from '../../src/salesforce/ids.js'
 
 describe('normalizeSalesforceId', () => {
-  it('adds the checksum to 15-character ids (salesforce.md §2.6 examples)', () => {
+  it('adds the checksum to 15-character ids (docs/salesforce-behaviour.md#ids examples)', () => {
     expect(normalizeSalesforceId('001D000000IqhSL')).toBe('001D000000IqhSLIAZ')
     expect(normalizeSalesforceId('005D0000001KyEI')).toBe('005D0000001KyEIIA0')
   })

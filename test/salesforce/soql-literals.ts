@@ -14,7 +14,7 @@ export type Decoded =
 
 export interface Leaf { field: string, operator: string, value: Decoded }
 
-// The SOQL escapes (salesforce.md §3); anything else after a backslash is MALFORMED_QUERY in Salesforce.
+// The SOQL escapes (docs/salesforce-behaviour.md#soql); anything else after a backslash is MALFORMED_QUERY in Salesforce.
 const ESCAPES: Record<string, string> = { n: '\n', N: '\n', r: '\r', R: '\r', t: '\t', T: '\t', b: '\b', B: '\b', f: '\f', F: '\f', '"': '"', "'": "'", '\\': '\\' }
 
 /** Decodes a quoted SOQL string literal; with `like`, returns literal text and wildcards apart. */

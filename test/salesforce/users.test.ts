@@ -135,7 +135,7 @@ describe('writes: each with its read-back in one API call', () => {
   it('a write whose every subrequest was halted is an error, not a record (and nothing is written)', async () => {
     const { Id } = await users.createAndRead(newUser(), log)
     const id = String(Id)
-    // An unresolvable composite reference halts the whole request (salesforce.md §4.1 and §10).
+    // An unresolvable composite reference halts the whole request (docs/salesforce-behaviour.md#composite, #composite-references).
     const halting = over((requests) => requests.map((r) => ({ referenceId: r.referenceId, httpStatusCode: 400, httpHeaders: {}, body: [{ errorCode: 'PROCESSING_HALTED', message: 'The transaction was rolled back since another operation in the same transaction failed.' }] })))
     const err = await failure(createUserGateway(halting, FIELDS, scope).updateAndRead(id, { Title: 'x' }, log))
     expect(err.code).toBe('PROCESSING_HALTED')

@@ -1,5 +1,5 @@
 // IdP compatibility rewrites: the exact shapes WSO2 IS, Entra, Okta, OneLogin and the Microsoft suite send
-// (reference/wso2.md §0, reference/scim.md §2), and that SCIMMY accepts what comes out.
+// (docs/idp-behaviour.md#wso2-tolerate, docs/idp-behaviour.md#idp-clients), and that SCIMMY accepts what comes out.
 import SCIMMY from 'scimmy'
 import { describe, expect, it } from 'vitest'
 import { CORE_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, PATCH_OP_SCHEMA } from '../../src/protocol/constants.js'
@@ -24,7 +24,7 @@ function parsed (filter: string): unknown {
 
 describe('normalizeFilter', () => {
   it.each([
-    // WSO2 IS: capitalised operator, raw value (reference/wso2.md §1.4).
+    // WSO2 IS: capitalised operator, raw value (docs/idp-behaviour.md#wso2-sequences).
     ['userName Eq john@example.com', 'userName eq "john@example.com"'],
     ['userName Eq john.doe+x@example.com', 'userName eq "john.doe+x@example.com"'],
     ['displayName Eq PRIMARY/sales team', 'displayName eq "PRIMARY/sales team"'],
@@ -50,7 +50,7 @@ describe('normalizeFilter', () => {
     expect(parsed(normalizeFilter('userName Eq john@example.com'))).toEqual([{ userName: ['eq', 'john@example.com'] }])
     expect(parsed(normalizeFilter('displayName Eq PRIMARY/sales team'))).toEqual([{ displayName: ['eq', 'PRIMARY/sales team'] }])
     expect(parsed(normalizeFilter('active eq True'))).toEqual([{ active: ['eq', true] }])
-    // Without the rewrite SCIMMY refuses the WSO2 shape (reference/wso2.md §1.8).
+    // Without the rewrite SCIMMY refuses the WSO2 shape (docs/idp-behaviour.md#wso2-interop).
     expect(() => parsed('userName Eq john@example.com')).toThrow(/Unexpected token/)
   })
 
@@ -117,7 +117,7 @@ describe('parseRequestFilter', () => {
 })
 
 describe('normalizeUserBody', () => {
-  it('fixes WSO2 IS\'s create body: empty schemas, string emails (reference/wso2.md §0.6)', () => {
+  it('fixes WSO2 IS\'s create body: empty schemas, string emails (docs/idp-behaviour.md#wso2-tolerate)', () => {
     const body = frozen({
       schemas: [],
       userName: 'john@example.com',
@@ -148,7 +148,7 @@ describe('normalizeUserBody', () => {
     })
   })
 
-  it('fixes Entra\'s create body: string manager, string active (reference/scim.md §2.1)', () => {
+  it('fixes Entra\'s create body: string manager, string active (docs/idp-behaviour.md#entra)', () => {
     const body = frozen({
       schemas: [CORE_USER_SCHEMA, ENT],
       externalId: 'jdoe',
@@ -238,7 +238,7 @@ describe('normalizeUserBody', () => {
 })
 
 describe('normalizePatchBody', () => {
-  it('fixes Entra\'s default user PATCH: capitalised ops, string booleans, string manager (reference/scim.md §1.8, §2.1)', () => {
+  it('fixes Entra\'s default user PATCH: capitalised ops, string booleans, string manager (docs/idp-behaviour.md#scimmy-patch, #entra)', () => {
     const body = frozen({
       schemas: [PATCH_OP_SCHEMA],
       Operations: [

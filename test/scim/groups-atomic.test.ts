@@ -67,7 +67,7 @@ describe('one composite: all or nothing', () => {
   })
 
   // Inside an allOrNone `/composite`, a sObject Collections subrequest whose records fail rolls the whole composite
-  // back, the rename included (reference/salesforce.md §4.1, §10: the outer allOrNone overrides the inner one).
+  // back, the rename included (docs/salesforce-behaviour.md#composite, #composite-allornone: the outer allOrNone overrides the inner one).
   it('a refused member in the same composite rolls the rename back too', async () => {
     const g = await createGroup(h, { displayName: 'Self Reference' })
     const id = String(g.id)

@@ -1,4 +1,4 @@
-// Every Salesforce signal of salesforce.md §11's table ("What a good bridge answers") gets its SCIM status and a
+// Every Salesforce signal of docs/salesforce-behaviour.md#bridge-answers table ("What a good bridge answers") gets its SCIM status and a
 // detail an admin can act on (issue 13). Pure: typed errors in, ScimErrors out.
 import { describe, expect, it } from 'vitest'
 import { fromItems, SalesforceError } from '../../src/salesforce/errors.js'
@@ -8,7 +8,7 @@ import { noSeatError } from '../../src/scim/licence-keeper.js'
 
 const sf = (errorCode: string, message: string, fields: string[] = [], status = 400): SalesforceError => fromItems([{ errorCode, message, fields }], status)
 
-describe('Salesforce errors as SCIM errors (salesforce.md §11)', () => {
+describe('Salesforce errors as SCIM errors (docs/salesforce-behaviour.md#bridge-answers)', () => {
   it('DUPLICATE_USERNAME: 409 uniqueness, suggesting another userName or a username suffix', () => {
     const e = toScimError(sf('DUPLICATE_USERNAME', 'Duplicate Username.<br>The username already exists in this or another Salesforce organization.', ['Username']))
     expect(e.status).toBe(409)
