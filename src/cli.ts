@@ -3,9 +3,9 @@
 // emulated org alone), `doctor` (checks a configuration against its Salesforce org), `audit` (reads the audit
 // journal) and `store migrate` (copies a SQLite store into PostgreSQL).
 import { AUDIT_USAGE, runAudit, UsageError } from './audit-cli.js'
-import { fileURLToPath } from 'node:url'
 import { loadConfig, ConfigError } from './config/loader.js'
 import { closeOnSignals, startServer } from './server.js'
+import { DEMO_DEFAULTS, demoConfig } from './demo-config.js'
 
 // The emulated org and doctor are loaded only by the commands that run them: `serve` (production) never holds
 // the emulator, its SOQL parser or its seed in memory (about 12 MiB of RSS), and the image can leave them out.
@@ -13,19 +13,6 @@ const runEmulator = async (env: NodeJS.ProcessEnv): ReturnType<typeof import('./
   await (await import('./emulator/main.js')).runEmulator(env)
 const runDoctor = async (env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): Promise<number> =>
   await (await import('./doctor.js')).runDoctor(env, out)
-
-const DEMO_DEFAULTS = {
-  PORT: '8080',
-  SF_EMULATOR_PORT: '8081',
-  // The demo org has room for an initial load or a Bulk tryout (the emulated org alone keeps a small org's 50).
-  EMULATOR_SALESFORCE_LICENSES: '1000',
-  DEMO_TOKEN: 'scimforce-demo-token',
-  DEMO_PASSWORD: 'scimforce-demo-password',
-  METRICS_TOKEN: 'scimforce-demo-metrics-token',
-}
-
-/** The demo's group mappings (config/demo.yaml), beside src/ and dist/ alike. */
-const DEMO_CONFIG = fileURLToPath(new URL('../config/demo.yaml', import.meta.url))
 
 function fail (message: string): never {
   process.stderr.write(`scimforce: ${message}\n`)
@@ -51,22 +38,7 @@ async function demo (env: NodeJS.ProcessEnv): Promise<void> {
     EMULATOR_SALESFORCE_LICENSES: env.EMULATOR_SALESFORCE_LICENSES ?? DEMO_DEFAULTS.EMULATOR_SALESFORCE_LICENSES,
   })
   const profileId = emulator.seed.profiles['Standard User']
-  const config = loadConfig({
-    PORT: port,
-    HOST: '127.0.0.1',
-    LOG_LEVEL: env.LOG_LEVEL ?? 'info',
-    SF_LOGIN_URL: emulator.url,
-    SF_AUTH_FLOW: 'client_credentials',
-    SF_CLIENT_ID: env.EMULATOR_CLIENT_ID ?? 'scimforce-demo',
-    SF_CLIENT_SECRET: env.EMULATOR_CLIENT_SECRET ?? 'scimforce-demo-secret',
-    SF_PROFILE_ID: profileId,
-    SCIM_BEARER_TOKEN: token,
-    SCIM_BASIC_USER: 'wso2',
-    SCIM_BASIC_PASSWORD: password,
-    METRICS_TOKEN: metricsToken,
-    // The emulated org lives in memory, so the store does too: stale tombstones must not outlive it.
-    STORE_PATH: ':memory:',
-  }, { configPath: env.SCIMFORCE_CONFIG ?? DEMO_CONFIG })
+  const config = demoConfig(env, { url: emulator.url, profileId: String(profileId) })
   const app = await startServer(config)
   const base = `http://127.0.0.1:${port}/scim/v2`
   process.stdout.write(`

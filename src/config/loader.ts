@@ -60,6 +60,7 @@ const ENV_BINDINGS: readonly EnvBinding[] = [
   { name: 'SF_TIMEOUT_MS', path: ['salesforce', 'timeoutMs'], kind: 'int' },
   { name: 'SF_PROFILE_ID', path: ['users', 'defaults', 'ProfileId'], kind: 'text' },
   { name: 'SF_USERNAME_SUFFIX', path: ['users', 'usernameSuffix'], kind: 'text' },
+  { name: 'SF_USERNAME_DOMAIN', path: ['users', 'usernameDomain'], kind: 'text' },
   { name: 'STORE_PATH', path: ['store', 'path'], kind: 'text' },
   { name: 'STORE_URL', path: ['store', 'url'], kind: 'secret' },
   { name: 'AUDIT_RETENTION_DAYS', path: ['store', 'auditRetentionDays'], kind: 'int' }
@@ -74,14 +75,14 @@ const BINDING_BY_KEY = new Map(ENV_BINDINGS.map((b) => [b.path.join('.'), b]))
 export const CONFIG_ENV_NAMES: readonly string[] = [
   'SCIMFORCE_CONFIG',
   ...ENV_BINDINGS.flatMap((b) => b.kind === 'secret' ? [b.name, `${b.name}_FILE`] : [b.name]),
-  'SCIM_BEARER_TOKEN', 'SCIM_BEARER_TOKEN_FILE', 'SCIM_BASIC_USER', 'SCIM_BASIC_PASSWORD', 'SCIM_BASIC_PASSWORD_FILE'
+  'SCIM_BEARER_TOKEN', 'SCIM_BEARER_TOKEN_FILE', 'SCIM_BEARER_PATCH_RESPONSE', 'SCIM_BASIC_USER', 'SCIM_BASIC_PASSWORD', 'SCIM_BASIC_PASSWORD_FILE'
 ]
 
 /** Where a client came from, so problems name the variable the admin actually set. */
 type ClientOrigin = 'file' | 'SCIM_BEARER_TOKEN' | 'SCIM_BASIC_USER'
 
 const ENV_CLIENT_KEYS: Record<Exclude<ClientOrigin, 'file'>, Record<string, string>> = {
-  SCIM_BEARER_TOKEN: { 'auth.token': 'SCIM_BEARER_TOKEN' },
+  SCIM_BEARER_TOKEN: { 'auth.token': 'SCIM_BEARER_TOKEN', patchResponse: 'SCIM_BEARER_PATCH_RESPONSE' },
   SCIM_BASIC_USER: { 'auth.username': 'SCIM_BASIC_USER', 'auth.password': 'SCIM_BASIC_PASSWORD' }
 }
 
@@ -169,7 +170,9 @@ export function loadConfig (env: NodeJS.ProcessEnv, opts: LoadConfigOptions = {}
   const envClients: Array<{ client: ScimClientConfig, origin: ClientOrigin }> = []
   const token = secretEnv('SCIM_BEARER_TOKEN')
   if (token !== undefined) {
-    envClients.push({ client: { name: 'bearer', auth: { type: 'bearer', token }, putMode: 'replace' }, origin: 'SCIM_BEARER_TOKEN' })
+    // SCIM_BEARER_PATCH_RESPONSE=noContent: PATCH answers 204, as Entra's endpoints do (clients[].patchResponse).
+    const patchResponse = get('SCIM_BEARER_PATCH_RESPONSE')
+    envClients.push({ client: { name: 'bearer', auth: { type: 'bearer', token }, putMode: 'replace', ...(patchResponse !== undefined ? { patchResponse: patchResponse as ScimClientConfig['patchResponse'] } : {}) }, origin: 'SCIM_BEARER_TOKEN' })
   }
   const username = get('SCIM_BASIC_USER')
   const password = secretEnv('SCIM_BASIC_PASSWORD')

@@ -321,6 +321,13 @@ const UsersSchema = z.strictObject({
   defaults: section(UserDefaultsSchema, {}),
   /** Appended to every userName to form the Salesforce Username (sandboxes), stripped on the way back. */
   usernameSuffix: z.string().trim().refine((s) => !/\s/.test(s), { error: 'must not contain spaces' }).default(''),
+  /**
+   * A userName that is not email-shaped (no `@`, as WSO2 IS and many directories send: `omalley`) becomes the
+   * Salesforce Username `<userName>@<usernameDomain>`; one that has an `@` is used as it is. Salesforce needs an
+   * email-shaped Username (salesforce.md §2.7). scimforce keeps the userName the IdP sent and answers exactly that.
+   * Unset: a userName without `@` is refused with 400, as Salesforce refuses it.
+   */
+  usernameDomain: z.string().trim().regex(/^(?=.{1,60}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/i, { error: 'must be a domain such as corp.example.com (no @)' }).optional(),
   /** What SCIM DELETE does besides IsActive=false. */
   deleteMode: z.enum(['deactivate', 'freeze', 'rename']).default('deactivate'),
   // --- users.freezeOnDisable (issue 13) ---

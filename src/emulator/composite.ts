@@ -214,6 +214,9 @@ function composite (ctx: EmulatorContext, req: ApiRequest, dispatch: Dispatch): 
     for (const s of subs) record(s, runOne(s))
     return ok({ compositeResponse: results })
   }
+  // REST API Developer Guide, "Composite" (request body, allOrNone): "If true, an error in any subrequest causes the
+  // entire request to roll back". Any subrequest: an sObject Collections subrequest refused as a whole (400) or with
+  // a failing record (overrideCollectionFlag) rolls back the subrequests before it, as a plain one does.
   let failed = -1
   try {
     ctx.org.transaction(() => {

@@ -19,6 +19,7 @@ export function userFilterSchema (mapping: UserMapping): FilterSchema {
       field: f.field,
       type: f.kind === 'boolean' ? 'boolean' : f.kind === 'reference' ? 'reference' : 'string',
       ...(f.field === 'Username' && mapping.usernameSuffix !== '' ? { suffix: mapping.usernameSuffix } : {}),
+      ...(f.field === 'Username' && mapping.usernameDomain !== undefined ? { plainDomain: mapping.usernameDomain } : {}),
     }
     attributes[f.path.toLowerCase()] = entry
     // Enterprise attributes are also reachable by their short name (`employeeNumber eq "42"`), as RFC 7644

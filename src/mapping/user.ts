@@ -82,6 +82,8 @@ const SYSTEM_FIELDS = ['Id', 'Alias', 'CreatedDate', 'LastModifiedDate', 'System
 export interface UserMappingOptions {
   defaults: UserDefaults
   usernameSuffix: string
+  /** users.usernameDomain: appended (after `@`) to a userName that has no `@`; unset: never. */
+  usernameDomain?: string | undefined
   extraMappings: ExtraAttributeMapping[]
   /**
    * The Salesforce User field that holds SCIM externalId, when an admin chose one (FederationIdentifier to make the
@@ -98,6 +100,9 @@ export interface UserMapping {
   /** Every Salesforce field a read needs, in a stable order. */
   readonly selectFields: string[]
   readonly usernameSuffix: string
+  /** users.usernameDomain, or undefined. */
+  readonly usernameDomain: string | undefined
+  /** The Salesforce Username a SCIM userName is written as (the domain for a plain name, then the suffix). */
   toUsername (userName: string): string
   fromUsername (username: string): string
 }
@@ -110,13 +115,20 @@ export function createUserMapping (opts: UserMappingOptions): UserMapping {
   for (const f of fields) select.add(f.field)
   for (const s of SLOTS) for (const field of Object.values(s.fields)) select.add(field)
   const suffix = opts.usernameSuffix
+  const domain = opts.usernameDomain
+  // A plain name (no `@`) gets the domain; an email-shaped one is the admin's or the IdP's own and stays as sent.
+  const qualified = (userName: string): string => domain !== undefined && domain !== '' && !userName.includes('@') ? `${userName}@${domain}` : userName
   return {
     fields,
     externalIdField: opts.externalIdField,
     slots: SLOTS,
     selectFields: [...select],
     usernameSuffix: suffix,
-    toUsername: (userName) => suffix !== '' && !userName.toLowerCase().endsWith(suffix.toLowerCase()) ? userName + suffix : userName,
+    usernameDomain: domain,
+    toUsername: (userName) => {
+      const name = qualified(userName)
+      return suffix !== '' && !name.toLowerCase().endsWith(suffix.toLowerCase()) ? name + suffix : name
+    },
     fromUsername: (username) => suffix !== '' && username.toLowerCase().endsWith(suffix.toLowerCase()) ? username.slice(0, -suffix.length) : username,
   }
 }

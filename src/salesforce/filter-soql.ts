@@ -51,6 +51,12 @@ export interface FieldMapping {
    * eq/ne/sw/ew/co account for it; gt/ge/lt/le are refused because the suffix changes the ordering.
    */
   suffix?: string
+  /**
+   * string only (users.usernameDomain): a SCIM value without `@` is held as `<value>@<plainDomain>` (before the
+   * suffix). eq/ne/ew compare that form; sw and co compare the SCIM value within the held one, so `co` may also
+   * match on the domain's text (a superset); gt/ge/lt/le are refused, the domain changes the ordering.
+   */
+  plainDomain?: string
 }
 
 export interface SingleAttr extends FieldMapping { kind: 'single' }
@@ -93,6 +99,9 @@ function checkMapping (key: string, m: FieldMapping): void {
   assertIdentifier(m.field)
   if (m.suffix !== undefined && m.type !== 'string') {
     throw new TypeError(`Filter schema ${key}: a suffix is only meaningful on string fields`)
+  }
+  if (m.plainDomain !== undefined && m.type !== 'string') {
+    throw new TypeError(`Filter schema ${key}: a domain is only meaningful on string fields`)
   }
 }
 
@@ -150,18 +159,21 @@ function compareString (m: FieldMapping, op: CompareOp, value: FilterValue, name
   if (value === null) return nullCompare(m.field, op, name)
   const v = stringValue(value, name)
   const suffix = m.suffix ?? ''
-  if (v.length + suffix.length > MAX_SOQL_STRING_LENGTH) {
+  // A plain value (no `@`) is held with the domain appended (users.usernameDomain); an email-shaped one as it is.
+  const domain = m.plainDomain !== undefined && m.plainDomain !== '' && !v.includes('@') ? `@${m.plainDomain}` : ''
+  if (v.length + domain.length + suffix.length > MAX_SOQL_STRING_LENGTH) {
     throw new FilterError(`The value compared with ${name} is longer than Salesforce's ${MAX_SOQL_STRING_LENGTH} characters`)
   }
   switch (op) {
-    case 'eq': return eq(m.field, v + suffix)
-    case 'ne': return ne(m.field, v + suffix)
+    case 'eq': return eq(m.field, v + domain + suffix)
+    case 'ne': return ne(m.field, v + domain + suffix)
     case 'sw': return suffix === '' ? startsWith(m.field, v) : like(m.field, v, LIKE_ANY, suffix)
-    case 'ew': return like(m.field, LIKE_ANY, v + suffix)
+    // A plain value may end a plain name (held with the domain) or an email-shaped one (held as sent).
+    case 'ew': return domain === '' ? like(m.field, LIKE_ANY, v + suffix) : or(like(m.field, LIKE_ANY, v + suffix), like(m.field, LIKE_ANY, v + domain + suffix))
     case 'co': return suffix === '' ? contains(m.field, v) : like(m.field, LIKE_ANY, v, LIKE_ANY, suffix)
     default:
-      if (suffix !== '') {
-        throw new FilterError(`'${op}' is not supported on ${name}: Salesforce stores it with a suffix, which changes the ordering`)
+      if (suffix !== '' || m.plainDomain !== undefined) {
+        throw new FilterError(`'${op}' is not supported on ${name}: Salesforce stores it with a ${suffix !== '' ? 'suffix' : 'domain'}, which changes the ordering`)
       }
       return compare(m.field, SOQL_ORDER[op], v)
   }

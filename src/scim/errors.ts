@@ -106,7 +106,7 @@ function validationAdvice (err: SalesforceError, detail: string): string {
     if (fields.length > 0) return `${detail}: send ${fields.length === 1 ? 'this field' : 'these fields'} or give ${fields.map((f) => `users.defaults.${f}`).join(', ')} a value in the configuration`
   }
   if (/Username must be in the form of an email address/i.test(err.message)) {
-    return `${detail}: userName (with users.usernameSuffix appended) must look like an email address, e.g. ana@example.com`
+    return `${detail}: userName (with users.usernameSuffix appended) must look like an email address, e.g. ana@example.com; set users.usernameDomain to make names without @ into Usernames (omalley → omalley@corp.example)`
   }
   if (/user license doesn't allow the permission/i.test(err.message)) {
     return `${detail}: the permission set or profile needs a licence the user lacks; map the group to a set the user's licence allows, or assign the permission set licence it needs`

@@ -19,6 +19,7 @@ import { lowerCaseOperationTypes, planPatch, resolveValueFilters, takeExternalId
 import { createDeprovisioner } from './deprovision.js'
 import { explainUserLicenceLimit } from './licence-keeper.js'
 import { fromScimmy, guard, notFound, ScimError, toScimError } from './errors.js'
+import { createUserNames, userNameInPatch } from './user-names.js'
 import { createUserExternalIds } from './user-external-ids.js'
 import { createPendingEmails, type PendingEmailEvent } from './user-pending-email.js'
 import { createIntents, USER_INTENTS } from './intents.js'
@@ -85,6 +86,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
   const { mapping, config, store } = deps
   const users = createUserGateway(deps.gateway, mapping.selectFields, userScopeOf(config, deps.integrationUserId), { coalesce: config.coalesceWrites })
   const externalIds = createUserExternalIds(store)
+  const userNames = createUserNames(store, mapping)
   const lister = createUserLister({ users, mapping, store, externalIds })
   /** Without users.externalIdField, externalId is scimforce's own (per client), not a Salesforce field. */
   const keepsExternalId = mapping.externalIdField === undefined
@@ -95,6 +97,9 @@ export function createUserService (deps: UserServiceDeps): UserService {
   /** The SCIM User of a record, with what scimforce keeps beside Salesforce (externalId, a pending Email). */
   async function present (rec: SfRecord, ctx: RequestContext): Promise<ScimUser> {
     let user = toScimUser(mapping, rec)
+    // users.usernameDomain: the userName the IdP sent, not the Username Salesforce holds for it.
+    const literal = await userNames.shown(rec.Username)
+    if (literal !== undefined) user = { ...user, userName: literal }
     const pending = await pendingEmails.shown(user.id, rec.Email, ctx.log)
     if (pending !== undefined) user = withWorkEmail(user, pending)
     if (!keepsExternalId) return user
@@ -160,6 +165,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
     await store.removeTombstone(id)
     await checkEmail(id, changes, rec, ctx)
     await keepExternalId(id, user.externalId ?? null, ctx)
+    await userNames.keep(user.userName)
     ctx.log.info({ userId: id }, why)
     return await present(rec, ctx)
   }
@@ -241,6 +247,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
       try {
         const rec = await users.createAndRead(record, ctx.log)
         await keepExternalId(String(rec.Id), user.externalId ?? null, ctx)
+        await userNames.keep(user.userName)
         // Settled and answered: a later POST of this userName is a new request (409 if the user is still there).
         return await settled({ user: await present(rec, ctx), rehired: false })
       } catch (err) {
@@ -286,6 +293,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
             await intents.explains(USER_INTENTS, intent, existing.record)) {
             ctx.log.warn({ userId: existing.record.Id }, 'create outcome was unknown; the user exists, answering with it')
             await keepExternalId(String(existing.record.Id), user.externalId ?? null, ctx)
+            await userNames.keep(user.userName)
             return await settled({ user: await present(existing.record, ctx), rehired: false })
           }
           // The intent stays: the IdP's retry will find what this create made, if it made anything.
@@ -307,6 +315,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
     const rec = await guard(write(id, changes, ctx).catch(lostOn(id, ctx.log)))
     await checkEmail(id, changes, rec, ctx)
     await keepExternalId(id, mode === 'replace' ? user.externalId ?? null : user.externalId, ctx)
+    await userNames.keep(user.userName)
     return await present(rec, ctx)
   }
 
@@ -349,6 +358,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
     if (rec === undefined) return await missing(id, ctx.log)
     await checkEmail(id, written, rec, ctx)
     await keepExternalId(id, taken.externalId, ctx)
+    if (typeof written.Username === 'string') await userNames.keep(userNameInPatch(operations))
     return await present(rec, ctx)
   }
 

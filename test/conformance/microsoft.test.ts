@@ -1,5 +1,6 @@
-// Microsoft's SCIM test collection (newman) against a fresh emulated org and scimforce, compared with the
-// justified expected-failures list: part of npm test, so a regression or a newly passing assertion shows up here.
+// Microsoft's SCIM test collection (newman), unmodified, against a fresh demo (the demo's configuration, as `npm run
+// demo` serves it), compared with the justified expected-failures list: part of npm test, so a regression or a newly
+// passing assertion shows up here.
 import { existsSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { COLLECTION_PATH, compare, formatComparison, loadExpectedFailures, runConformance, type AssertionResult } from './run.js'

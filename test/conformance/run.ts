@@ -1,6 +1,7 @@
-// Runs Microsoft's SCIM Postman collection with newman against a fresh emulated org + scimforce, both in-process on
-// free 127.0.0.1 ports, and compares every assertion with expected-failures.json. Used by microsoft.test.ts
-// (npm test); also runnable alone: `npx tsx test/conformance/run.ts` (exit code 1 on any difference).
+// Runs Microsoft's SCIM Postman collection with newman against a fresh demo (the emulated org and scimforce with the
+// demo's configuration, src/demo-config.ts), both in-process on free 127.0.0.1 ports, and compares every assertion
+// with expected-failures.json. Used by microsoft.test.ts (npm test); also runnable alone:
+// `npx tsx test/conformance/run.ts` (exit code 1 on any difference).
 import { readFileSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import newman from 'newman'
@@ -9,7 +10,7 @@ import { buildApp } from '../../src/app.js'
 import type { Config } from '../../src/config/types.js'
 import { createEmulator, type Emulator } from '../../src/emulator/index.js'
 import { openStore } from '../../src/store/store.js'
-import { entraClient, scimforceConfig } from '../fixtures/config.js'
+import { DEMO_DEFAULTS, demoConfig } from '../../src/demo-config.js'
 
 /** The collection, kept byte-for-byte (shared/conformance/README.md); only a filtered copy is run. */
 // shared/ sits beside the repository (on developer machines and in CI alike): ../shared from the repo root.
@@ -87,29 +88,26 @@ export interface Target {
   close: () => Promise<void>
 }
 
+/**
+ * The demo's configuration (src/demo-config.ts: config/demo.yaml under the environment `npm run demo` sets), as the
+ * demo serves it: nothing here is tuned for the suite. The collection plays Entra, the demo's Bearer client: PATCH
+ * answers 204 (the demo's SCIM_BEARER_PATCH_RESPONSE); its plain userNames (UserName123, OMalley) become Salesforce
+ * Usernames through users.usernameDomain and are answered as sent.
+ */
 function conformanceConfig (emulator: Emulator): Config {
-  return scimforceConfig({
-    loginUrl: emulator.url,
-    profileId: String(emulator.seed.profiles['Standard User']),
-    // Entra is the client this suite stands for: Bearer, RFC replace semantics for PUT.
-    // Entra's endpoints answer PATCH with 204 (clients[].patchResponse, as config/entra.example.yaml sets it).
-    clients: [{ ...entraClient(TOKEN), patchResponse: 'noContent' }],
-    // Salesforce usernames must look like email addresses; the suite's userNames (UserName123, OMalley) do not.
-    // A deployment whose IdP sends such names configures exactly this: the suffix makes them Salesforce usernames
-    // and is stripped on the way back, so the IdP never sees it.
-    users: { usernameSuffix: '@conformance.scimforce.example' },
-  })
+  return demoConfig({ DEMO_TOKEN: TOKEN, LOG_LEVEL: 'silent' }, { url: emulator.url, profileId: String(emulator.seed.profiles['Standard User']) })
 }
 
 /**
- * A fresh emulated org and scimforce. The suite assumes an empty directory; a Salesforce org never is one. The
+ * A fresh demo: the emulated org and scimforce with the demo's configuration. The suite assumes an empty directory; a Salesforce org never is one. The
  * emulator's demo data (the seed users SCIM can see, the public groups) is SCIM-DELETEd first, through
  * scimforce itself, which leaves exactly the state an IdP that had deleted it would see. The integration user and
  * the seeded admin are outside the managed scope, so SCIM cannot see them: they stay (the integration user is the
  * run-as user of the OAuth flow, and deactivating it would lock scimforce out; see expected-failures.json).
  */
 export async function startTarget (): Promise<Target> {
-  const emulator = await createEmulator()
+  // The demo's emulated org: its seat count as `npm run demo` sets it.
+  const emulator = await createEmulator({ licenseTotals: { Salesforce: Number(DEMO_DEFAULTS.EMULATOR_SALESFORCE_LICENSES) } })
   await emulator.listen()
   const store = openStore(':memory:')
   const app = await buildApp(conformanceConfig(emulator), { store, retry: { attempts: 3, baseDelayMs: 5, budgetMs: 2000 } })

@@ -107,6 +107,31 @@ describe('outer allOrNone over sObject Collections', () => {
     expect(s.em.org.find('Group', r => r.Name === 'Coll Kept?')).toBeUndefined()
   })
 
+  // Composite resource, allOrNone (REST API Developer Guide): "If true, an error in any subrequest causes the
+  // entire request to roll back" — a collection subrequest refused as a whole is such an error.
+  it('rolls the whole composite back when a collection subrequest is refused as a whole', async () => {
+    const before = title(ada())
+    const out = await composite({
+      allOrNone: true,
+      compositeRequest: [
+        { method: 'PATCH', url: `${DATA}/sobjects/User/${ada()}`, referenceId: 'rename', body: { Title: 'Should roll back too' } },
+        { method: 'POST', url: `${DATA}/sobjects/Group`, referenceId: 'grp', body: { Name: 'Refused Coll Kept?' } },
+        {
+          method: 'POST',
+          url: `${DATA}/composite/sobjects`,
+          referenceId: 'coll',
+          body: { allOrNone: false, records: Array.from({ length: 201 }, (_, i) => ({ attributes: { type: 'Group' }, Name: `Over ${i}` })) },
+        },
+      ],
+    })
+    expect(out[0]).toMatchObject({ httpStatusCode: 400, body: HALTED })
+    expect(out[1]).toMatchObject({ httpStatusCode: 400, body: HALTED })
+    expect(out[2]?.httpStatusCode).toBe(400)
+    expect(JSON.stringify(out[2]?.body)).toMatch(/EXCEEDED_ID_LIMIT/)
+    expect(title(ada())).toBe(before)
+    expect(s.em.org.find('Group', r => r.Name === 'Refused Coll Kept?' || r.Name === 'Over 0')).toBeUndefined()
+  })
+
   it('leaves each collection to its own flag when the outer allOrNone is false', async () => {
     const out = await composite({
       allOrNone: false,
