@@ -324,7 +324,7 @@ const UsersSchema = z.strictObject({
   /**
    * A userName that is not email-shaped (no `@`, as WSO2 IS and many directories send: `omalley`) becomes the
    * Salesforce Username `<userName>@<usernameDomain>`; one that has an `@` is used as it is. Salesforce needs an
-   * email-shaped Username (salesforce.md §2.7). scimforce keeps the userName the IdP sent and answers exactly that.
+   * email-shaped Username (docs/salesforce-behaviour.md#user-fields). scimforce keeps the userName the IdP sent and answers exactly that.
    * Unset: a userName without `@` is refused with 400, as Salesforce refuses it.
    */
   usernameDomain: z.string().trim().regex(/^(?=.{1,60}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/i, { error: 'must be a domain such as corp.example.com (no @)' }).optional(),
