@@ -6,7 +6,7 @@ import { childArgs, serveCommands } from './ipc.js'
 export interface EmulatorArgs { latencyMs: number }
 export interface EmulatorInfo { url: string, profileId: string }
 export interface RecordedRequest { method: string, url: string, body: string | undefined }
-export interface CounterDelta { apiCalls: number, tokenRequests: number, byEndpoint: Record<string, number> }
+export interface CounterDelta { apiCalls: number, tokenRequests: number, byEndpoint: Record<string, number>, byStatus: Record<string, number> }
 
 const args = childArgs<EmulatorArgs>()
 const emulator = await createEmulator({
@@ -26,7 +26,7 @@ await emulator.listen()
 serveCommands({ url: emulator.url, profileId: String(emulator.seed.profiles['Standard User']) } satisfies EmulatorInfo, {
   counters: () => {
     const s = emulator.counters.snapshot()
-    return { apiCalls: s.apiCalls, tokenRequests: s.tokenRequests, byEndpoint: s.byEndpoint } satisfies CounterDelta
+    return { apiCalls: s.apiCalls, tokenRequests: s.tokenRequests, byEndpoint: s.byEndpoint, byStatus: s.byStatus } satisfies CounterDelta
   },
   record: () => { recording = [] },
   recorded: () => {
@@ -35,4 +35,6 @@ serveCommands({ url: emulator.url, profileId: String(emulator.seed.profiles['Sta
     return out
   },
   users: () => emulator.org.count('User'),
+  // Every access token becomes invalid, as when Salesforce ends the session (README: /__emulator/sessions/expire).
+  expireSessions: () => { emulator.faults.expireSessions() },
 })

@@ -1,40 +1,54 @@
 // `npm run bench`: scimforce against the emulated org, beside the floor (the same Salesforce calls made directly
-// with jsforce), driven by autocannon at several concurrency levels, with and without added Salesforce latency;
-// then API calls and tokens per operation, memory over a sustained run, and an initial load of 10,000 users three
-// ways: one call per user, coalesced single POSTs, and SCIM Bulk requests of 1,000 operations.
+// with jsforce), driven by autocannon at several concurrency levels, with and without added Salesforce latency:
+// both targets warmed up first, then every cell repeated (scimforce and the floor in alternating order) and shown
+// as its median and spread. Then API calls per SCIM operation (calls.ts), memory over a sustained run, and an
+// initial load of 10,000 users three ways: one call per user, coalesced single POSTs, and SCIM Bulk requests of
+// 1,000 operations. `BENCH_QUICK=1` runs everything with tiny settings (a check that the bench works).
 // Prints the tables and writes them, with the machine they came from, to bench/RESULTS.md. Figures, not tests:
 // nothing here asserts a time. Everything listens on 127.0.0.1 and every run is bounded in time or count.
 import { execSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import autocannon, { type AutocannonRequest, type AutocannonResult } from 'autocannon'
+import { callsPerOperation, callsTable, type CallsResult } from './calls.js'
+import { fresh, HEADERS, limited, PATCH_OP, scimUser, TOKEN } from './common.js'
 import type { CounterDelta, EmulatorInfo, RecordedRequest } from './emulator-process.js'
 import type { FloorInfo, FloorTemplate } from './floor-process.js'
 import { startChild, type ChildHandle } from './ipc.js'
 import type { ScimforceInfo } from './scimforce-process.js'
+import { cell, fmt, spread, type Spread } from './stats.js'
 
-/** Seconds per measured run; 2 keeps the whole bench within a few minutes on two cores. */
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 2)
+/** `BENCH_QUICK=1`: every part with tiny settings, written to a scratch file rather than RESULTS.md. */
+const QUICK = process.env.BENCH_QUICK === '1'
+const setting = (name: string, full: number, quick: number): number => Number(process.env[name] ?? (QUICK ? quick : full))
+/**
+ * Seconds per measured run. Short runs, many of them: a 1 s run at +0 ms already holds hundreds of requests, and
+ * repeats show how much a cell moves with the machine, which one long run hides.
+ */
+const SECONDS = setting('BENCH_SECONDS', 1, 0.3)
+/** Runs per cell and target, scimforce first in repeats 1, 3, 5… and the floor in repeats 2, 4… (at least 5 in a real run). */
+const REPEATS = setting('BENCH_REPEATS', 5, 2)
+/** Seconds of warm-up per operation and target, at c=8, before a latency's first measured run (JIT, pools, caches). */
+const WARMUP_SECONDS = setting('BENCH_WARMUP_SECONDS', 1, 0.2)
 const CONCURRENCY = [1, 8, 32]
 /** 0: scimforce's own cost shows; 50 ms: closer to a real org (a REST call to Salesforce takes 50–300 ms). */
-const LATENCIES = [0, 50]
-const LOAD_USERS = Number(process.env.BENCH_LOAD_USERS ?? 10_000)
+const LATENCIES = QUICK ? [0] : [0, 50]
+/** Users created and deleted before the filter measured past them: more than 600 (salesforce.md §10, URL limit). */
+const TOMBSTONES = setting('BENCH_TOMBSTONES', 650, 610)
+// Quick: one Bulk request's worth (BULK_OPS), the fewest that fill the Bulk way's requests.
+const LOAD_USERS = setting('BENCH_LOAD_USERS', 10_000, 1_000)
 const LOAD_CLIENTS = 16
 /** A realistic Salesforce round trip (issue 15: 50-300 ms); the three ways of the initial load run at it. */
 const LOAD_LATENCY_MS = Number(process.env.BENCH_LOAD_LATENCY_MS ?? 150)
 /** Operations per Bulk request (the advertised maxOperations). */
 const BULK_OPS = 1000
 /** Users the reads and updates are spread over (a PATCH storm on one record is not what an IdP sends). */
-const POOL = 200
+const POOL = QUICK ? 20 : 200
 /** Sustained run for memory: slices of this many seconds at 16 connections, RSS measured after each. */
-const SUSTAINED_SLICES = 4
-const SUSTAINED_SECONDS = 5
-
-const TOKEN = 'bench-bearer-token-0123456789'
-const E = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
-const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User'
-const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
-const HEADERS = { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/scim+json' }
+const SUSTAINED_SLICES = QUICK ? 2 : 4
+const SUSTAINED_SECONDS = QUICK ? 1 : 5
 const OPS = ['GET by id', 'filter', 'POST', 'PATCH', 'PUT', 'DELETE'] as const
 type Op = typeof OPS[number]
 
@@ -50,25 +64,9 @@ interface Measure {
   /** Salesforce API calls counted by the emulated org per request sent. */
   apiCalls: number
 }
-interface Row { latency: number, op: Op, c: number, scim: Measure, floor: Measure }
+/** One cell: its REPEATS runs against each target (index r of one is paired with index r of the other). */
+interface Row { latency: number, op: Op, c: number, scim: Measure[], floor: Measure[] }
 interface PoolUser { id: string, local: string }
-
-let tokenSeq = 0
-/** A fresh user local part: short (CommunityNickname is derived from it) and unique across the whole bench. */
-const fresh = (): string => `b${(tokenSeq++).toString(36)}x${process.pid.toString(36)}`
-
-function scimUser (local: string, title: string): Record<string, unknown> {
-  const userName = `${local}@load.example`
-  return {
-    schemas: [CORE, E],
-    userName,
-    name: { givenName: 'Bench', familyName: `User ${local}` },
-    title,
-    emails: [{ value: userName, type: 'work', primary: true }],
-    active: true,
-    [E]: { department: 'Sales' },
-  }
-}
 
 /** CPU time (user + system) a process has used, in ms, from /proc (Linux); 0 elsewhere. */
 function cpuMs (pid: number): number {
@@ -95,6 +93,9 @@ async function settled (p: Phase): Promise<CounterDelta> {
 
 /** One measured run against one target: autocannon's figures, the target's CPU and the Salesforce calls it made. */
 async function measured (p: Phase, target: ChildHandle<{ url: string }>, c: number, load: Load): Promise<Measure> {
+  // A DELETE run whose POST run created nothing (a stalled machine) has nothing to measure: a gap in the cell's
+  // repeats (the summaries skip it) rather than the end of a long bench.
+  if (load.amount === 0) return { rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, sent: 0, failed: 0, cpuMs: Number.NaN, apiCalls: Number.NaN }
   // The run before this one ended settled (below), so the counters can be read at once.
   const before = await counters(p)
   const cpu0 = cpuMs(target.pid)
@@ -136,13 +137,6 @@ async function cannon (url: string, c: number, load: Load, seconds = SECONDS): P
     timeout: 30,
     requests: [request],
   })
-}
-
-async function limited<T> (items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items]
-  await Promise.all(Array.from({ length: limit }, async () => {
-    for (let x = queue.shift(); x !== undefined; x = queue.shift()) await fn(x)
-  }))
 }
 
 async function post (base: string, local: string): Promise<string> {
@@ -266,18 +260,79 @@ async function counters (p: Phase): Promise<CounterDelta> {
   return await p.emulator.call<CounterDelta>('counters')
 }
 
-async function matrix (latency: number, p: Phase, pool: PoolUser[], rows: Row[]): Promise<void> {
-  for (const c of CONCURRENCY) {
-    await p.floor.call('templates', await templates(p, pool))
-    await settled(p)
-    const created: Created = { scim: [], floor: [] }
-    for (const op of OPS) {
-      const l = loads(op, pool, created)
-      const row: Row = { latency, op, c, scim: await measured(p, p.scimforce, c, l.scim), floor: await measured(p, p.floor, c, l.floor) }
-      rows.push(row)
-      process.stdout.write(`  +${latency} ms  c=${String(c).padStart(2)}  ${op.padEnd(9)}  scimforce ${fmt(row.scim.rps, 0).padStart(5)}/s p50 ${row.scim.p50} p99 ${row.scim.p99} cpu ${fmt(row.scim.cpuMs, 2)}` +
-        `  floor ${fmt(row.floor.rps, 0).padStart(5)}/s p50 ${row.floor.p50} p99 ${row.floor.p99} cpu ${fmt(row.floor.cpuMs, 2)}  api/op ${fmt(row.scim.apiCalls, 2)}${row.scim.failed + row.floor.failed > 0 ? `  FAILED ${row.scim.failed}/${row.floor.failed}` : ''}\n`)
+/**
+ * Unmeasured runs of every operation against both targets at c=8, so that neither is measured cold (JIT, HTTP
+ * agents' sockets, SQLite's page cache, the emulated org's indexes); the DELETE run deletes what the POST run made.
+ */
+async function warmUp (p: Phase, pool: PoolUser[]): Promise<void> {
+  const created: Created = { scim: [], floor: [] }
+  for (const op of OPS) {
+    const l = loads(op, pool, created)
+    for (const [target, load] of [[p.scimforce, l.scim], [p.floor, l.floor]] as const) {
+      if (load.amount !== 0) await cannon(target.info.url, 8, load, WARMUP_SECONDS)
     }
+    await settled(p)
+  }
+}
+
+async function matrix (latency: number, p: Phase, pool: PoolUser[], rows: Row[]): Promise<void> {
+  await p.floor.call('templates', await templates(p, pool))
+  await settled(p)
+  await warmUp(p, pool)
+  for (const c of CONCURRENCY) {
+    const cells = OPS.map((op): Row => ({ latency, op, c, scim: [], floor: [] }))
+    rows.push(...cells)
+    for (let r = 0; r < REPEATS; r++) {
+      // Each repeat's DELETE runs delete the users its POST runs created.
+      const created: Created = { scim: [], floor: [] }
+      for (const row of cells) {
+        const l = loads(row.op, pool, created)
+        // Whichever target runs second meets what the first left behind (a busier org, garbage to collect, a
+        // warmer CPU cache): each goes first in half of the repeats.
+        if (r % 2 === 0) {
+          row.scim.push(await measured(p, p.scimforce, c, l.scim))
+          row.floor.push(await measured(p, p.floor, c, l.floor))
+        } else {
+          row.floor.push(await measured(p, p.floor, c, l.floor))
+          row.scim.push(await measured(p, p.scimforce, c, l.scim))
+        }
+      }
+    }
+    for (const row of cells) {
+      const s = summary(row)
+      process.stdout.write(`  +${latency} ms  c=${String(c).padStart(2)}  ${row.op.padEnd(9)}  scimforce ${cell(s.scim.rps).padStart(15)}/s p50 ${cell(s.scim.p50)}` +
+        `  floor ${cell(s.floor.rps).padStart(15)}/s p50 ${cell(s.floor.p50)}  cpu ${fmt(s.scim.cpuMs.median, 2)}/${fmt(s.floor.cpuMs.median, 2)}  api/op ${fmt(s.scim.apiCalls.median, 2)}` +
+        `${s.failed.scim + s.failed.floor > 0 ? `  FAILED ${s.failed.scim}/${s.failed.floor}` : ''}\n`)
+    }
+  }
+}
+
+type MeasureSpread = Record<'rps' | 'p50' | 'p99' | 'cpuMs' | 'apiCalls', Spread>
+interface Summary {
+  scim: MeasureSpread
+  floor: MeasureSpread
+  /** Per repeat, scimforce's figure over the floor's in the same repeat (paired), then summarised. */
+  rpsRatio: Spread
+  p50Ratio: Spread
+  failed: { scim: number, floor: number }
+}
+
+function summary (row: Row): Summary {
+  const of = (ms: Measure[]): MeasureSpread => ({
+    rps: spread(ms.map((m) => m.rps)),
+    p50: spread(ms.map((m) => m.p50)),
+    p99: spread(ms.map((m) => m.p99)),
+    cpuMs: spread(ms.map((m) => m.cpuMs)),
+    apiCalls: spread(ms.map((m) => m.apiCalls)),
+  })
+  const paired = (f: (s: Measure, fl: Measure) => number): Spread => spread(row.scim.map((m, i) => f(m, row.floor[i] as Measure)))
+  return {
+    scim: of(row.scim),
+    floor: of(row.floor),
+    rpsRatio: paired((m, f) => m.rps / f.rps),
+    // autocannon's latencies are whole milliseconds: a 0 ms floor counts as 1.
+    p50Ratio: paired((m, f) => m.p50 / Math.max(f.p50, 1)),
+    failed: { scim: row.scim.reduce((n, m) => n + m.failed, 0), floor: row.floor.reduce((n, m) => n + m.failed, 0) },
   }
 }
 
@@ -398,10 +453,6 @@ function loadTable (results: LoadResult[]): string[] {
   ]
 }
 
-function fmt (n: number, digits = 1): string {
-  return Number.isFinite(n) ? n.toFixed(digits) : '–'
-}
-
 function machine (load: { start: number[], end: number[] }): string[] {
   const git = (cmd: string): string => { try { return execSync(cmd, { encoding: 'utf8' }).trim() } catch { return '?' } }
   const cpus = os.cpus()
@@ -411,27 +462,53 @@ function machine (load: { start: number[], end: number[] }): string[] {
     `- Node ${process.version}; @jsforce/jsforce-node 3.10.16; autocannon 8; scimforce at ${git('git rev-parse --short HEAD')}${git('git status --porcelain') !== '' ? ' (with uncommitted changes)' : ''}`,
     `- Processes: the emulated org, scimforce and the floor each in a child process of their own; autocannon in the parent. All on 127.0.0.1, sharing the ${os.availableParallelism()} CPUs.`,
     `- Load average (1/5/15 min) at the start ${load.start.map((x) => x.toFixed(2)).join('/')}, at the end ${load.end.map((x) => x.toFixed(2)).join('/')}: other work on the machine inflates latencies and deflates req/s; CPU ms per operation is the figure it disturbs least.`,
-    `- Each cell: one autocannon run of ${SECONDS} s (DELETE: one request per user the POST run created), after the same run against the other target.`,
+    `- Each latency: fresh processes; every operation run unmeasured against both targets first (${WARMUP_SECONDS} s each at c=8, the warm-up).`,
+    `- Each cell: ${REPEATS} repeats, each an autocannon run of ${SECONDS} s against scimforce and one against the floor (DELETE: one request per user that repeat's POST run created), ` +
+      'scimforce first in repeats 1, 3, 5… and the floor first in repeats 2, 4…; the repeats of the six operations are interleaved (repeat 1 of each, then repeat 2…).',
   ]
 }
 
+/** For each latency, three tables with one row per operation and c=1/8/32 side by side. */
 function tables (rows: Row[]): string[] {
   const out: string[] = []
+  const head = (perC: string[]): string[] => [
+    `| operation | ${CONCURRENCY.flatMap((c) => perC.map((h) => `c=${c} ${h}`)).join(' | ')} |`,
+    `| --- | ${CONCURRENCY.flatMap(() => perC.map(() => '---:')).join(' | ')} |`,
+  ]
+  const failures: string[] = []
   for (const latency of LATENCIES) {
-    out.push('', `### Salesforce latency +${latency} ms`, '',
-      '| operation | c | scimforce req/s | p50 ms | p99 ms | floor req/s | p50 ms | p99 ms | p50 × floor | req/s ÷ floor | CPU ms/op scimforce | CPU ms/op floor | API calls / op |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
-    for (const r of rows.filter((x) => x.latency === latency)) {
-      const failed = r.scim.failed + r.floor.failed > 0 ? ` (failed: ${r.scim.failed}/${r.floor.failed})` : ''
-      out.push(`| ${r.op}${failed} | ${r.c} | ${fmt(r.scim.rps, 0)} | ${r.scim.p50} | ${r.scim.p99} | ${fmt(r.floor.rps, 0)} | ${r.floor.p50} | ${r.floor.p99} | ` +
-        `${fmt(r.scim.p50 / Math.max(r.floor.p50, 1), 2)} | ${fmt(r.scim.rps / r.floor.rps, 2)} | ${fmt(r.scim.cpuMs, 2)} | ${fmt(r.floor.cpuMs, 2)} | ${fmt(r.scim.apiCalls, 2)} |`)
+    const at = rows.filter((x) => x.latency === latency)
+    const line = (op: Op, fn: (s: Summary) => string[]): string =>
+      `| ${op} | ${CONCURRENCY.flatMap((c) => { const row = at.find((x) => x.op === op && x.c === c); return row === undefined ? ['–'] : fn(summary(row)) }).join(' | ')} |`
+    for (const row of at) {
+      const s = summary(row)
+      if (s.failed.scim + s.failed.floor > 0) failures.push(`- +${latency} ms, ${row.op}, c=${row.c}: ${s.failed.scim} scimforce and ${s.failed.floor} floor requests failed (non-2xx, errors or timeouts) over the ${REPEATS} repeats.`)
     }
+    out.push('', `### Salesforce latency +${latency} ms`, '',
+      'Throughput, 2xx answers per second:', '',
+      ...head(['scimforce', 'floor', 'scimforce ÷ floor']),
+      ...OPS.map((op) => line(op, (s) => [cell(s.scim.rps), cell(s.floor.rps), cell(s.rpsRatio, 2)])),
+      '', 'Latency, ms (p50; p99 as median of the repeats\' p99):', '',
+      ...head(['scimforce p50', 'floor p50', 'p50 × floor', 'p99 scimforce / floor']),
+      ...OPS.map((op) => line(op, (s) => [cell(s.scim.p50), cell(s.floor.p50), cell(s.p50Ratio, 2), `${fmt(s.scim.p99.median, 0)} / ${fmt(s.floor.p99.median, 0)}`])),
+      '', 'CPU ms per request sent, and Salesforce API calls per scimforce request:', '',
+      ...head(['CPU scimforce', 'CPU floor', 'API calls / op']),
+      ...OPS.map((op) => line(op, (s) => [cell(s.scim.cpuMs, 2), cell(s.floor.cpuMs, 2), cell(s.scim.apiCalls, 2)])))
   }
+  out.push('', failures.length === 0 ? 'No request failed in any run.' : 'Failed requests:', ...failures)
   return out
 }
 
 /** `BENCH_ONLY=load`: only the three-way initial load, printed and not written to RESULTS.md (a quick look). */
 const ONLY_LOAD = process.env.BENCH_ONLY === 'load'
+/** `BENCH_ONLY=calls`: only the API calls per operation, printed (a quick look). */
+const ONLY_CALLS = process.env.BENCH_ONLY === 'calls'
+/** Where the results go: RESULTS.md, or with BENCH_QUICK a scratch file (quick figures must not pass for real ones). */
+const OUT = process.env.BENCH_OUT ?? (QUICK ? join(os.tmpdir(), 'scimforce-bench-quick.md') : fileURLToPath(new URL('./RESULTS.md', import.meta.url)))
+
+async function calls (): Promise<CallsResult> {
+  return await callsPerOperation({ tombstones: TOMBSTONES, expiries: QUICK ? 2 : 5, opsPerExpiry: QUICK ? 16 : 40, clients: 8 })
+}
 
 async function main (): Promise<void> {
   if (ONLY_LOAD) {
@@ -440,24 +517,32 @@ async function main (): Promise<void> {
     process.stdout.write(`${loadTable(results).join('\n')}\n`)
     return
   }
+  if (ONLY_CALLS) {
+    process.stdout.write(`${callsTable(await calls()).join('\n')}\n`)
+    return
+  }
   const started = Date.now()
   const loadStart = os.loadavg()
   const rows: Row[] = []
   const tokenLines: string[] = []
   let memoryLines: string[] = []
-  process.stdout.write(`scimforce bench: ${SECONDS} s per run, concurrency ${CONCURRENCY.join('/')}, latency ${LATENCIES.join('/')} ms\n`)
+  process.stdout.write(`scimforce bench${QUICK ? ' (QUICK: tiny settings, figures meaningless)' : ''}: ${REPEATS} × ${SECONDS} s per cell and target after ${WARMUP_SECONDS} s of warm-up, ` +
+    `concurrency ${CONCURRENCY.join('/')}, latency ${LATENCIES.join('/')} ms\n`)
+  const elapsed = (): string => `${fmt((Date.now() - started) / 60_000)} min`
   for (const latency of LATENCIES) {
+    process.stdout.write(`latency +${latency} ms (${elapsed()} so far)\n`)
     const p = await startPhase(latency)
     try {
       const pool: PoolUser[] = []
       const locals = Array.from({ length: POOL }, () => fresh())
       await limited(locals, 8, async (local) => { pool.push({ id: await post(p.scimforce.info.url, local), local }) })
       const tokensBefore = await p.scimforce.call<number>('tokens')
-      const opsBefore = rows.reduce((s, r) => s + r.scim.sent, 0)
+      const sentOf = (all: Row[]): number => all.reduce((s, r) => s + r.scim.reduce((n, m) => n + m.sent, 0), 0)
+      const opsBefore = sentOf(rows)
       await matrix(latency, p, pool, rows)
-      const ops = rows.reduce((s, r) => s + r.scim.sent, 0) - opsBefore
+      const ops = sentOf(rows) - opsBefore
       const tokens = await p.scimforce.call<number>('tokens') - tokensBefore
-      tokenLines.push(`- +${latency} ms: ${tokens} token requests for ${ops} SCIM operations (${fmt(tokens / ops * 1000, 2)} per 1,000; the one before them fetched the first token).`)
+      tokenLines.push(`- +${latency} ms: ${tokens} token requests for ${ops} SCIM operations of the measured runs and the warm-up (${fmt(tokens / ops * 1000, 2)} per 1,000; the one before them fetched the first token).`)
       if (latency === 0) {
         const s = await sustained(p, pool)
         const last = s.slices[s.slices.length - 1] as Memory
@@ -475,9 +560,13 @@ async function main (): Promise<void> {
     }
   }
 
+  process.stdout.write(`API calls per SCIM operation (${elapsed()} so far)\n`)
+  const callLines = callsTable(await calls())
+  process.stdout.write(`${callLines.join('\n')}\n`)
+
   const results: LoadResult[] = []
   for (const way of LOAD_WAYS) {
-    process.stdout.write(`initial load: ${LOAD_USERS} users, ${way}, +${LOAD_LATENCY_MS} ms\n`)
+    process.stdout.write(`initial load: ${LOAD_USERS} users, ${way}, +${LOAD_LATENCY_MS} ms (${elapsed()} so far)\n`)
     results.push(await initialLoad(way))
   }
   const loadLines = loadTable(results)
@@ -487,7 +576,8 @@ async function main (): Promise<void> {
     '# Benchmark results',
     '',
     'Written by `npm run bench` (bench/run.ts). Figures from one run on one machine: quote the **ratios** (scimforce beside',
-    'the floor, measured in the same run) rather than the absolute numbers, which move with the machine and its load.',
+    'the floor, measured in the same repeats) rather than the absolute numbers, which move with the machine and its load.',
+    ...(QUICK ? ['', '**QUICK RUN (`BENCH_QUICK=1`): tiny settings to check that the bench works; these figures mean nothing.**'] : []),
     '',
     '## Machine and run',
     ...machine({ start: loadStart, end: os.loadavg() }),
@@ -500,15 +590,27 @@ async function main (): Promise<void> {
     '  requests scimforce sent for the same operation (recorded at the emulated org just before the runs, with the id or',
     '  name swapped in) and answers with Salesforce\'s JSON: the least any IdP-to-Salesforce relay must do. No framework,',
     '  no auth, no SCIM, no mapping back.',
-    '- **p50 × floor**: scimforce\'s median latency as a multiple of the floor\'s; **req/s ÷ floor**: its throughput as a',
-    '  share of the floor\'s. autocannon measures whole milliseconds, so at +0 ms small latencies are coarse.',
+    '- **Method**: for each latency, fresh processes; a warm-up of every operation against both targets, unmeasured; then',
+    `  each cell (operation × concurrency) is run ${REPEATS} times against each target, one ${SECONDS} s autocannon run per repeat and`,
+    '  target, alternating which target goes first (scimforce in repeats 1, 3, 5…, the floor in 2, 4…), the repeats of the',
+    '  six operations interleaved so that a slow spell of the machine spreads over all of them. Short runs, many repeats:',
+    '  the spread says how far a figure can be trusted, which one long run cannot.',
+    '- **Cells**: `median (min–max)` over the repeats (the median alone when every repeat gave the same figure).',
+    '- **scimforce ÷ floor** (throughput) and **p50 × floor** (median latency as a multiple of the floor\'s) are paired:',
+    '  computed within each repeat, from the two runs made back to back, then summarised. autocannon measures whole',
+    '  milliseconds, so at +0 ms small latencies are coarse.',
     '- **CPU ms/op**: CPU time (user + system, from /proc) the scimforce process, or the floor process, spent per request',
     '  sent. Unlike latency and req/s it hardly moves with other load on the machine, so it is the fairest overhead figure.',
     '- **API calls / op**: Salesforce API calls counted by the emulated org during the scimforce run, per request sent',
-    '  (counted once the requests a timed run left in flight are done).',
+    '  (counted once the requests a timed run left in flight are done). Under concurrency writes are coalesced, so it',
+    '  falls below 1; the filter rises to 2 once the runs\' DELETEs have left more tombstones than a query can exclude',
+    '  inline. The section after the tables counts each operation alone.',
     '- At +0 ms the emulated org answers at once, so the CPU is the limit and the three processes share two cores: this',
     '  column shows what scimforce itself costs. At +50 ms the Salesforce round trip dominates, as it does in production.',
     ...tables(rows),
+    '',
+    '## Salesforce API calls per SCIM operation',
+    ...callLines,
     '',
     '## Tokens',
     ...tokenLines,
@@ -521,8 +623,8 @@ async function main (): Promise<void> {
     '',
   ]
   process.stdout.write(`${tables(rows).join('\n')}\n\n${tokenLines.join('\n')}\n${loadLines.join('\n')}\n`)
-  writeFileSync(new URL('./RESULTS.md', import.meta.url), doc.join('\n'))
-  process.stdout.write(`\nwritten to bench/RESULTS.md (${fmt(minutes)} minutes)\n`)
+  writeFileSync(OUT, doc.join('\n'))
+  process.stdout.write(`\nwritten to ${OUT} (${fmt(minutes)} minutes)\n`)
 }
 
 main().catch((err: unknown) => {

@@ -15,6 +15,8 @@ export interface ScimforceArgs {
   token: string
   /** users.coalesceWrites; default true, as in production. */
   coalesceWrites?: boolean
+  /** users.deleteMode; default deactivate, as in production. */
+  deleteMode?: 'deactivate' | 'freeze' | 'rename'
 }
 export interface ScimforceInfo { url: string }
 
@@ -28,7 +30,10 @@ const config: Config = scimforceConfig({
   // The production default (src/config/schema.ts), not the tests' shorter one.
   salesforce: { timeoutMs: 20_000 },
   store: { path: join(dir, 'store.db') },
-  ...(args.coalesceWrites === false ? { users: { coalesceWrites: false } } : {}),
+  users: {
+    ...(args.coalesceWrites === false ? { coalesceWrites: false } : {}),
+    ...(args.deleteMode !== undefined ? { deleteMode: args.deleteMode } : {}),
+  },
 })
 
 // Logging as in production (one line per request, secrets redacted), written to /dev/null: its cost is counted.

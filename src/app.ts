@@ -12,10 +12,11 @@ import metricsPlugin, { combineObservers, createMetrics, type Metrics } from './
 import { createReadiness, type ReadinessOptions } from './http/readiness.js'
 import { createUserMapping } from './mapping/user.js'
 import { createSalesforceSession, type SalesforceSession } from './salesforce/connection.js'
-import { createGateway, type Gateway, type GatewayObserver, type RetryPolicy } from './salesforce/gateway.js'
+import { createGateway, DEFAULT_RETRY, type Gateway, type GatewayObserver, type RetryPolicy } from './salesforce/gateway.js'
 import { ScimError, SCIM_CONTENT_TYPE } from './scim/errors.js'
 import scimRoutes, { SCIM_PREFIX } from './scim/routes.js'
 import { watchLicences } from './salesforce/licence-metrics.js'
+import { orderingOptions } from './scim/ordering.js'
 import { createUserService } from './scim/user-service.js'
 import { auditObserver } from './scim/audit.js'
 import { createApiVersionCheck } from './salesforce/api-version.js'
@@ -134,12 +135,14 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   const ownsStore = deps.store === undefined
   const session = deps.session ?? createSalesforceSession(config.salesforce, app.log)
   const metrics = createMetrics(session)
-  const gateway = createGateway(session, deps.retry, combineObservers(metrics.observer, watchApiUsage(session, app.log), auditObserver, deps.observer))
+  // A configured settle cap (SF_SETTLE_CAP_MS) applies unless the caller's retry policy names its own.
+  const retry = { ...(deps.retry ?? DEFAULT_RETRY), ...(config.salesforce.settleCapMs !== undefined && deps.retry?.settleCapMs === undefined ? { settleCapMs: config.salesforce.settleCapMs } : {}) }
+  const gateway = createGateway(session, retry, combineObservers(metrics.observer, watchApiUsage(session, app.log), auditObserver, deps.observer))
   metrics.watchBreaker(gateway.breaker)
   watchLicences(gateway, metrics.registry)
   const mapping = createUserMapping(config.users)
   const apiVersion = createApiVersionCheck(session, config.salesforce.apiVersion)
-  const users = createUserService({ gateway, mapping, config: config.users, store, integrationUserId: async () => await gateway.integrationUserId(app.log), apiVersion, onPendingEmail: (e) => { metrics.pendingEmail(e) } })
+  const users = createUserService({ gateway, mapping, config: config.users, store, integrationUserId: async () => await gateway.integrationUserId(app.log), apiVersion, onPendingEmail: (e) => { metrics.pendingEmail(e) }, ordering: orderingOptions(config.salesforce) })
   app.decorate('scimforce', { store, session, gateway, metrics })
   // Runs after the server has stopped accepting and every in-flight request has been answered.
   app.addHook('onClose', async () => { if (ownsStore) await store.close() })

@@ -58,6 +58,8 @@ const ENV_BINDINGS: readonly EnvBinding[] = [
   { name: 'SF_JWT_KEY_FILE', path: ['salesforce', 'jwtPrivateKey'], kind: 'file' },
   { name: 'SF_API_VERSION', path: ['salesforce', 'apiVersion'], kind: 'text' },
   { name: 'SF_TIMEOUT_MS', path: ['salesforce', 'timeoutMs'], kind: 'int' },
+  { name: 'SF_ORDER_WAIT_MS', path: ['salesforce', 'orderWaitMs'], kind: 'int' },
+  { name: 'SF_SETTLE_CAP_MS', path: ['salesforce', 'settleCapMs'], kind: 'int' },
   { name: 'SF_PROFILE_ID', path: ['users', 'defaults', 'ProfileId'], kind: 'text' },
   { name: 'SF_USERNAME_SUFFIX', path: ['users', 'usernameSuffix'], kind: 'text' },
   { name: 'SF_USERNAME_DOMAIN', path: ['users', 'usernameDomain'], kind: 'text' },

@@ -211,7 +211,21 @@ const SalesforceSchema = z.strictObject({
   ).default('62.0'),
   /** The most one Salesforce call may take, retries included; one HTTP request gets half (salesforce/connection.ts). */
   // jsforce's own default is 30 minutes; Entra gives up after 60 s. Under 100 ms is surely seconds meant as ms.
-  timeoutMs: z.number().int().min(100).max(600_000).default(20_000)
+  timeoutMs: z.number().int().min(100).max(600_000).default(20_000),
+  /**
+   * How long a SCIM request waits for an earlier write to the same user or group (or a create of the name it looks
+   * up) that Salesforce has not finished; past it the request is answered 503 (scim/ordering.ts). Keep it under the
+   * IdP's own timeout (WSO2 IS reads for 5 s), so the IdP hears the 503 rather than giving up on a write that would
+   * then still run behind its back.
+   */
+  // Optional, defaulted where used (ORDER_WAIT_MS 4 s, SETTLE_CAP_MS 120 s), so that a SalesforceConfig written out
+  // for a session alone (doctor, tests) need not name them.
+  orderWaitMs: z.number().int().min(100).max(60_000).optional(),
+  /**
+   * How long a write whose answer was late is still waited for (its connection kept open, the resource's later
+   * writes queued behind it) before it is aborted (salesforce/gateway.ts SETTLE_CAP_MS). Never less than timeoutMs.
+   */
+  settleCapMs: z.number().int().min(1_000).max(600_000).optional()
 }).superRefine((sf, ctx) => {
   // Runs even when single fields failed (see `when`), so flow problems come in the same report.
   const flow: unknown = sf.authFlow

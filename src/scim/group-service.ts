@@ -20,10 +20,11 @@
 // A write larger than one composite (25 subrequests, 5 collections of 200 records) costs one call per composite.
 import type { GroupsConfig, UsersConfig } from '../config/types.js'
 import {
-  DEFAULT_GROUPS_CONFIG, GROUP_DISPLAY_NAME_NS, TARGETS, displayNameOf, isShortenedGroupName, salesforceGroupName, isSingleValued, mentionedMembers, planGroupPatch, planGroupPut, toScimGroup,
+  DEFAULT_GROUPS_CONFIG, GROUP_DISPLAY_NAME_NS, TARGETS, displayNameOf, isShortenedGroupName, salesforceGroupName, isSingleValued, mentionedMembers, planGroupPatch, planGroupPut, stripUserStorePrefix, toScimGroup,
   type GroupChange, type GroupKind, type PatchOperation, type ScimGroup, type ScimMember,
 } from '../mapping/group.js'
 import { sameTarget } from '../mapping/group-target.js'
+import { CORE_GROUP_SCHEMA } from '../protocol/constants.js'
 import type { UserMapping } from '../mapping/user.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { Gateway, SfRecord } from '../salesforce/gateway.js'
@@ -36,7 +37,7 @@ import { createGroupChanges } from './group-change.js'
 import { createGroupCreator } from './group-create.js'
 import { createGroupLister, type GroupListQuery } from './group-list.js'
 import { createLicenceKeeper } from './licence-keeper.js'
-import { createOrdering, idLockKey, nameLockKey, type Ordering } from './ordering.js'
+import { createOrdering, equalityNames, idLockKey, nameLockKey, type Ordering, type OrderingOptions } from './ordering.js'
 import { guard, notFound } from './errors.js'
 import type { GroupContext, GroupReadOptions, Target, UserGroupsRead } from './group-types.js'
 import type { ListPage } from './user-list.js'
@@ -69,6 +70,8 @@ export interface GroupServiceDeps {
   userMapping: UserMapping
   /** The integration user's Id (gateway.integrationUserId): members come only from the Users path's scope. */
   integrationUserId: () => Promise<string>
+  /** Per-group ordering's waits (config salesforce.orderWaitMs and settleCapMs, orderingOptions); omitted: the defaults. */
+  ordering?: OrderingOptions | undefined
 }
 
 export function createGroupService (deps: GroupServiceDeps): GroupService {
@@ -216,7 +219,7 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
   }
 
   // Writes to one group run in order, also past a timeout (ordering.ts, issue 16).
-  return orderGroupService({ get, list, create: creator.create, replace, patch, delete: remove, membersOf, userGroups }, createOrdering(store))
+  return orderGroupService({ get, list, create: creator.create, replace, patch, delete: remove, membersOf, userGroups }, createOrdering(store, deps.ordering))
 }
 
 /** The group service with its writes ordered per group and its reads served after them. */
@@ -224,6 +227,11 @@ export function orderGroupService (groups: GroupService, ordering: Ordering): Gr
   return {
     ...groups,
     get: async (id, ctx, opts) => await ordering.read(idLockKey('group', id), async () => await groups.get(id, ctx, opts)),
+    // A look-up by displayName waits for a create of that name still in Salesforce's hands (equalityNames); the
+    // create's key is the displayName after compat.ts dropped a user-store prefix, so the look-up's is too.
+    list: async (q, ctx, opts) => await ordering.read(
+      equalityNames(q.filter, 'displayName', CORE_GROUP_SCHEMA).map((n) => nameLockKey('groupName', q.stripPrefix ? stripUserStorePrefix(n) : n)),
+      async () => await groups.list(q, ctx, opts)),
     create: async (body, ctx) => await ordering.write(nameLockKey('groupName', body.displayName), async () => await groups.create(body, ctx), ctx.log),
     replace: async (id, body, mode, ctx) => await ordering.write(idLockKey('group', id), async () => await groups.replace(id, body, mode, ctx), ctx.log),
     patch: async (id, ops, ctx, opts) => await ordering.write(idLockKey('group', id), async () => await groups.patch(id, ops, ctx, opts), ctx.log),

@@ -3,6 +3,7 @@
 // its 503, until that request really ends. So a late PATCH A can never land after the PATCH B that followed it,
 // and a read of the resource is served after the writes queued before it. Wraps the services' methods; the
 // services themselves know nothing of it.
+import type { FilterNode } from '../protocol/filter.js'
 import { SETTLE_CAP_MS } from '../salesforce/gateway.js'
 import { normalizeSalesforceId } from '../salesforce/ids.js'
 import { trackingInFlight } from '../salesforce/in-flight.js'
@@ -24,13 +25,20 @@ export interface OrderingOptions {
   holdCapMs?: number
 }
 
+/** The default of OrderingOptions.waitMs (config `salesforce.orderWaitMs`, SF_ORDER_WAIT_MS). */
 export const ORDER_WAIT_MS = 4_000
+
+/** The lock is kept this much past the gateway's settle cap, so that it is the gateway's cap that normally ends a wait. */
+export const HOLD_MARGIN_MS = 10_000
 
 export interface Ordering {
   /** Runs a write holding `key`; the lock outlives the answer while a Salesforce request it made is in flight. */
   write<T> (key: string, fn: () => Promise<T>, log?: Log): Promise<T>
-  /** Waits (bounded) for the writes queued on `key` before it, then runs the read without holding the key. */
-  read<T> (key: string, fn: () => Promise<T>): Promise<T>
+  /**
+   * Waits (bounded) for the writes queued on `key` (on each of `key`, when several) before it, then runs the read
+   * without holding any of them.
+   */
+  read<T> (key: string | readonly string[], fn: () => Promise<T>): Promise<T>
 }
 
 interface Log { warn (obj: object, msg?: string): void }
@@ -41,7 +49,7 @@ function busy (): ScimError {
 
 export function createOrdering (store: Pick<Store, 'withLock'>, opts: OrderingOptions = {}): Ordering {
   const waitMs = opts.waitMs ?? ORDER_WAIT_MS
-  const holdCapMs = opts.holdCapMs ?? SETTLE_CAP_MS + 10_000
+  const holdCapMs = opts.holdCapMs ?? SETTLE_CAP_MS + HOLD_MARGIN_MS
 
   /** Resolves when every pending request has ended, or at the cap. */
   async function settled (pending: Set<Promise<unknown>>, key: string, log: Log | undefined): Promise<void> {
@@ -85,10 +93,13 @@ export function createOrdering (store: Pick<Store, 'withLock'>, opts: OrderingOp
     }
   }
 
-  async function read<T> (key: string, fn: () => Promise<T>): Promise<T> {
+  async function read<T> (key: string | readonly string[], fn: () => Promise<T>): Promise<T> {
+    const keys = typeof key === 'string' ? [key] : [...new Set(key)]
+    if (keys.length === 0) return await fn()
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<'busy'>((resolve) => { timer = setTimeout(() => { resolve('busy') }, waitMs) })
-    const turn = store.withLock(key, async () => 'turn' as const)
+    // One wait for all the keys: each turn is taken and released at once, so waiting on them together holds none.
+    const turn = Promise.all(keys.map(async (k) => await store.withLock(k, async () => 'turn' as const))).then(() => 'turn' as const)
     turn.catch(() => {})
     try {
       // A read that cannot know what Salesforce will hold does not guess: 503, like a write that cannot start.
@@ -102,6 +113,18 @@ export function createOrdering (store: Pick<Store, 'withLock'>, opts: OrderingOp
   return { write, read }
 }
 
+/**
+ * The ordering's waits from config (`salesforce.orderWaitMs`, SF_ORDER_WAIT_MS; `salesforce.settleCapMs`,
+ * SF_SETTLE_CAP_MS): a lock is held as long as the gateway keeps a late write open (never less than timeoutMs, as
+ * gateway.ts does) plus HOLD_MARGIN_MS.
+ */
+export function orderingOptions (sf: { orderWaitMs?: number | undefined, settleCapMs?: number | undefined, timeoutMs: number }): OrderingOptions {
+  return {
+    waitMs: sf.orderWaitMs ?? ORDER_WAIT_MS,
+    holdCapMs: Math.max(sf.settleCapMs ?? SETTLE_CAP_MS, sf.timeoutMs) + HOLD_MARGIN_MS,
+  }
+}
+
 /** The lock key of a user or group id: its 15-character form, so that every spelling of one id is one key. */
 export function idLockKey (kind: 'user' | 'group', id: string): string {
   const canonical = normalizeSalesforceId(id)
@@ -111,4 +134,24 @@ export function idLockKey (kind: 'user' | 'group', id: string): string {
 /** A create is ordered by the name that makes it unique: its userName (or the group's displayName). */
 export function nameLockKey (kind: 'userName' | 'groupName', name: unknown): string {
   return `${kind}:${String(name ?? '').toLowerCase()}`
+}
+
+/**
+ * The names a list filter looks up by equality (`userName eq "x"`, also inside `and`/`or`, never under `not`): the
+ * IdP's "does this user exist?" before it POSTs. A create of one of them that is still in Salesforce's hands
+ * (ordering holds its name key) is waited for, so the answer is what Salesforce will hold rather than an empty
+ * list that makes the IdP POST again (issue 16). At most `max` names: a filter listing more is not a look-up.
+ */
+export function equalityNames (filter: FilterNode | undefined, attr: string, urn: string, max = 20): string[] {
+  const out: string[] = []
+  const visit = (node: FilterNode): void => {
+    if (node.type === 'and' || node.type === 'or') { node.operands.forEach(visit); return }
+    if (node.type !== 'compare' || node.op !== 'eq' || typeof node.value !== 'string') return
+    const p = node.path
+    if (p.subAttr !== undefined || p.valueFilter !== undefined || p.attr.toLowerCase() !== attr.toLowerCase()) return
+    if (p.urn !== undefined && p.urn.toLowerCase() !== urn.toLowerCase()) return
+    out.push(node.value)
+  }
+  if (filter !== undefined) visit(filter)
+  return out.length > max ? [] : out
 }

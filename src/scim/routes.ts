@@ -12,6 +12,7 @@ import { MAX_BULK_OPERATIONS, MIN_BULK_PAYLOAD, registerBulk } from './bulk.js'
 import { clip, ScimError } from './errors.js'
 import { groupResource } from './group-resource.js'
 import { createGroupService, type GroupService } from './group-service.js'
+import { orderingOptions } from './ordering.js'
 import { DEFAULT_COUNT, MAX_RESULTS, SCIM_QUERY_SCHEMA } from './list-request.js'
 import { registerResource } from './resource-routes.js'
 import { rendererOf } from './resource-shape.js'
@@ -96,6 +97,7 @@ export default async function scimRoutes (app: FastifyInstance, opts: ScimRoutes
       users: config.users,
       userMapping: createUserMapping(config.users),
       integrationUserId: async () => await app.scimforce.gateway.integrationUserId(app.log),
+      ordering: orderingOptions(config.salesforce),
     })
     : undefined)
 

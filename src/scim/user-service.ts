@@ -3,6 +3,7 @@
 // read-back travel in one composite request, which Salesforce counts as one call).
 import SCIMMY from 'scimmy'
 import type { UsersConfig } from '../config/types.js'
+import { CORE_USER_SCHEMA } from '../protocol/constants.js'
 import type { Logger } from '../salesforce/connection.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { CompositeSubrequest, Gateway, SfRecord } from '../salesforce/gateway.js'
@@ -23,7 +24,7 @@ import { createUserNames, userNameInPatch } from './user-names.js'
 import { createUserExternalIds } from './user-external-ids.js'
 import { createPendingEmails, type PendingEmailEvent } from './user-pending-email.js'
 import { createIntents, USER_INTENTS } from './intents.js'
-import { createOrdering, idLockKey, nameLockKey, type Ordering } from './ordering.js'
+import { createOrdering, equalityNames, idLockKey, nameLockKey, type Ordering, type OrderingOptions } from './ordering.js'
 import { createUserLister, type ListQuery, type ListPage } from './user-list.js'
 
 export interface RequestContext {
@@ -66,6 +67,8 @@ export interface UserServiceDeps {
   apiVersion?: ApiVersionCheck
   /** Counts email changes waiting for the user's verification (metrics.ts). */
   onPendingEmail?: (event: PendingEmailEvent) => void
+  /** Per-user ordering's waits (config salesforce.orderWaitMs and settleCapMs, orderingOptions); omitted: the defaults. */
+  ordering?: OrderingOptions
 }
 
 /**
@@ -388,7 +391,7 @@ export function createUserService (deps: UserServiceDeps): UserService {
     replace,
     patch,
     delete: remove,
-  }, createOrdering(store))
+  }, createOrdering(store, deps.ordering))
 }
 
 /** The user with its work (Salesforce Email) address shown as `email`. */
@@ -425,7 +428,8 @@ function notFoundOn (id: string): (err: unknown) => never {
 export function orderUserService (users: UserService, ordering: Ordering): UserService {
   return {
     get: async (id, ctx, opts) => await ordering.read(idLockKey('user', id), async () => await users.get(id, ctx, opts)),
-    list: users.list,
+    // A look-up by userName waits for a create of that name still in Salesforce's hands (equalityNames).
+    list: async (q, ctx) => await ordering.read(equalityNames(q.filter, 'userName', CORE_USER_SCHEMA).map((n) => nameLockKey('userName', n)), async () => await users.list(q, ctx)),
     create: async (user, ctx) => await ordering.write(nameLockKey('userName', user.userName), async () => await users.create(user, ctx), ctx.log),
     replace: async (id, user, mode, ctx) => await ordering.write(idLockKey('user', id), async () => await users.replace(id, user, mode, ctx), ctx.log),
     patch: async (id, body, ctx) => await ordering.write(idLockKey('user', id), async () => await users.patch(id, body, ctx), ctx.log),

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig, redactedConfig } from '../../src/config/loader.js'
+import { orderingOptions } from '../../src/scim/ordering.js'
 
 const PROFILE_ID = '00e5j000001AbCdAAK'
 const TOKEN = 'bearer-token-0123456789'
@@ -418,6 +419,15 @@ describe('loadConfig', () => {
     it('refuses timeouts that are surely a mistake', () => {
       expect(problems({ ...BASE, SF_TIMEOUT_MS: '20' })).toEqual(['SF_TIMEOUT_MS (salesforce.timeoutMs) must be at least 100'])
       expect(problems({ ...BASE, SF_TIMEOUT_MS: '20s' })).toEqual(['SF_TIMEOUT_MS (salesforce.timeoutMs) must be a whole number'])
+    })
+
+    it('reads the ordering waits from SF_ORDER_WAIT_MS and SF_SETTLE_CAP_MS, unset by default (4 s and 120 s where used)', () => {
+      expect(loadConfig(BASE).salesforce).not.toHaveProperty('orderWaitMs')
+      const sf = loadConfig({ ...BASE, SF_ORDER_WAIT_MS: '2500', SF_SETTLE_CAP_MS: '300000' }).salesforce
+      expect([sf.orderWaitMs, sf.settleCapMs]).toEqual([2500, 300000])
+      expect(orderingOptions({ timeoutMs: 20_000 })).toEqual({ waitMs: 4_000, holdCapMs: 130_000 })
+      expect(orderingOptions(sf)).toEqual({ waitMs: 2_500, holdCapMs: 310_000 })
+      expect(problems({ ...BASE, SF_ORDER_WAIT_MS: '50' })).toEqual(['SF_ORDER_WAIT_MS (salesforce.orderWaitMs) must be at least 100'])
     })
   })
 

@@ -2,7 +2,7 @@
 // policy and breaker sized for tests (the shapes of production, shorter waits), listening on 127.0.0.1.
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
-import type { Config } from '../../src/config/types.js'
+import type { Config, SalesforceConfig } from '../../src/config/types.js'
 import { createEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js'
 import type { RetryPolicy } from '../../src/salesforce/gateway.js'
 import { openStore, type Store } from '../../src/store/store.js'
@@ -30,12 +30,12 @@ export function seeded (seed: number): () => number {
   }
 }
 
-export async function startReliabilityHarness (opts: { emulator?: EmulatorOptions, retry: RetryPolicy, timeoutMs: number, seed: number }): Promise<ReliabilityHarness> {
+export async function startReliabilityHarness (opts: { emulator?: EmulatorOptions, retry: RetryPolicy, timeoutMs: number, seed: number, salesforce?: Partial<SalesforceConfig> }): Promise<ReliabilityHarness> {
   const emulator = await createEmulator(opts.emulator)
   emulator.faults.random = seeded(opts.seed)
   await emulator.listen()
   const config = testConfig(emulator)
-  config.salesforce.timeoutMs = opts.timeoutMs
+  config.salesforce = { ...config.salesforce, ...opts.salesforce, timeoutMs: opts.timeoutMs }
   const store = openStore(':memory:')
   const app = await buildApp(config, { store, retry: opts.retry })
   await app.listen({ port: 0, host: '127.0.0.1' })

@@ -103,6 +103,29 @@ describe('writes with an unknown outcome', () => {
     }
   })
 
+  it('a userName / displayName look-up sent while a timed-out create is in flight waits for it: the IdP finds what it made', async () => {
+    const userName = `lookup${++n}.${Date.now().toString(36)}@pickup.example`
+    const name = `lookup${n}${Date.now().toString(36)}`
+    const findUser = async (): ReturnType<typeof scim> => await scim('GET', `${h.scim}/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`)
+    const findGroup = async (): ReturnType<typeof scim> => await scim('GET', `${h.scim}/Groups?filter=${encodeURIComponent(`displayName eq "${name}" and displayName pr`)}`)
+    for (const [create, find, landed] of [
+      [async () => await scim('POST', `${h.scim}/Users`, userBody(userName)), findUser, () => sfUsers(userName)],
+      [async () => await scim('POST', `${h.scim}/Groups`, { displayName: name }), findGroup, () => sfGroups(name)],
+    ] as const) {
+      h.emulator.faults.set({ latencyMs: SLOW_MS })
+      const first = await create()
+      h.emulator.faults.set({ latencyMs: 0 })
+      expect(first.status).toBe(503)
+      // The fault fired: when the IdP looks up the name, Salesforce has not created it yet.
+      expect(landed()).toHaveLength(0)
+      const found = await retried(find)
+      expect(found.status).toBe(200)
+      expect(found.body?.totalResults, 'an empty answer would make the IdP POST again').toBe(1)
+      expect((found.body?.Resources as Array<{ id: string }>)[0]?.id).toBe(landed()[0]?.Id)
+      expect(landed()).toHaveLength(1)
+    }
+  })
+
   it('a create answered 500 after Salesforce committed is not replayed: 201 with the one user it made', async () => {
     const userName = `after500.${Date.now().toString(36)}@pickup.example`
     h.emulator.faults.failNext(1, { errorAfterCommit: 500 }, { method: 'POST', pathIncludes: '/composite' })

@@ -5,7 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { trackingInFlight, stillInFlight } from '../../src/salesforce/in-flight.js'
 import { createIntents, CLOCK_SKEW_MS, GROUP_INTENTS, INTENT_TTL_MS, USER_INTENTS } from '../../src/scim/intents.js'
-import { createOrdering, idLockKey } from '../../src/scim/ordering.js'
+import { createOrdering, equalityNames, idLockKey } from '../../src/scim/ordering.js'
+import { parseFilter } from '../../src/protocol/filter.js'
 import { ScimError } from '../../src/scim/errors.js'
 import { openStore, type Store } from '../../src/store/store.js'
 
@@ -70,6 +71,33 @@ describe('ordering', () => {
     await ordering.write('user:y', async () => { stillInFlight(later.promise) })
     await expect(ordering.read('user:y', async () => value)).rejects.toMatchObject({ status: 503 })
     later.resolve()
+  })
+
+  it('serves a read on several keys after the writes queued on each of them', async () => {
+    store = openStore(':memory:')
+    const ordering = createOrdering(store, { waitMs: 2_000 })
+    const late = deferred()
+    let value = 'old'
+    await ordering.write('userName:b', async () => { stillInFlight(late.promise.then(() => { value = 'new' })) })
+    const read = ordering.read(['userName:a', 'userName:b'], async () => value)
+    await sleep(30)
+    late.resolve()
+    expect(await read).toBe('new')
+    expect(await ordering.read([], async () => 'no key')).toBe('no key')
+  })
+
+  it('finds the names a filter looks up by equality, never under not, and none in a long list', () => {
+    const U = 'urn:ietf:params:scim:schemas:core:2.0:User'
+    const names = (f: string): string[] => equalityNames(parseFilter(f), 'userName', U)
+    expect(names('userName eq "Ann@x.example"')).toEqual(['Ann@x.example'])
+    expect(names(`${U}:userName eq "a" and active eq true`)).toEqual(['a'])
+    expect(names('userName eq "a" or username eq "b"')).toEqual(['a', 'b'])
+    expect(names('not (userName eq "a")')).toEqual([])
+    expect(names('userName co "a"')).toEqual([])
+    expect(names('emails[value eq "a"]')).toEqual([])
+    expect(names('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:userName eq "a"')).toEqual([])
+    expect(equalityNames(undefined, 'userName', U)).toEqual([])
+    expect(names(Array.from({ length: 21 }, (_, i) => `userName eq "u${i}"`).join(' or '))).toEqual([])
   })
 
   it('tracks nothing outside a scope, and one id spelt three ways is one key', async () => {
