@@ -29,7 +29,7 @@ const eq = (attr: string, value: string): string => `?filter=${encodeURIComponen
 
 /**
  * `tombstones`: users created and deleted through SCIM before the filter that is measured past them (more than
- * 600, Salesforce's query URL limit for inline exclusions: salesforce.md §10); `expiries` session expiries in the
+ * 600, where the inline exclusions would pass Salesforce's URI limit: docs/salesforce-behaviour.md#uri-limit); `expiries` session expiries in the
  * last run, `opsPerExpiry` operations after each, from `clients` concurrent clients.
  */
 export async function callsPerOperation (opts: { tombstones: number, expiries: number, opsPerExpiry: number, clients: number }): Promise<CallsResult> {

@@ -35,7 +35,7 @@ const WARMUP_SECONDS = setting('BENCH_WARMUP_SECONDS', 1, 0.2)
 const CONCURRENCY = [1, 8, 32]
 /** 0: scimforce's own cost shows; 50 ms: closer to a real org (a REST call to Salesforce takes 50–300 ms). */
 const LATENCIES = QUICK ? [0] : [0, 50]
-/** Users created and deleted before the filter measured past them: more than 600 (salesforce.md §10, URL limit). */
+/** Users created and deleted before the filter measured past them: more than 600 (docs/salesforce-behaviour.md#uri-limit). */
 const TOMBSTONES = setting('BENCH_TOMBSTONES', 650, 610)
 // Quick: one Bulk request's worth (BULK_OPS), the fewest that fill the Bulk way's requests.
 const LOAD_USERS = setting('BENCH_LOAD_USERS', 10_000, 1_000)

@@ -11,6 +11,8 @@ const ROOT = new URL('../../', import.meta.url).pathname
 const SCANNED = ['src', 'config', 'docs', 'bench', 'deploy', 'test', 'README.md', 'CHANGELOG.md', 'SECURITY.md']
 const SKIPPED = ['test/conformance', 'test/docs']
 const TEXT = /\.(ts|js|mjs|md|ya?ml|sh|json)$/
+/** Files the code writes rather than cites (the bench's quick run writes its figures to a scratch file). */
+const WRITTEN = new Set(['scimforce-bench-quick.md'])
 
 function files (path: string): string[] {
   const full = join(ROOT, path)
@@ -75,7 +77,7 @@ describe('citations point inside the repository', () => {
   })
 
   it('every cited .md file exists in the repository', () => {
-    const missing = all.filter((c) => resolve(c) === undefined).map((c) => `${c.file}:${c.line}: ${c.target}`)
+    const missing = all.filter((c) => !WRITTEN.has(c.target) && resolve(c) === undefined).map((c) => `${c.file}:${c.line}: ${c.target}`)
     expect(missing).toEqual([])
   })
 
