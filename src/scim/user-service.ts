@@ -18,6 +18,7 @@ import {
 import { lowerCaseOperationTypes, planPatch, resolveValueFilters, takeExternalId, type PatchOperation } from '../mapping/patch.js'
 import { createDeprovisioner } from './deprovision.js'
 import { explainUserLicenceLimit } from './licence-keeper.js'
+import { createLicenceRelease } from './licence-release.js'
 import { fromScimmy, guard, notFound, ScimError, toScimError } from './errors.js'
 import { createUserExternalIds } from './user-external-ids.js'
 import { createPendingEmails, type PendingEmailEvent } from './user-pending-email.js'
@@ -113,8 +114,8 @@ export function createUserService (deps: UserServiceDeps): UserService {
     await externalIds.set(ctx.client, id, typeof value === 'string' && value !== '' ? value : null)
   }
 
-  const deprovision = createDeprovisioner(users, store)
   const licences = createLicenceGateway(deps.gateway)
+  const deprovision = createDeprovisioner(users, store, config.releaseLicencesOnDeactivate !== false ? createLicenceRelease(licences, store) : undefined)
 
   /**
    * Every write of an existing user: one that disables goes through the deprovisioner (frozen or inactive, never
