@@ -13,7 +13,7 @@ import { ScimError, toScimError } from './errors.js'
 import { notFound } from './errors.js'
 import { loadMarks } from './group-marks.js'
 import { createIntents, GROUP_INTENTS } from './intents.js'
-import { licenceOf } from './licence-keeper.js'
+import { explainUserLicenceLimit, licenceOf } from './licence-keeper.js'
 import type { GroupContext, Target } from './group-types.js'
 import type { RequestContext } from './user-service.js'
 
@@ -48,7 +48,12 @@ export function createGroupChanges (gc: GroupContext) {
 
   /** The SCIM group an id names: 404 unless a record of a SCIM kind exists and maps back to itself. */
   async function parseId (raw: string): Promise<{ id: string, kind: GroupKind }> {
-    const id = normalizeSalesforceId(raw)
+    // A feature licence group's id is the field a mapping names (no record has an Id, issue 13); any other such
+    // name is no SCIM group, and is never sent to Salesforce.
+    const feature = raw.startsWith(TARGETS.featureLicence.prefix)
+      ? config.mappings.find((m) => m.kind === 'featureLicence' && m.target.toLowerCase() === raw.toLowerCase())?.target
+      : undefined
+    const id = raw.startsWith(TARGETS.featureLicence.prefix) ? feature : normalizeSalesforceId(raw)
     const kind = id === undefined ? undefined : kindOfId(id)
     if (id === undefined || kind === undefined || await store.isGroupTombstoned(id)) throw notFound(raw)
     return { id, kind }
@@ -236,6 +241,11 @@ export function createGroupChanges (gc: GroupContext) {
         // to remove it); a mark whose row turns out absent is harmless, a row without its mark is never removed.
         const restore = sentAndUnknown.flatMap((label) => (byLabel.get(label)?.undo ?? []).filter((e) => e.type === 'addMembership'))
         await applyEffects([...undo.flatMap((label) => byLabel.get(label)?.undo ?? []), ...restore], ctx.client)
+        // A feature licence without a free seat: named, with how many users hold it (read now, after the refusal).
+        if (target.kind === 'featureLicence' && err instanceof SalesforceError && err.code === 'LICENSE_LIMIT_EXCEEDED' && gc.licenceGateway !== undefined) {
+          const refused = err.fields.length > 0 ? err : new SalesforceError(err.code, err.message, err.kind, { fields: [target.id] })
+          throw await explainUserLicenceLimit(refused, gc.licenceGateway, err instanceof RecordWriteError && err.label !== '' ? `member ${err.label}` : `the members of '${target.displayName}'`, ctx.log)
+        }
         throw explainWriteError(err, target)
       })
     }

@@ -28,6 +28,7 @@ import type { UserMapping } from '../mapping/user.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { Gateway, SfRecord } from '../salesforce/gateway.js'
 import { createGroupsGateway, type RowKind, type UserGroupKinds } from '../salesforce/groups.js'
+import { MAX_QUERIES_OR_COLLECTIONS, readAll } from '../salesforce/batch.js'
 import { createLicenceGateway } from '../salesforce/licences.js'
 import { scopeConditionOf, userScopeOf } from '../salesforce/users.js'
 import type { Store } from '../store/store.js'
@@ -79,8 +80,9 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
     objects: TARGETS,
     userScope: async () => await scopeConditionOf(userScopeOf(deps.users, deps.integrationUserId)),
   })
-  const licences = createLicenceKeeper(createLicenceGateway(deps.gateway), store)
-  const gc: GroupContext = { sf, store, config, users: deps.users, userMapping: deps.userMapping, licences }
+  const licenceGateway = createLicenceGateway(deps.gateway)
+  const licences = createLicenceKeeper(licenceGateway, store)
+  const gc: GroupContext = { sf, store, config, users: deps.users, userMapping: deps.userMapping, licences, licenceGateway }
   const changes = createGroupChanges(gc)
   const { parseId, load, membersFrom, membersAfter, readForChange, apply, assertWritable } = changes
 
@@ -176,6 +178,9 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
     group: config.defaultTarget === 'publicGroup',
     permissionSet: mappedKinds.has('permissionSet'),
     permissionSetGroup: mappedKinds.has('permissionSetGroup'),
+    packageLicence: mappedKinds.has('packageLicence'),
+    queue: mappedKinds.has('queue'),
+    featureLicences: [...new Set(config.mappings.filter((m) => m.kind === 'featureLicence').map((m) => m.target))],
   }
 
   /** The SCIM groups among a user's memberships, then (profile and role groups) the user's claims. */
@@ -195,10 +200,17 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
 
   function userGroups (userId: string, groupsUrl: string): UserGroupsRead {
     const read = sf.userGroupsRead(userId, userGroupKinds)
+    // A composite holds five queries (salesforce.md §4.1), the user's own among them: with many kinds mapped, the
+    // membership queries beyond four are read in one more call.
+    const inline = read.requests.slice(0, MAX_QUERIES_OR_COLLECTIONS - 1)
+    const rest = read.requests.slice(MAX_QUERIES_OR_COLLECTIONS - 1)
     return {
-      requests: read.requests,
-      build: async (bodies) => (await groupsOfUser(userId, read.records(bodies)))
-        .map((g) => ({ value: g.id, display: g.displayName, $ref: `${groupsUrl}/${g.id}`, type: 'direct' as const })),
+      requests: inline,
+      build: async (bodies, log) => {
+        const all = rest.length === 0 || log === undefined ? bodies : new Map([...bodies, ...await readAll(deps.gateway, rest, log)])
+        return (await groupsOfUser(userId, read.records(all)))
+          .map((g) => ({ value: g.id, display: g.displayName, $ref: `${groupsUrl}/${g.id}`, type: 'direct' as const }))
+      },
     }
   }
 

@@ -1,8 +1,8 @@
 // Release on deactivation (issue 13, users.releaseLicencesOnDeactivate): the managed-package seats, permission set
 // licences and feature licences scimforce granted a user are given back when scimforce deactivates them, and
 // granted again when the IdP reactivates or rehires them. Only what scimforce granted is touched, by the same
-// ownership marks as assignments: membership marks (packageLicence, permissionSet), `psl-grants` and
-// `feature-grants` documents. The marks stay while the user is inactive (scimforce still answers for them; an IdP
+// ownership marks as assignments: membership marks (packageLicence, permissionSet, featureLicence) and `psl-grants`
+// documents. The marks stay while the user is inactive (scimforce still answers for them; an IdP
 // that removes the member meanwhile clears the mark, and nothing comes back); what was released is listed in a
 // `released-licences` document per user, written before Salesforce is asked, so a lost answer is re-granted too.
 //
@@ -23,10 +23,6 @@ import { noSeatError, PSL_GRANTS_NS, pslGrantKey } from './licence-keeper.js'
 
 /** Store namespace of what was released per user: key = the user's 15-character id. */
 export const RELEASED_NS = 'released-licences'
-/** Store namespace of the feature licences (UserPermissions* flags) scimforce set: key = featureGrantKey. */
-export const FEATURE_GRANTS_NS = 'feature-grants'
-/** The user first, so that one prefix lists a user's feature grants. */
-export const featureGrantKey = (userId: string, field: string): string => `${idKey(userId)}|${field}`
 
 /** What scimforce released from a user at deactivation, to grant again on reactivation. */
 export interface ReleasedDoc {
@@ -78,8 +74,9 @@ export function createLicenceRelease (licences: LicenceGateway, store: Store): L
     await store.putDoc(RELEASED_NS, idKey(userId), doc)
   }
 
+  /** The feature flags scimforce set on the user: its featureLicence memberships (the target id is the field). */
   async function ownedFeatures (userId: string): Promise<string[]> {
-    return (await store.listDocs<{ field: string }>(FEATURE_GRANTS_NS, { prefix: `${idKey(userId)}|` })).map((d) => d.value.field)
+    return (await store.membershipsOfUser(userId, ['featureLicence'])).map((m) => m.targetId)
   }
 
   async function featuresOff (userId: string): Promise<UserChanges> {

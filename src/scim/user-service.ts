@@ -49,7 +49,7 @@ export interface UserService {
 /** The reads that find a user's groups, and how their answers become `groups` (src/scim/group-service.ts). */
 export interface UserGroupsReader {
   requests: CompositeSubrequest[]
-  build: (bodies: ReadonlyMap<string, unknown>) => Promise<Array<Record<string, unknown>>>
+  build: (bodies: ReadonlyMap<string, unknown>, log?: Logger) => Promise<Array<Record<string, unknown>>>
 }
 
 export interface UserServiceDeps {
@@ -208,11 +208,11 @@ export function createUserService (deps: UserServiceDeps): UserService {
       : undefined
     if (withGroups !== undefined && reader !== undefined) {
       rec = withGroups.user
-      groups = await reader.build(withGroups.bodies)
+      groups = await reader.build(withGroups.bodies, ctx.log)
     } else {
       rec = await guard(users.retrieve(id, ctx.log))
       // Groups that need no Salesforce read (profile and role claims) when there was nothing to ask.
-      if (reader !== undefined && reader.requests.length === 0) groups = await reader.build(new Map())
+      if (reader !== undefined && reader.requests.length === 0) groups = await reader.build(new Map(), ctx.log)
     }
     if (rec === undefined) return await missing(id, ctx.log)
     if (await store.isTombstoned(id)) {

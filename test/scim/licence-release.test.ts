@@ -4,7 +4,7 @@
 // cannot come back refuses the reactivation with a 409 naming it. Read straight from the emulated org.
 import type { Response } from 'supertest'
 import { afterEach, describe, expect, it } from 'vitest'
-import { FEATURE_GRANTS_NS, featureGrantKey, RELEASED_NS } from '../../src/scim/licence-release.js'
+import { RELEASED_NS } from '../../src/scim/licence-release.js'
 import { auth, expectScimError, SCIM, type Harness } from '../helper.js'
 import { assignees, groupsHarness, PATCH_OP, seedUser } from './groups-helpers.js'
 
@@ -141,7 +141,7 @@ describe('release on deactivation, grant again on reactivation', () => {
     h.emulator.org.update('User', u, { UserPermissionsMarketingUser: true, UserPermissionsKnowledgeUser: true })
     h.emulator.org.update('User', admins, { UserPermissionsMarketingUser: true })
     // scimforce granted the Marketing User flag (featureLicence group); the Knowledge flag is the admin's.
-    await h.store.putDoc(FEATURE_GRANTS_NS, featureGrantKey(u, 'UserPermissionsMarketingUser'), { field: 'UserPermissionsMarketingUser', userId: u })
+    await h.store.addMemberships([{ targetId: 'UserPermissionsMarketingUser', userId: u, kind: 'featureLicence', displayName: 'Marketing Users' }], 'test')
     const before = h.emulator.counters.snapshot().apiCalls
     await disable(h, admins, 'PATCH')
     // Nothing of this user is scimforce's: the disable costs what it always did.
