@@ -1,8 +1,9 @@
 // SCIM Group operations on Salesforce: a public group (Group + GroupMember) by default, or an existing permission
-// set, permission set group, profile or role that configuration maps the group's displayName to. Membership
-// changes are translated straight from the request (never by reading a large group to add one member), planned
-// by mapping/group-plan.ts, written by the Groups gateway (src/salesforce/groups.ts) in all-or-none composite
-// requests, and only ever remove what scimforce itself made. This module only orchestrates.
+// set, permission set group, profile, role, package licence, queue or feature licence (a UserPermissions* flag) that
+// configuration maps the group's displayName to. Membership changes are translated straight from the request
+// (never by reading a large group to add one member), planned by mapping/group-plan.ts, written by the Groups
+// gateway (src/salesforce/groups.ts) in all-or-none composite requests, and only ever remove what scimforce itself
+// made. This module only orchestrates.
 //
 // Salesforce API calls per operation (asserted in test/scim/groups-calls.test.ts; n = members the request names):
 //   GET /Groups/{id}                        1 (+1 per further 2,000 members); excludedAttributes=members: 1

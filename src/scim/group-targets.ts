@@ -1,7 +1,6 @@
 // The start-up check (and the doctor's) that every configured group mapping names a Salesforce record that exists
-// (permission sets, permission set groups, profiles, roles, package licences, queues; a feature licence's field) and
-// is not admin-grade unless the mapping allows it;
-// the lookups are the Groups gateway's.
+// (permission sets, permission set groups, profiles, roles, package licences, queues; a feature licence's User
+// field) and is not admin-grade unless the mapping allows it; the lookups are the Groups gateway's.
 import type { Config, GroupTargetKind } from '../config/types.js'
 import { DEFAULT_GROUPS_CONFIG, TARGETS, displayNameOf } from '../mapping/group.js'
 import { privilegedRefusal, sameTarget, targetKey } from '../mapping/group-target.js'
