@@ -14,6 +14,7 @@ import { notFound } from './errors.js'
 import { loadMarks } from './group-marks.js'
 import { createIntents, GROUP_INTENTS } from './intents.js'
 import { explainUserLicenceLimit, licenceOf } from './licence-keeper.js'
+import { recordReleased } from './licence-release.js'
 import type { GroupContext, Target } from './group-types.js'
 import type { RequestContext } from './user-service.js'
 
@@ -221,6 +222,7 @@ export function createGroupChanges (gc: GroupContext) {
     target.displayName = plan.displayName
     // A permission set that needs a permission set licence: the licence first, for the members who lack it.
     const licenceId = gc.licences === undefined ? undefined : licenceOf(target)
+    await deferForInactive(target, plan, state, licenceId, ctx)
     const granted = licenceId === undefined
       ? []
       : await gc.licences?.grant(licenceId, plan.writes.filter((w) => w.write.op === 'addMember').map((w) => w.write.userId), ctx.client, ctx.log) ?? []
@@ -263,6 +265,27 @@ export function createGroupChanges (gc: GroupContext) {
     if (!full) return undefined
     // Claims (profile, role) are in the store; the plan knows the rows.
     return isSingleValued(target.kind) ? new Set(await store.membersOf(target.id)) : plan.members
+  }
+
+  /**
+   * With users.releaseLicencesOnDeactivate, an inactive user holds no licence scimforce grants: a member added to
+   * a package licence, feature licence or licensed permission set group while inactive (WSO2 sends a group's whole
+   * member list on every change, deactivated members included) is recorded as scimforce's and listed for the
+   * reactivation (licence-release.ts), with no Salesforce write now. Takes those writes out of the plan.
+   */
+  async function deferForInactive (target: Target, plan: { writes: Array<{ write: { op: string, userId: string }, effects: StoreEffect[] }> }, state: State, licenceId: string | undefined, ctx: RequestContext): Promise<void> {
+    if (gc.users.releaseLicencesOnDeactivate === false) return
+    if (target.kind !== 'packageLicence' && target.kind !== 'featureLicence' && licenceId === undefined) return
+    const deferred = plan.writes.filter((w) => w.write.op === 'addMember' && state.users.get(w.write.userId)?.IsActive === false)
+    if (deferred.length === 0) return
+    await applyEffects(deferred.flatMap((w) => w.effects), ctx.client)
+    for (const { write: { userId } } of deferred) {
+      await recordReleased(store, userId, target.kind === 'packageLicence'
+        ? { packageLicences: [target.id] }
+        : target.kind === 'featureLicence' ? { features: [target.id] } : { permissionSets: [{ id: target.id, licenceId: licenceId as string }] })
+    }
+    ctx.log.info({ group: target.id, users: deferred.map((w) => w.write.userId) }, 'members added while inactive get their licence when they are reactivated')
+    plan.writes = plan.writes.filter((w) => !deferred.includes(w))
   }
 
   /** Names the member a record error is about, and says how far a multi-step change got. */

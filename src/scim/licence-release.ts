@@ -55,24 +55,29 @@ export interface LicenceRelease {
 const same = (a: string, b: string): boolean => idKey(a) === idKey(b)
 const uniq = (ids: readonly string[]): string[] => [...new Map(ids.map((id) => [idKey(id), id])).values()]
 
+/**
+ * Adds to the user's released document (a second deactivation before a reactivation keeps the first's list). Also
+ * used for a member added to a licence group while inactive: the grant waits for the reactivation (group-change.ts).
+ */
+export async function recordReleased (store: Store, userId: string, add: Partial<Omit<ReleasedDoc, 'userId' | 'at'>>): Promise<void> {
+  const was = (await store.getDoc<ReleasedDoc>(RELEASED_NS, idKey(userId)))?.value
+  const doc: ReleasedDoc = {
+    userId,
+    at: new Date().toISOString(),
+    packageLicences: uniq([...was?.packageLicences ?? [], ...add.packageLicences ?? []]),
+    permissionSets: [...new Map([...was?.permissionSets ?? [], ...add.permissionSets ?? []].map((p) => [idKey(p.id), p])).values()],
+    permissionSetLicences: uniq([...was?.permissionSetLicences ?? [], ...add.permissionSetLicences ?? []]),
+    features: [...new Set([...was?.features ?? [], ...add.features ?? []])],
+  }
+  await store.putDoc(RELEASED_NS, idKey(userId), doc)
+}
+
 export function createLicenceRelease (licences: LicenceGateway, store: Store): LicenceRelease {
   async function released (userId: string): Promise<ReleasedDoc | undefined> {
     return (await store.getDoc<ReleasedDoc>(RELEASED_NS, idKey(userId)))?.value
   }
 
-  /** Adds to the user's released document (a second deactivation before a reactivation keeps the first's list). */
-  async function record (userId: string, add: Partial<Omit<ReleasedDoc, 'userId' | 'at'>>): Promise<void> {
-    const was = await released(userId)
-    const doc: ReleasedDoc = {
-      userId,
-      at: new Date().toISOString(),
-      packageLicences: uniq([...was?.packageLicences ?? [], ...add.packageLicences ?? []]),
-      permissionSets: [...new Map([...was?.permissionSets ?? [], ...add.permissionSets ?? []].map((p) => [idKey(p.id), p])).values()],
-      permissionSetLicences: uniq([...was?.permissionSetLicences ?? [], ...add.permissionSetLicences ?? []]),
-      features: [...new Set([...was?.features ?? [], ...add.features ?? []])],
-    }
-    await store.putDoc(RELEASED_NS, idKey(userId), doc)
-  }
+  const record = async (userId: string, add: Partial<Omit<ReleasedDoc, 'userId' | 'at'>>): Promise<void> => { await recordReleased(store, userId, add) }
 
   /** The feature flags scimforce set on the user: its featureLicence memberships (the target id is the field). */
   async function ownedFeatures (userId: string): Promise<string[]> {

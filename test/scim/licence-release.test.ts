@@ -155,6 +155,27 @@ describe('release on deactivation, grant again on reactivation', () => {
     expect(flags(u)).toEqual([true, true])
   })
 
+  it('an inactive member added to a licence group (WSO2 re-sends the whole list) gets the seat only on reactivation', async () => {
+    h = await groupsHarness({ mappings: [DOCUSIGN, EINSTEIN] })
+    const pkg = String(h.emulator.seed.packageLicenses.dsfs)
+    const ps = String(h.emulator.seed.permissionSets.Sales_Cloud_Einstein)
+    const docusign = await groupId(h, 'DocuSign Users')
+    const einstein = await groupId(h, 'Einstein Users')
+    const u = await newUser(h, 'resent')
+    const v = await newUser(h, 'joined.while.away')
+    await addMember(h, docusign, u)
+    await disable(h, u, 'PATCH')
+    await disable(h, v, 'PATCH')
+    expect(seats(h, u, pkg)).toBe(0)
+    // A PUT with every member, the deactivated one among them; and a new member who is inactive.
+    const put = await h.http.put(`${SCIM}/Groups/${docusign}`).set(auth).send({ displayName: 'DocuSign Users', members: [{ value: u }, { value: v }] })
+    expect(put.status, JSON.stringify(put.body)).toBe(200)
+    await addMember(h, einstein, v)
+    expect([seats(h, u, pkg), seats(h, v, pkg), psl(h, v), assignees(h, ps)]).toEqual([0, 0, false, []])
+    for (const id of [u, v]) expect((await setActive(h, id, true)).status).toBe(200)
+    expect([seats(h, u, pkg), seats(h, v, pkg), psl(h, v), assignees(h, ps)]).toEqual([1, 1, true, [v]])
+  })
+
   it('users.releaseLicencesOnDeactivate: false keeps every licence with the deactivated user', async () => {
     h = await groupsHarness({ mappings: [DOCUSIGN] }, 6000, { releaseLicencesOnDeactivate: false })
     const pkg = String(h.emulator.seed.packageLicenses.dsfs)
