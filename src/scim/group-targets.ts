@@ -10,6 +10,7 @@ import type { Gateway, SfRecord } from '../salesforce/gateway.js'
 import { createGroupsGateway } from '../salesforce/groups.js'
 import { createLicenceGateway } from '../salesforce/licences.js'
 import { normalizeSalesforceId } from '../salesforce/ids.js'
+import { idKey } from '../store/store.js'
 
 const KIND_WORD: Record<GroupTargetKind, string> = {
   permissionSet: 'permission set (by its API name)',
@@ -82,12 +83,12 @@ export async function inspectGroupMappings (gateway: Gateway, config: Config, lo
       continue
     }
     const id = String(record.Id)
-    const first = seen.get(id.slice(0, 15))
+    const first = seen.get(idKey(id))
     if (first !== undefined) {
       problems.push(`${key} names the same ${TARGETS[m.kind].label} (${id}) as groups.mappings[${first}]: two SCIM groups cannot share one Salesforce record`)
       continue
     }
-    seen.set(id.slice(0, 15), i)
+    seen.set(idKey(id), i)
     const shown = displayNameOf(groups, m.kind, record)
     if (shown === undefined || !sameTarget(groups, shown, m.kind, record)) {
       problems.push(`${key}: "${m.displayName}" is shadowed by an earlier mapping (groups reach ${id} under another name): reorder groups.mappings`)

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/loader.js'
 import { changeOrgSettings } from '../../src/emulator/licences.js'
+import { checkGroupMappings } from '../../src/scim/group-targets.js'
 import { auth, expectScimError, SCIM, type Harness } from '../helper.js'
 import { groupsHarness, PATCH_OP, patchGroup, seedUser, userField } from './groups-helpers.js'
 
@@ -76,13 +77,18 @@ describe('a feature licence as a group target', () => {
     expect([userField(h, u, 'IsActive'), userField(h, u, FIELD)]).toEqual([true, true])
   })
 
-  it('DELETE of the group clears the flags scimforce set, and the group answers 404 after', async () => {
-    h = await groupsHarness({ mappings: [MARKETING] })
+  it('DELETE of the group clears the flags scimforce set, and the group answers 404 after; another feature group is untouched', async () => {
+    const KNOWLEDGE = 'UserPermissionsKnowledgeUser'
+    h = await groupsHarness({ mappings: [MARKETING, { displayName: 'Knowledge Users', kind: 'featureLicence', target: KNOWLEDGE, priority: 0 }] })
     const u = seedUser(h)
     await add(h, FIELD, [u])
+    await add(h, KNOWLEDGE, [u])
     await h.http.delete(`${SCIM}/Groups/${FIELD}`).set(auth).expect(204)
-    expect(userField(h, u, FIELD)).toBe(false)
+    expect([userField(h, u, FIELD), userField(h, u, KNOWLEDGE)]).toEqual([false, true])
     await h.http.get(`${SCIM}/Groups/${FIELD}`).set(auth).expect(404)
+    await h.http.get(`${SCIM}/Groups/${KNOWLEDGE}`).set(auth).expect(200)
+    expect((await remove(h, KNOWLEDGE, [u])).status).toBeLessThan(300)
+    expect(userField(h, u, KNOWLEDGE)).toBe(false)
   })
 })
 
@@ -106,6 +112,19 @@ describe('a user\'s groups', () => {
     // And the members filter finds them by the user.
     const byMember = await h.http.get(`${SCIM}/Groups`).query({ filter: `members.value eq "${u}"` }).set(auth).expect(200)
     expect((byMember.body.Resources as Rec[]).map((g) => g.displayName).sort()).toEqual([...names].sort())
+  })
+})
+
+describe('the start-up check of feature licence mappings', () => {
+  it('counts the holders of each mapped field, and names a field User does not have', async () => {
+    const ok = { ...MARKETING }
+    const bad = { displayName: 'Nope', kind: 'featureLicence' as const, target: 'UserPermissionsNoSuchThing', priority: 0 }
+    h = await groupsHarness({ mappings: [ok] })
+    const silent = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} }
+    expect(await checkGroupMappings(h.app.scimforce.gateway, { ...h.config, groups: { defaultTarget: 'publicGroup', mappings: [ok] } }, silent)).toEqual([])
+    const problems = await checkGroupMappings(h.app.scimforce.gateway, { ...h.config, groups: { defaultTarget: 'publicGroup', mappings: [ok, bad] } }, silent)
+    expect(problems, problems.join('\n')).toHaveLength(1)
+    expect(problems[0]).toMatch(/groups\.mappings\[1\]\.featureLicence names "UserPermissionsNoSuchThing"/)
   })
 })
 
