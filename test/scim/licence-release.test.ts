@@ -4,6 +4,8 @@
 // cannot come back refuses the reactivation with a 409 naming it. Read straight from the emulated org.
 import type { Response } from 'supertest'
 import { afterEach, describe, expect, it } from 'vitest'
+import { CASE_OWNER_USERNAME } from '../../src/emulator/index.js'
+import { changeOrgSettings } from '../../src/emulator/licences.js'
 import { RELEASED_NS } from '../../src/scim/licence-release.js'
 import { auth, expectScimError, SCIM, type Harness } from '../helper.js'
 import { assignees, groupsHarness, PATCH_OP, seedUser } from './groups-helpers.js'
@@ -174,6 +176,18 @@ describe('release on deactivation, grant again on reactivation', () => {
     expect([seats(h, u, pkg), seats(h, v, pkg), psl(h, v), assignees(h, ps)]).toEqual([0, 0, false, []])
     for (const id of [u, v]) expect((await setActive(h, id, true)).status).toBe(200)
     expect([seats(h, u, pkg), seats(h, v, pkg), psl(h, v), assignees(h, ps)]).toEqual([1, 1, true, [v]])
+  })
+
+  it('a refused deactivation releases nothing (the user stays active, frozen); the retry that deactivates releases', async () => {
+    h = await groupsHarness({ mappings: [DOCUSIGN] })
+    const pkg = String(h.emulator.seed.packageLicenses.dsfs)
+    const owner = String(h.emulator.seed.users[CASE_OWNER_USERNAME])
+    await addMember(h, await groupId(h, 'DocuSign Users'), owner)
+    expectScimError(await setActive(h, owner, false), 409)
+    expect([active(h, owner), seats(h, owner, pkg)]).toEqual([true, 1])
+    changeOrgSettings(h.emulator.org, { defaultCaseOwnerId: null })
+    expect((await setActive(h, owner, false)).status).toBe(200)
+    expect([active(h, owner), seats(h, owner, pkg)]).toEqual([false, 0])
   })
 
   it('users.releaseLicencesOnDeactivate: false keeps every licence with the deactivated user', async () => {
