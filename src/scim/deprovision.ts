@@ -72,6 +72,13 @@ export function createDeprovisioner (users: UserGateway, store: Store, licences?
       return rec
     } catch (err) {
       if (!(err instanceof SalesforceError) || err.kind !== 'validation') throw err
+      if (!isDeactivationRefusal(err)) {
+        // Another field of the write was refused (a PATCH sends active:false also to a user already inactive): a
+        // user who is inactive already cannot log in, so nothing is written and the error is the answer (a
+        // refused request leaves Salesforce as it was). One read, on this error path only.
+        const now = await users.retrieve(id, log).catch(() => undefined)
+        if (now !== undefined && now.IsActive === false) throw toScimError(err)
+      }
       // Refused: the user must not keep the ability to log in. A freeze of its own, which nothing rolls back.
       await mark(id, 'refused')
       let frozen = false
