@@ -17,7 +17,8 @@
 //   rename, mapped targets)                 others), one write; 1 when nothing needs writing (an IdP retry)
 //   PUT (the full member list)              2 (+1 per further 2,000 current members)
 //   DELETE                                  1 for a public group scimforce made; otherwise 2 (read, remove its own)
-//   GET /Users/{id} with groups             1 (the membership queries travel in the user's composite)
+//   GET /Users/{id} with groups             1 (the membership queries travel in the user's composite); 2 when more
+//                                           than four membership queries are needed (many kinds mapped)
 // A write larger than one composite (25 subrequests, 5 collections of 200 records) costs one call per composite.
 import type { GroupsConfig, UsersConfig } from '../config/types.js'
 import {
