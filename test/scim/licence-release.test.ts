@@ -136,6 +136,20 @@ describe('release on deactivation, grant again on reactivation', () => {
     expect(seats(h, u, pkg)).toBe(1)
   })
 
+  it('a rehire POST whose seat is taken answers 409 naming the package; the user stays deleted for SCIM', async () => {
+    h = await groupsHarness({ mappings: [CPQ] })
+    const pkg = String(h.emulator.seed.packageLicenses.SBQQ)
+    const u = await newUser(h, 'cpq.rehire')
+    await addMember(h, await groupId(h, 'CPQ Users'), u)
+    await disable(h, u, 'DELETE')
+    for (const o of [seedUser(h), seedUser(h)]) h.emulator.org.insert('UserPackageLicense', { UserId: o, PackageLicenseId: pkg })
+    const res = await enable(h, u, 'cpq.rehire', 'DELETE')
+    expectScimError(res, 409)
+    expect(res.body.detail).toMatch(/package licence 'SBQQ'.*2 of 2 seats used/)
+    expect(active(h, u)).toBe(false)
+    await h.http.get(`${SCIM}/Users/${u}`).set(auth).expect(404)
+  })
+
   it('feature licences scimforce granted are switched off with the deactivation and on with the reactivation', async () => {
     h = await groupsHarness({ mappings: [] })
     const u = await newUser(h, 'marketer')
