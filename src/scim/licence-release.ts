@@ -195,6 +195,7 @@ export function createLicenceRelease (licences: LicenceGateway, store: Store): L
     const what = kind === 'pkg' ? 'package licence' : kind === 'psl' ? 'permission set licence' : 'permission set'
     const after = 'scimforce released it when it deactivated the user and grants it again on reactivation; the user stays inactive until it can'
     if (err.code !== 'LICENSE_LIMIT_EXCEEDED') {
+      // The IdP's request was fine; the org's state refused (an expired package, say): a conflict, not a 400.
       const scim = toScimError(err)
       return new ScimError(scim.status === 400 ? 409 : scim.status, scim.scimType, `Reactivating user ${userId} needs the ${what} ${id} again, and Salesforce refused it: ${scim.message}; ${after}`, { salesforceCode: err.code, cause: err })
     }
