@@ -1,5 +1,6 @@
 // Schemas of the groups.* keys: the mappings from SCIM group names to Salesforce records (public groups,
-// permission sets, permission set groups, profiles, roles, package licences, queues) and their safety rules.
+// permission sets, permission set groups, profiles, roles, package licences, queues, feature licences) and their
+// safety rules.
 // Imported by schema.ts.
 import { z } from 'zod'
 
@@ -7,8 +8,11 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /** Key prefixes of the records a group mapping may name by Id (docs/salesforce-behaviour.md#ids). */
 const GROUP_TARGET_PREFIX = { permissionSet: '0PS', permissionSetGroup: '0PG', profile: '00e', role: '00E', packageLicence: '050', queue: '00G' } as const
-const GROUP_TARGET_KINDS = Object.keys(GROUP_TARGET_PREFIX) as Array<keyof typeof GROUP_TARGET_PREFIX>
-const GROUP_TARGET_WORDS = { permissionSet: 'permission set API name', permissionSetGroup: 'permission set group API name', profile: 'profile name', role: 'role API name', packageLicence: 'managed package namespace', queue: 'queue API name' }
+/** A feature licence has no record: the mapping names the User field (KB 000387847), e.g. UserPermissionsMarketingUser. */
+export const FEATURE_LICENCE_FIELD = /^UserPermissions[A-Za-z0-9_]+$/
+type TargetKind = keyof typeof GROUP_TARGET_PREFIX | 'featureLicence'
+const GROUP_TARGET_KINDS: TargetKind[] = [...Object.keys(GROUP_TARGET_PREFIX) as Array<keyof typeof GROUP_TARGET_PREFIX>, 'featureLicence']
+const GROUP_TARGET_WORDS = { permissionSet: 'permission set API name', permissionSetGroup: 'permission set group API name', profile: 'profile name', role: 'role API name', packageLicence: 'managed package namespace', queue: 'queue API name', featureLicence: 'feature licence field' }
 
 const GroupMappingSchema = z.strictObject({
   displayName: z.string().trim().min(1),
@@ -20,6 +24,11 @@ const GroupMappingSchema = z.strictObject({
   packageLicence: z.string().trim().min(1).optional(),
   /** A queue (Group of Type Queue), by DeveloperName or Id: membership = GroupMember, as for public groups (issue 13). */
   queue: z.string().trim().min(1).optional(),
+  /**
+   * A feature licence, by its User field (UserPermissionsMarketingUser, UserPermissionsKnowledgeUser, ...):
+   * membership = the flag set on the user; removal clears it only where scimforce set it (issue 13).
+   */
+  featureLicence: z.string().trim().regex(FEATURE_LICENCE_FIELD, { error: 'must be a UserPermissions* field of User, such as UserPermissionsMarketingUser' }).optional(),
   priority: z.number().int().optional(),
   /**
    * The mapping may stand for an admin-grade record (a profile or permission set granting ModifyAllData,
@@ -33,7 +42,7 @@ const GroupMappingSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', message: `needs exactly one of ${GROUP_TARGET_KINDS.join(', ')} (the Salesforce record the group stands for)${kinds.length > 1 ? `, not ${kinds.join(' and ')}` : ''}` })
     return
   }
-  const kind = kinds[0] as keyof typeof GROUP_TARGET_PREFIX
+  const kind = kinds[0] as TargetKind
   const target = m[kind] as string
   const stars = (s: string): number => s.split('*').length - 1
   if (stars(m.displayName) > 1) ctx.addIssue({ code: 'custom', path: ['displayName'], message: 'may contain one * at most' })
@@ -48,18 +57,20 @@ const GroupMappingSchema = z.strictObject({
   if (stars(target) === 1) {
     if (kind === 'profile') {
       ctx.addIssue({ code: 'custom', path: [kind], message: 'must name one profile, not a pattern: a profile decides a user\'s licence and every base permission, so each profile group needs its own mapping' })
+    } else if (kind === 'featureLicence') {
+      ctx.addIssue({ code: 'custom', path: [kind], message: 'must name one UserPermissions* field, not a pattern: each feature licence group needs its own mapping' })
     } else if (!/^[A-Za-z][A-Za-z0-9_]*\*/.test(target)) {
       ctx.addIssue({ code: 'custom', path: [kind], message: `must start with a naming prefix before the * (e.g. "SCIM_*"), so that groups reach only the ${GROUP_TARGET_WORDS[kind]}s the Salesforce admin named for SCIM, not "${target}"` })
     }
   }
-  if (/^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/.test(target) && /^0(?:PS|PG)|^00[eEG]|^050/.test(target) && !target.startsWith(GROUP_TARGET_PREFIX[kind])) {
+  if (kind !== 'featureLicence' && /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/.test(target) && /^0(?:PS|PG)|^00[eEG]|^050/.test(target) && !target.startsWith(GROUP_TARGET_PREFIX[kind])) {
     ctx.addIssue({ code: 'custom', path: [kind], message: `is an Id of another kind of record: a ${kind} Id starts with ${GROUP_TARGET_PREFIX[kind]}` })
   }
   if (m.priority !== undefined && kind !== 'profile' && kind !== 'role') {
     ctx.addIssue({ code: 'custom', path: ['priority'], message: 'applies to profile and role mappings only (a user holds one profile and one role; permission sets add up)' })
   }
 }).transform((m) => {
-  const kind = GROUP_TARGET_KINDS.find((k) => m[k] !== undefined) as keyof typeof GROUP_TARGET_PREFIX
+  const kind = GROUP_TARGET_KINDS.find((k) => m[k] !== undefined) as TargetKind
   return {
     /** The SCIM displayName, matched case-insensitively: an exact name, or a pattern with one `*`. */
     displayName: m.displayName,

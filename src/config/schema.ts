@@ -353,6 +353,17 @@ const UsersSchema = z.strictObject({
    */
   freezeOnDisable: z.enum(['whenRefused', 'always']).optional(),
   // --- end users.freezeOnDisable ---
+  // --- users.releaseLicencesOnDeactivate (issue 13) ---
+  /**
+   * When scimforce deactivates a user (DELETE, PATCH or PUT active:false), the licences it granted them go too:
+   * managed-package seats and permission set licences of mapped groups (with scimforce's own assignments of the
+   * permission sets that need them) and feature licences (UserPermissions*) of featureLicence groups. They come
+   * back when the IdP reactivates or rehires the user; when one cannot (no free seat), the reactivation is refused
+   * with a 409 naming it. Never touches a licence an admin granted. On by default: a deactivated user's seats
+   * stay counted by Salesforce (KB 000386472) and leak; false keeps them with the user. Unset means true.
+   */
+  releaseLicencesOnDeactivate: z.boolean().optional(),
+  // --- end users.releaseLicencesOnDeactivate ---
   // --- users.sandbox (issue 13) ---
   /**
    * Set when this Salesforce org is a sandbox. A refresh appends `.invalid` to every email (KB 000386507): an

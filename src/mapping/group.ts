@@ -14,7 +14,7 @@ import type { Membership } from '../store/store.js'
 export type GroupKind = 'group' | GroupTargetKind
 
 export interface TargetInfo {
-  sobject: 'Group' | 'PermissionSet' | 'PermissionSetGroup' | 'Profile' | 'UserRole' | 'PackageLicense'
+  sobject: 'Group' | 'PermissionSet' | 'PermissionSetGroup' | 'Profile' | 'UserRole' | 'PackageLicense' | 'User'
   /** Key prefix of its Ids (docs/salesforce-behaviour.md#ids). */
   prefix: string
   /** The field a mapping names the record by (API name, or Name for profiles). */
@@ -40,6 +40,10 @@ export const TARGETS: Readonly<Record<GroupKind, TargetInfo>> = {
   // groups, so the record's Type tells them apart (scim/group-change.ts load).
   queue: { sobject: 'Group', prefix: '00G', nameField: 'DeveloperName', fields: ['Id', 'Name', 'DeveloperName', 'Type', 'CreatedDate', 'LastModifiedDate'], label: 'queue' },
   packageLicence: { sobject: 'PackageLicense', prefix: '050', nameField: 'NamespacePrefix', fields: ['Id', 'NamespacePrefix', 'Status', 'AllowedLicenses', 'UsedLicenses', 'CreatedDate', 'LastModifiedDate'], label: 'package licence' },
+  // A feature licence (issue 13) is a UserPermissions* flag on User (KB 000387847): no record of its own, so the
+  // group's id is the field's name (the "prefix" every such id starts with) and its record is made up from the
+  // name (salesforce/groups.ts featureRecord); membership = the flag set on the user.
+  featureLicence: { sobject: 'User', prefix: 'UserPermissions', nameField: 'Name', fields: ['Id', 'Name'], label: 'feature licence' },
 }
 
 export const GROUP_KINDS = Object.keys(TARGETS) as GroupKind[]

@@ -23,7 +23,7 @@ export type GroupObjects = Readonly<Record<GroupObjectKind, GroupObject>>
 export type TargetKey = { id: string } | { name: string }
 
 /** Kinds whose membership is a row (GroupMember, PermissionSetAssignment) rather than a User field. */
-export type RowKind = 'group' | 'permissionSet' | 'permissionSetGroup' | 'packageLicence' | 'queue'
+export type RowKind = 'group' | 'permissionSet' | 'permissionSetGroup' | 'packageLicence' | 'queue' | 'featureLicence'
 
 /** What one read asks for; everything in it travels in one call where the composite limits allow. */
 export interface GroupRead {
@@ -60,8 +60,15 @@ export type MembershipWrite =
   | { op: 'removeRow', userId: string, rowId: string }
   | { op: 'setUserField', userId: string, field: 'ProfileId' | 'UserRoleId', value: string | null }
 
-/** Which of a user's memberships to read (kinds that configuration uses). */
-export interface UserGroupKinds { group: boolean, permissionSet: boolean, permissionSetGroup: boolean }
+/** Which of a user's memberships to read (kinds that configuration uses; feature licences: the mapped fields). */
+export interface UserGroupKinds { group: boolean, permissionSet: boolean, permissionSetGroup: boolean, packageLicence?: boolean, queue?: boolean, featureLicences?: readonly string[] }
+
+/**
+ * The record a feature licence group stands for (issue 13): Salesforce has none (a feature licence is a
+ * UserPermissions* flag on User, KB 000387847; no sObject holds its allocation), so it is made from the field's
+ * name, which is also the group's id. The mapping and the start-up check (scim/group-targets.ts) vouch for the field.
+ */
+export const featureRecord = (field: string): SfRecord => ({ Id: field, Name: field })
 
 /** A page of public groups and every candidate of the mapped kinds asked for. */
 export interface GroupListRead {
@@ -135,6 +142,10 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
   const targetGet = (kind: GroupObjectKind, id: string): CompositeSubrequest =>
     ({ method: 'GET', url: `/sobjects/${objects[kind].sobject}/${id}?fields=${objects[kind].fields.join(',')}`, referenceId: 'target' })
 
+  /** The records of a feature licence mapping (no query: see featureRecord). */
+  const featureRecords = (key: TargetKey | undefined, all: MappedTargets | undefined): SfRecord[] =>
+    key !== undefined ? ('name' in key ? [featureRecord(key.name)] : []) : (all?.names ?? []).map(featureRecord)
+
   /** The record a mapping names, as a query (two rows at most: one is expected). */
   function lookupQuery (kind: GroupTargetKind, key: TargetKey): Soql {
     const t = objects[kind]
@@ -155,6 +166,11 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
 
   /** Rows (GroupMember / PermissionSetAssignment) of a target. A permission set group's assignments carry PermissionSetGroupId (their PermissionSetId is the group's hidden aggregate, §5). */
   function rowQuery (kind: RowKind, targetId: string, ids: readonly string[] | undefined): Soql {
+    if (kind === 'featureLicence') {
+      // A feature licence's holders: users with the flag set; the "row" is the user itself (issue 13).
+      const cond = eq(targetId, true)
+      return select({ fields: ['Id'], from: 'User', where: ids === undefined ? cond : and(cond, inList('Id', ids)) })
+    }
     if (kind === 'packageLicence') {
       // A managed package's seats: UserPackageLicense rows (docs/salesforce-behaviour.md#licences; issue 13).
       const cond = eq('PackageLicenseId', targetId)
@@ -190,6 +206,8 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
         return [queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: scoped(soql`Id IN (SELECT AssigneeId FROM PermissionSetAssignment WHERE PermissionSetGroupId = ${id})`), orderBy: order }))]
       case 'packageLicence':
         return [queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: scoped(soql`Id IN (SELECT UserId FROM UserPackageLicense WHERE PackageLicenseId = ${id})`), orderBy: order }))]
+      case 'featureLicence':
+        return [queryRequest(`${prefix}u`, select({ fields: MEMBER_FIELDS, from: 'User', where: scoped(eq(id, true)), orderBy: order }))]
       default:
         // Profile and role groups: the members are the IdP's claims (the User field holds only the winner).
         return chunk(claimed, MAX_IDS_PER_QUERY).map((ids, i) =>
@@ -201,7 +219,7 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
   function readRequests (r: GroupRead, scope: SoqlFragment | undefined): CompositeSubrequest[] {
     const out: CompositeSubrequest[] = []
     const scoped = (cond: SoqlFragment): SoqlFragment => (scope === undefined ? cond : and(cond, scope))
-    if (r.target !== undefined) out.push(targetGet(r.target.kind, r.target.id))
+    if (r.target !== undefined && r.target.kind !== 'featureLicence') out.push(targetGet(r.target.kind, r.target.id))
     if (r.target?.kind === 'permissionSetGroup') out.push(adminGradeRequest())
     chunk(r.userNames ?? [], MAX_IDS_PER_QUERY).forEach((part, i) =>
       out.push(queryRequest(`names${i}`, select({ fields: USER_FIELDS, from: 'User', where: scoped(inList('Username', part)) }))))
@@ -224,7 +242,8 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
     const requests = readRequests(r, looksUpUsers && deps.userScope !== undefined ? await deps.userScope() : undefined)
     const bodies = requests.length === 0 ? new Map<string, unknown>() : await readAll(gateway, requests, log)
     const out: GroupReadResult = { byName: [], users: [], rows: new Map(), members: (r.members ?? []).map(() => ({ users: [], groups: [] })), publicGroups: [] }
-    const userCol = r.rows?.kind === 'group' || r.rows?.kind === 'queue' ? 'UserOrGroupId' : r.rows?.kind === 'packageLicence' ? 'UserId' : 'AssigneeId'
+    const userCol = r.rows?.kind === 'group' || r.rows?.kind === 'queue' ? 'UserOrGroupId' : r.rows?.kind === 'packageLicence' ? 'UserId' : r.rows?.kind === 'featureLicence' ? 'Id' : 'AssigneeId'
+    if (r.target?.kind === 'featureLicence') out.target = featureRecord(r.target.id)
     for (const [ref, body] of bodies) {
       if (ref === 'target') {
         out.target = body === null || body === undefined ? undefined : withId(body, `${r.target?.kind ?? 'group'} ${r.target?.id ?? ''}`)
@@ -250,13 +269,13 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
 
   /** The records mappings name (one call for all of them), and whether the default profile exists when asked. */
   async function lookupTargets (lookups: ReadonlyArray<{ kind: GroupTargetKind, key: TargetKey }>, log: Logger, profileId?: string): Promise<{ records: SfRecord[][], profileFound: boolean }> {
-    const requests = lookups.map((l, i) => queryRequest(`t${i}`, lookupQuery(l.kind, l.key)))
+    const requests = lookups.flatMap((l, i) => l.kind === 'featureLicence' ? [] : [queryRequest(`t${i}`, lookupQuery(l.kind, l.key))])
     if (profileId !== undefined) requests.push(queryRequest('defaultProfile', select({ fields: ['Id'], from: 'Profile', where: eq('Id', profileId), limit: 1 })))
     if (lookups.some((l) => l.kind === 'permissionSetGroup')) requests.push(adminGradeRequest())
     const bodies = requests.length === 0 ? new Map<string, unknown>() : await readAll(gateway, requests, log)
     const admin = bodies.get(ADMIN_GRADE_REF)
     return {
-      records: lookups.map((l, i) => l.kind === 'permissionSetGroup' ? markAdminGrade(recordsOf(bodies.get(`t${i}`)), admin) : recordsOf(bodies.get(`t${i}`))),
+      records: lookups.map((l, i) => l.kind === 'featureLicence' ? featureRecords(l.key, undefined) : l.kind === 'permissionSetGroup' ? markAdminGrade(recordsOf(bodies.get(`t${i}`)), admin) : recordsOf(bodies.get(`t${i}`))),
       profileFound: recordsOf(bodies.get('defaultProfile')).length > 0,
     }
   }
@@ -267,6 +286,8 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
    */
   async function writeMembership (target: { kind: GroupObjectKind, id: string }, rename: string | undefined, writes: readonly MembershipWrite[], log: Logger): Promise<WriteProgress> {
     const records = writes.map((w): RecordWrite => {
+      // A feature licence is a flag on the user: granted and taken back by updating the User (issue 13).
+      if (target.kind === 'featureLicence' && w.op !== 'setUserField') return { op: 'update', sobject: 'User', id: w.userId, fields: { [target.id]: w.op === 'addMember' }, label: w.userId }
       if (w.op === 'removeRow') return { op: 'delete', id: w.rowId, label: w.userId }
       if (w.op === 'setUserField') return { op: 'update', sobject: 'User', id: w.userId, fields: { [w.field]: w.value }, label: w.userId }
       if (target.kind === 'packageLicence') return { op: 'create', sobject: 'UserPackageLicense', fields: { UserId: w.userId, PackageLicenseId: target.id }, label: w.userId }
@@ -378,13 +399,26 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
       requests.push(queryRequest('ug_permissionSetGroup', select({ fields: objects.permissionSetGroup.fields, from: 'PermissionSetGroup', where: soql`Id IN (SELECT PermissionSetGroupId FROM PermissionSetAssignment WHERE AssigneeId = ${userId})`, orderBy: order })))
       requests.push(adminGradeRequest())
     }
+    // Package licences, queues and feature licences are groups as the others are (issue 13): a user's seats, the
+    // queues they are a member of, the mapped feature flags they hold.
+    if (kinds.packageLicence === true) {
+      requests.push(queryRequest('ug_packageLicence', select({ fields: objects.packageLicence.fields, from: 'PackageLicense', where: soql`Id IN (SELECT PackageLicenseId FROM UserPackageLicense WHERE UserId = ${userId})`, orderBy: order })))
+    }
+    if (kinds.queue === true) {
+      requests.push(queryRequest('ug_queue', select({ fields: objects.queue.fields, from: 'Group', where: and(eq('Type', 'Queue'), soql`Id IN (SELECT GroupId FROM GroupMember WHERE UserOrGroupId = ${userId})`), orderBy: order })))
+    }
+    const features = kinds.featureLicences ?? []
+    if (features.length > 0) requests.push(queryRequest('ug_featureLicence', select({ fields: ['Id', ...features], from: 'User', where: eq('Id', userId), limit: 1 })))
     return {
       requests,
-      records: (bodies) => (['group', 'permissionSet', 'permissionSetGroup'] as const)
-        .flatMap((kind) => {
-          const records = recordsOf(bodies.get(`ug_${kind}`))
-          return (kind === 'permissionSetGroup' ? markAdminGrade(records, bodies.get(ADMIN_GRADE_REF)) : records).map((record) => ({ kind, record }))
-        }),
+      records: (bodies) => [
+        ...(['group', 'permissionSet', 'permissionSetGroup', 'packageLicence', 'queue'] as const)
+          .flatMap((kind) => {
+            const records = recordsOf(bodies.get(`ug_${kind}`))
+            return (kind === 'permissionSetGroup' ? markAdminGrade(records, bodies.get(ADMIN_GRADE_REF)) : records).map((record) => ({ kind, record }))
+          }),
+        ...features.filter((f) => recordsOf(bodies.get('ug_featureLicence'))[0]?.[f] === true).map((f) => ({ kind: 'featureLicence' as const, record: featureRecord(f) })),
+      ],
     }
   }
 
@@ -409,12 +443,14 @@ export function createGroupsGateway (deps: GroupsGatewayDeps) {
       }
     }
     for (const m of q.mapped) {
+      if (m.kind === 'featureLicence') continue
       const query = m.key !== undefined ? lookupQuery(m.kind, m.key) : m.all !== undefined ? mappedQuery(m.kind, m.all) : undefined
       if (query !== undefined) requests.push(queryRequest(`k_${m.kind}`, query))
     }
     if (q.mapped.some((m) => m.kind === 'permissionSetGroup')) requests.push(adminGradeRequest())
     const bodies = requests.length === 0 ? new Map<string, unknown>() : await readAll(gateway, requests, log)
-    const mapped = new Map(q.mapped.map(({ kind }) => {
+    const mapped = new Map(q.mapped.map(({ kind, key, all }) => {
+      if (kind === 'featureLicence') return [kind, featureRecords(key, all)]
       const records = recordsOf(bodies.get(`k_${kind}`))
       return [kind, kind === 'permissionSetGroup' ? markAdminGrade(records, bodies.get(ADMIN_GRADE_REF)) : records]
     }))

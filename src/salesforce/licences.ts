@@ -6,7 +6,7 @@ import type { Logger } from './connection.js'
 import { fromItems, SalesforceError } from './errors.js'
 import type { Gateway, SfRecord } from './gateway.js'
 import { licenceObserverOf, type LicenceKind, type Seats } from './licence-metrics.js'
-import { and, eq, inList, select, soql } from './soql.js'
+import { and, eq, inList, isNotNull, select, soql } from './soql.js'
 
 /** PermissionSetLicense Ids start with 0PL (docs/salesforce-behaviour.md#ids; PermissionSet.LicenseId may also name a UserLicense, 100). */
 export const PSL_PREFIX = '0PL'
@@ -49,7 +49,34 @@ export interface LicenceGateway {
   seats (log: Logger): Promise<{ permissionSetLicences: Seats[], packageLicences: Seats[], userLicences: Seats[] }>
   /** Counts a refusal for want of a seat (metrics). */
   refused (kind: LicenceKind): void
+  /**
+   * What a user holds beyond the user licence, in one call: package licence seats (UserPackageLicense), permission
+   * set licences (PermissionSetLicenseAssign) and the assignments of permission sets that need one.
+   */
+  heldBy (userId: string, log: Logger): Promise<UserLicences>
+  /**
+   * Deletes rows in order, one collection per step, in one call (allOrNone false: each row on its own). A step's
+   * rows go before the next step's: permission sets before the permission set licences they need (Help "Remove
+   * a Permission Set License from a User": the sets that require a licence first, then the licence).
+   */
+  deleteRows (steps: ReadonlyArray<readonly string[]>, log: Logger): Promise<RowResult[]>
+  /** Creates rows in order (licences before the permission sets that need them), in one call, each on its own. */
+  createRows (steps: ReadonlyArray<readonly NewRow[]>, log: Logger): Promise<RowResult[]>
 }
+
+/** A user's licence rows (heldBy). */
+export interface UserLicences {
+  packages: Array<{ rowId: string, licenceId: string }>
+  permissionSetLicences: Array<{ rowId: string, licenceId: string }>
+  /** Assignments of permission sets whose LicenseId is a permission set licence. */
+  assignments: Array<{ rowId: string, permissionSetId: string, licenceId: string }>
+}
+
+/** A row to create: its sObject and fields; `label` names it in results. */
+export interface NewRow { sobject: 'UserPackageLicense' | 'PermissionSetLicenseAssign' | 'PermissionSetAssignment', fields: Record<string, string>, label: string }
+
+/** One row's outcome: its id (deletes) or label (creates), and Salesforce's error when refused. */
+export interface RowResult { key: string, ok: boolean, id?: string, error?: SalesforceError }
 
 const errorOf = (r: SaveResult): SalesforceError => fromItems((r.errors ?? []).map((e) => ({ statusCode: e.statusCode, message: e.message, fields: e.fields ?? [] })))
 
@@ -120,6 +147,63 @@ export function createLicenceGateway (gateway: Gateway): LicenceGateway {
         })
       }
       return out
+    },
+
+    async heldBy (userId, log) {
+      const q = (soql: string, ref: string): { method: 'GET', url: string, referenceId: string } => ({ method: 'GET', url: `/query?q=${encodeURIComponent(soql)}`, referenceId: ref })
+      const results = await gateway.composite([
+        q(select({ fields: ['Id', 'PackageLicenseId'], from: 'UserPackageLicense', where: eq('UserId', userId) }), 'pkg'),
+        q(select({ fields: ['Id', 'PermissionSetLicenseId'], from: 'PermissionSetLicenseAssign', where: eq('AssigneeId', userId) }), 'psl'),
+        // Parent field in the filter and the select (SOQL relationship query, PermissionSetAssignment.PermissionSet).
+        q(select({ fields: ['Id', 'PermissionSetId', 'PermissionSet.LicenseId'], from: 'PermissionSetAssignment', where: and(eq('AssigneeId', userId), isNotNull('PermissionSet.LicenseId')) }), 'psa'),
+      ], { allOrNone: false, safeToRetry: true }, log)
+      const recs = (ref: string): SfRecord[] => ((results.find((r) => r.referenceId === ref)?.body as { records?: SfRecord[] } | null)?.records ?? [])
+      return {
+        packages: recs('pkg').map((r) => ({ rowId: String(r.Id), licenceId: String(r.PackageLicenseId) })),
+        permissionSetLicences: recs('psl').map((r) => ({ rowId: String(r.Id), licenceId: String(r.PermissionSetLicenseId) })),
+        assignments: recs('psa')
+          .map((r) => ({ rowId: String(r.Id), permissionSetId: String(r.PermissionSetId), licenceId: String((r.PermissionSet as SfRecord | null | undefined)?.LicenseId ?? '') }))
+          .filter((a) => isPermissionSetLicenseId(a.licenceId)),
+      }
+    },
+
+    async deleteRows (steps, log) {
+      const parts = steps.flatMap((ids) => chunks(ids, COLLECTION_MAX)).filter((ids) => ids.length > 0)
+      if (parts.length === 0) return []
+      // Each subrequest on its own (allOrNone false), in order; a delete is safe to replay (a gone row answers
+      // ENTITY_IS_DELETED, counted as released).
+      const results = await gateway.composite(parts.map((ids, i) => ({ method: 'DELETE' as const, url: `/composite/sobjects?ids=${ids.join(',')}&allOrNone=false`, referenceId: `del${i}` })), { allOrNone: false, safeToRetry: true }, log)
+      return parts.flatMap((ids, i) => {
+        const body = results[i]?.body
+        return ids.map((id, j): RowResult => {
+          const r = Array.isArray(body) ? body[j] as SaveResult | undefined : undefined
+          const code = r?.errors?.[0]?.statusCode
+          if (r?.success === true || code === 'ENTITY_IS_DELETED' || code === 'NOT_FOUND' || code === 'INVALID_CROSS_REFERENCE_KEY') return { key: id, ok: true }
+          return { key: id, ok: false, error: r === undefined ? new SalesforceError('MISSING_READ_BACK', 'no result for this record', 'unknownOutcome') : errorOf(r) }
+        })
+      })
+    },
+
+    async createRows (steps, log) {
+      const parts = steps.flatMap((rows) => chunks(rows, COLLECTION_MAX)).filter((rows) => rows.length > 0)
+      if (parts.length === 0) return []
+      // Never replayed: a replay would meet its own first inserts (DUPLICATE_VALUE, taken as held).
+      const results = await gateway.composite(parts.map((rows, i) => ({
+        method: 'POST' as const,
+        url: '/composite/sobjects',
+        referenceId: `add${i}`,
+        body: { allOrNone: false, records: rows.map((r) => ({ attributes: { type: r.sobject }, ...r.fields })) },
+      })), { allOrNone: false, safeToRetry: false }, log)
+      return parts.flatMap((rows, i) => {
+        const body = results[i]?.body
+        return rows.map((row, j): RowResult => {
+          const r = Array.isArray(body) ? body[j] as SaveResult | undefined : undefined
+          if (r?.success === true) return { key: row.label, ok: true, ...(r.id !== undefined ? { id: r.id } : {}) }
+          // Held already (someone's row, or ours from a lost answer): nothing to grant.
+          if (r?.errors?.[0]?.statusCode === 'DUPLICATE_VALUE') return { key: row.label, ok: true }
+          return { key: row.label, ok: false, error: r === undefined ? new SalesforceError('MISSING_READ_BACK', 'no result for this record', 'unknownOutcome') : errorOf(r) }
+        })
+      })
     },
 
     async featureHolders (field, log) {

@@ -4,7 +4,8 @@
 // is then frozen (UserLogin.IsFrozen) in a request of its own and the IdP hears so, with the blocker named, as a
 // 409 it will retry; the retry completes the deactivation once an admin removed the blocker. A freeze scimforce
 // made is remembered (store documents, namespace `frozen`) and undone when the IdP reactivates the user; a freeze
-// an admin made is never undone by SCIM.
+// an admin made is never undone by SCIM. With users.releaseLicencesOnDeactivate, the licences scimforce granted go
+// with the deactivation and come back with the reactivation (licence-release.ts).
 import type { Logger } from '../salesforce/connection.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { SfRecord } from '../salesforce/gateway.js'
@@ -12,6 +13,7 @@ import type { UserChanges, UserGateway } from '../salesforce/users.js'
 import type { Store } from '../store/store.js'
 import { idKey } from '../store/store.js'
 import { ScimError, toScimError } from './errors.js'
+import type { LicenceRelease } from './licence-release.js'
 
 /** Store namespace of the freezes scimforce made: key = the user's 15-character id. */
 export const FROZEN_NS = 'frozen'
@@ -53,7 +55,7 @@ export interface Deprovisioner {
   frozenByUs (id: string): Promise<boolean>
 }
 
-export function createDeprovisioner (users: UserGateway, store: Store): Deprovisioner {
+export function createDeprovisioner (users: UserGateway, store: Store, licences?: LicenceRelease): Deprovisioner {
   const mark = async (userId: string, reason: FreezeMark['reason']): Promise<void> => {
     await store.putDoc(FROZEN_NS, idKey(userId), { userId, reason, at: new Date().toISOString() } satisfies FreezeMark)
   }
@@ -62,10 +64,21 @@ export function createDeprovisioner (users: UserGateway, store: Store): Deprovis
   async function disable (id: string, changes: UserChanges, opts: { freezeFirst: boolean, userName: string }, log: Logger): Promise<SfRecord> {
     // The mark goes first: a freeze whose answer is lost must still be undone on reactivation.
     if (opts.freezeFirst) await mark(id, 'disable')
+    // Feature licences scimforce granted go in the deactivation itself: refused together, or released together.
+    changes = { ...changes, ...await licences?.featuresOff(id) }
     try {
-      return await users.disableAndRead(id, changes, { freezeFirst: opts.freezeFirst }, log)
+      const rec = await users.disableAndRead(id, changes, { freezeFirst: opts.freezeFirst }, log)
+      await licences?.release(id, log)
+      return rec
     } catch (err) {
       if (!(err instanceof SalesforceError) || err.kind !== 'validation') throw err
+      if (!isDeactivationRefusal(err)) {
+        // Another field of the write was refused (a PATCH sends active:false also to a user already inactive): a
+        // user who is inactive already cannot log in, so nothing is written and the error is the answer (a
+        // refused request leaves Salesforce as it was). One read, on this error path only.
+        const now = await users.retrieve(id, log).catch(() => undefined)
+        if (now !== undefined && now.IsActive === false) throw toScimError(err)
+      }
       // Refused: the user must not keep the ability to log in. A freeze of its own, which nothing rolls back.
       await mark(id, 'refused')
       let frozen = false
@@ -77,7 +90,10 @@ export function createDeprovisioner (users: UserGateway, store: Store): Deprovis
       if (!frozen) {
         // With freezeFirst the composite may have failed on the freeze while the deactivation went through.
         const now = await users.retrieve(id, log).catch(() => undefined)
-        if (now !== undefined && now.IsActive === false) return now
+        if (now !== undefined && now.IsActive === false) {
+          await licences?.release(id, log)
+          return now
+        }
       }
       log.warn({ userId: id, code: err.code, frozen }, 'Salesforce refused a deactivation; the user is frozen instead')
       if (isDeactivationRefusal(err)) throw refusalError(err, frozen, opts.userName)
@@ -88,10 +104,29 @@ export function createDeprovisioner (users: UserGateway, store: Store): Deprovis
   }
 
   async function enable (id: string, changes: UserChanges, log: Logger): Promise<SfRecord> {
-    if (!await frozenByUs(id)) return await users.updateAndRead(id, changes, log)
-    const rec = await users.reactivateAndRead(id, changes, log)
-    await store.deleteDoc(FROZEN_NS, idKey(id))
-    log.info({ userId: id }, 'reactivated a user scimforce had frozen, and unfroze them')
+    // Feature licences released at deactivation come back in the reactivation itself: a full one refuses it
+    // (LICENSE_LIMIT_EXCEEDED naming the field), and the user stays inactive.
+    changes = { ...changes, ...await licences?.featuresOn(id) }
+    let rec: SfRecord
+    if (!await frozenByUs(id)) {
+      rec = await users.updateAndRead(id, changes, log)
+    } else {
+      rec = await users.reactivateAndRead(id, changes, log)
+      await store.deleteDoc(FROZEN_NS, idKey(id))
+      log.info({ userId: id }, 'reactivated a user scimforce had frozen, and unfroze them')
+    }
+    if (licences === undefined || rec.IsActive !== true) return rec
+    try {
+      await licences.regrant(id, log)
+    } catch (err) {
+      // A licence scimforce released cannot be granted again (no free seat): the reactivation is taken back, so that
+      // the IdP's retry redoes all of it once a seat is free, rather than leaving an active user without the licence
+      // and a retry with nothing left to change.
+      const off = await licences.featuresOff(id)
+      await users.updateAndRead(id, { IsActive: false, ...off }, log)
+        .catch((undoErr: unknown) => { log.error({ userId: id, err: undoErr }, 'could not take back a reactivation whose licences could not be granted again; the user is active without them') })
+      throw err
+    }
     return rec
   }
 

@@ -13,7 +13,8 @@ import { ScimError, toScimError } from './errors.js'
 import { notFound } from './errors.js'
 import { loadMarks } from './group-marks.js'
 import { createIntents, GROUP_INTENTS } from './intents.js'
-import { licenceOf } from './licence-keeper.js'
+import { explainUserLicenceLimit, licenceOf } from './licence-keeper.js'
+import { recordReleased } from './licence-release.js'
 import type { GroupContext, Target } from './group-types.js'
 import type { RequestContext } from './user-service.js'
 
@@ -48,7 +49,12 @@ export function createGroupChanges (gc: GroupContext) {
 
   /** The SCIM group an id names: 404 unless a record of a SCIM kind exists and maps back to itself. */
   async function parseId (raw: string): Promise<{ id: string, kind: GroupKind }> {
-    const id = normalizeSalesforceId(raw)
+    // A feature licence group's id is the field a mapping names (no record has an Id, issue 13); any other such
+    // name is no SCIM group, and is never sent to Salesforce.
+    const feature = raw.startsWith(TARGETS.featureLicence.prefix)
+      ? config.mappings.find((m) => m.kind === 'featureLicence' && m.target.toLowerCase() === raw.toLowerCase())?.target
+      : undefined
+    const id = raw.startsWith(TARGETS.featureLicence.prefix) ? feature : normalizeSalesforceId(raw)
     const kind = id === undefined ? undefined : kindOfId(id)
     if (id === undefined || kind === undefined || await store.isGroupTombstoned(id)) throw notFound(raw)
     return { id, kind }
@@ -216,6 +222,7 @@ export function createGroupChanges (gc: GroupContext) {
     target.displayName = plan.displayName
     // A permission set that needs a permission set licence: the licence first, for the members who lack it.
     const licenceId = gc.licences === undefined ? undefined : licenceOf(target)
+    await deferForInactive(target, plan, state, licenceId, ctx)
     const granted = licenceId === undefined
       ? []
       : await gc.licences?.grant(licenceId, plan.writes.filter((w) => w.write.op === 'addMember').map((w) => w.write.userId), ctx.client, ctx.log) ?? []
@@ -236,6 +243,11 @@ export function createGroupChanges (gc: GroupContext) {
         // to remove it); a mark whose row turns out absent is harmless, a row without its mark is never removed.
         const restore = sentAndUnknown.flatMap((label) => (byLabel.get(label)?.undo ?? []).filter((e) => e.type === 'addMembership'))
         await applyEffects([...undo.flatMap((label) => byLabel.get(label)?.undo ?? []), ...restore], ctx.client)
+        // A feature licence without a free seat: named, with how many users hold it (read now, after the refusal).
+        if (target.kind === 'featureLicence' && err instanceof SalesforceError && err.code === 'LICENSE_LIMIT_EXCEEDED' && gc.licenceGateway !== undefined) {
+          const refused = err.fields.length > 0 ? err : new SalesforceError(err.code, err.message, err.kind, { fields: [target.id] })
+          throw await explainUserLicenceLimit(refused, gc.licenceGateway, err instanceof RecordWriteError && err.label !== '' ? `member ${err.label}` : `the members of '${target.displayName}'`, ctx.log)
+        }
         throw explainWriteError(err, target)
       })
     }
@@ -253,6 +265,27 @@ export function createGroupChanges (gc: GroupContext) {
     if (!full) return undefined
     // Claims (profile, role) are in the store; the plan knows the rows.
     return isSingleValued(target.kind) ? new Set(await store.membersOf(target.id)) : plan.members
+  }
+
+  /**
+   * With users.releaseLicencesOnDeactivate, an inactive user holds no licence scimforce grants: a member added to
+   * a package licence, feature licence or licensed permission set group while inactive (WSO2 sends a group's whole
+   * member list on every change, deactivated members included) is recorded as scimforce's and listed for the
+   * reactivation (licence-release.ts), with no Salesforce write now. Takes those writes out of the plan.
+   */
+  async function deferForInactive (target: Target, plan: { writes: Array<{ write: { op: string, userId: string }, effects: StoreEffect[] }> }, state: State, licenceId: string | undefined, ctx: RequestContext): Promise<void> {
+    if (gc.users.releaseLicencesOnDeactivate === false) return
+    if (target.kind !== 'packageLicence' && target.kind !== 'featureLicence' && licenceId === undefined) return
+    const deferred = plan.writes.filter((w) => w.write.op === 'addMember' && state.users.get(w.write.userId)?.IsActive === false)
+    if (deferred.length === 0) return
+    await applyEffects(deferred.flatMap((w) => w.effects), ctx.client)
+    for (const { write: { userId } } of deferred) {
+      await recordReleased(store, userId, target.kind === 'packageLicence'
+        ? { packageLicences: [target.id] }
+        : target.kind === 'featureLicence' ? { features: [target.id] } : { permissionSets: [{ id: target.id, licenceId: licenceId as string }] })
+    }
+    ctx.log.info({ group: target.id, users: deferred.map((w) => w.write.userId) }, 'members added while inactive get their licence when they are reactivated')
+    plan.writes = plan.writes.filter((w) => !deferred.includes(w))
   }
 
   /** Names the member a record error is about, and says how far a multi-step change got. */

@@ -192,7 +192,8 @@ function subjectOf (t: Target): Lookup {
   return ({ urn, attr }) => {
     if (urn !== undefined && urn.toLowerCase() !== CORE_GROUP) return undefined
     switch (attr.toLowerCase()) {
-      case 'id': return { type: 'string', caseExact: true, canonical: normalizeSalesforceId, values: [t.id] }
+      // A feature licence group's id is its field's name, not a Salesforce id (issue 13): compared as it is.
+      case 'id': return t.kind === 'featureLicence' ? { type: 'string', caseExact: true, values: [t.id] } : { type: 'string', caseExact: true, canonical: normalizeSalesforceId, values: [t.id] }
       case 'displayname': return { type: 'string', values: [t.displayName] }
       case 'meta': return { type: 'complex', values: [meta] }
       default: return undefined

@@ -1,8 +1,9 @@
 // SCIM Group operations on Salesforce: a public group (Group + GroupMember) by default, or an existing permission
-// set, permission set group, profile or role that configuration maps the group's displayName to. Membership
-// changes are translated straight from the request (never by reading a large group to add one member), planned
-// by mapping/group-plan.ts, written by the Groups gateway (src/salesforce/groups.ts) in all-or-none composite
-// requests, and only ever remove what scimforce itself made. This module only orchestrates.
+// set, permission set group, profile, role, package licence, queue or feature licence (a UserPermissions* flag) that
+// configuration maps the group's displayName to. Membership changes are translated straight from the request
+// (never by reading a large group to add one member), planned by mapping/group-plan.ts, written by the Groups
+// gateway (src/salesforce/groups.ts) in all-or-none composite requests, and only ever remove what scimforce itself
+// made. This module only orchestrates.
 //
 // Salesforce API calls per operation (asserted in test/scim/groups-calls.test.ts; n = members the request names):
 //   GET /Groups/{id}                        1 (+1 per further 2,000 members); excludedAttributes=members: 1
@@ -16,7 +17,8 @@
 //   rename, mapped targets)                 others), one write; 1 when nothing needs writing (an IdP retry)
 //   PUT (the full member list)              2 (+1 per further 2,000 current members)
 //   DELETE                                  1 for a public group scimforce made; otherwise 2 (read, remove its own)
-//   GET /Users/{id} with groups             1 (the membership queries travel in the user's composite)
+//   GET /Users/{id} with groups             1 (the membership queries travel in the user's composite); 2 when more
+//                                           than four membership queries are needed (many kinds mapped)
 // A write larger than one composite (25 subrequests, 5 collections of 200 records) costs one call per composite.
 import type { GroupsConfig, UsersConfig } from '../config/types.js'
 import {
@@ -29,6 +31,7 @@ import type { UserMapping } from '../mapping/user.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { Gateway, SfRecord } from '../salesforce/gateway.js'
 import { createGroupsGateway, type RowKind, type UserGroupKinds } from '../salesforce/groups.js'
+import { MAX_QUERIES_OR_COLLECTIONS, readAll } from '../salesforce/batch.js'
 import { createLicenceGateway } from '../salesforce/licences.js'
 import { scopeConditionOf, userScopeOf } from '../salesforce/users.js'
 import type { Store } from '../store/store.js'
@@ -82,8 +85,9 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
     objects: TARGETS,
     userScope: async () => await scopeConditionOf(userScopeOf(deps.users, deps.integrationUserId)),
   })
-  const licences = createLicenceKeeper(createLicenceGateway(deps.gateway), store)
-  const gc: GroupContext = { sf, store, config, users: deps.users, userMapping: deps.userMapping, licences }
+  const licenceGateway = createLicenceGateway(deps.gateway)
+  const licences = createLicenceKeeper(licenceGateway, store)
+  const gc: GroupContext = { sf, store, config, users: deps.users, userMapping: deps.userMapping, licences, licenceGateway }
   const changes = createGroupChanges(gc)
   const { parseId, load, membersFrom, membersAfter, readForChange, apply, assertWritable } = changes
 
@@ -179,6 +183,9 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
     group: config.defaultTarget === 'publicGroup',
     permissionSet: mappedKinds.has('permissionSet'),
     permissionSetGroup: mappedKinds.has('permissionSetGroup'),
+    packageLicence: mappedKinds.has('packageLicence'),
+    queue: mappedKinds.has('queue'),
+    featureLicences: [...new Set(config.mappings.filter((m) => m.kind === 'featureLicence').map((m) => m.target))],
   }
 
   /** The SCIM groups among a user's memberships, then (profile and role groups) the user's claims. */
@@ -198,10 +205,17 @@ export function createGroupService (deps: GroupServiceDeps): GroupService {
 
   function userGroups (userId: string, groupsUrl: string): UserGroupsRead {
     const read = sf.userGroupsRead(userId, userGroupKinds)
+    // A composite holds five queries (docs/salesforce-behaviour.md#composite), the user's own among them: with many kinds mapped, the
+    // membership queries beyond four are read in one more call.
+    const inline = read.requests.slice(0, MAX_QUERIES_OR_COLLECTIONS - 1)
+    const rest = read.requests.slice(MAX_QUERIES_OR_COLLECTIONS - 1)
     return {
-      requests: read.requests,
-      build: async (bodies) => (await groupsOfUser(userId, read.records(bodies)))
-        .map((g) => ({ value: g.id, display: g.displayName, $ref: `${groupsUrl}/${g.id}`, type: 'direct' as const })),
+      requests: inline,
+      build: async (bodies, log) => {
+        const all = rest.length === 0 || log === undefined ? bodies : new Map([...bodies, ...await readAll(deps.gateway, rest, log)])
+        return (await groupsOfUser(userId, read.records(all)))
+          .map((g) => ({ value: g.id, display: g.displayName, $ref: `${groupsUrl}/${g.id}`, type: 'direct' as const }))
+      },
     }
   }
 

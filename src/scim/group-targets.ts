@@ -1,6 +1,6 @@
 // The start-up check (and the doctor's) that every configured group mapping names a Salesforce record that exists
-// (permission sets, permission set groups, profiles, roles) and is not admin-grade unless the mapping allows it;
-// the lookups are the Groups gateway's.
+// (permission sets, permission set groups, profiles, roles, package licences, queues; a feature licence's User
+// field) and is not admin-grade unless the mapping allows it; the lookups are the Groups gateway's.
 import type { Config, GroupTargetKind } from '../config/types.js'
 import { DEFAULT_GROUPS_CONFIG, TARGETS, displayNameOf } from '../mapping/group.js'
 import { privilegedRefusal, sameTarget, targetKey } from '../mapping/group-target.js'
@@ -8,7 +8,9 @@ import type { Logger } from '../salesforce/connection.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { Gateway, SfRecord } from '../salesforce/gateway.js'
 import { createGroupsGateway } from '../salesforce/groups.js'
+import { createLicenceGateway } from '../salesforce/licences.js'
 import { normalizeSalesforceId } from '../salesforce/ids.js'
+import { idKey } from '../store/store.js'
 
 const KIND_WORD: Record<GroupTargetKind, string> = {
   permissionSet: 'permission set (by its API name)',
@@ -17,6 +19,7 @@ const KIND_WORD: Record<GroupTargetKind, string> = {
   role: 'role (by its API name)',
   packageLicence: 'package licence (by its namespace prefix)',
   queue: 'queue (by its API name)',
+  featureLicence: 'feature licence (by its UserPermissions* field)',
 }
 
 /** What the check found: problems to fix, and admin-grade targets that stop the start. */
@@ -80,15 +83,25 @@ export async function inspectGroupMappings (gateway: Gateway, config: Config, lo
       continue
     }
     const id = String(record.Id)
-    const first = seen.get(id.slice(0, 15))
+    const first = seen.get(idKey(id))
     if (first !== undefined) {
       problems.push(`${key} names the same ${TARGETS[m.kind].label} (${id}) as groups.mappings[${first}]: two SCIM groups cannot share one Salesforce record`)
       continue
     }
-    seen.set(id.slice(0, 15), i)
+    seen.set(idKey(id), i)
     const shown = displayNameOf(groups, m.kind, record)
     if (shown === undefined || !sameTarget(groups, shown, m.kind, record)) {
       problems.push(`${key}: "${m.displayName}" is shadowed by an earlier mapping (groups reach ${id} under another name): reorder groups.mappings`)
+    }
+  }
+  // A feature licence has no record to look up: its field is counted instead, which fails when User has no such
+  // field (INVALID_FIELD) — one call per feature licence mapping, at start-up and in doctor only.
+  for (const { m, i } of exact.filter(({ m }) => m.kind === 'featureLicence')) {
+    try {
+      await createLicenceGateway(gateway).featureHolders(m.target, log)
+    } catch (err) {
+      const reason = err instanceof SalesforceError ? `${err.code}: ${err.message}` : String(err)
+      problems.push(`groups.mappings[${i}].featureLicence names "${m.target}", but Salesforce could not count its holders (${reason}): name a UserPermissions* field of User (Setup → Company Information lists the feature licences)`)
     }
   }
   if (needsDefaultProfile && !found.profileFound) {

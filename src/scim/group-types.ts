@@ -4,8 +4,10 @@
 import type { GroupsConfig, UsersConfig } from '../config/types.js'
 import type { GroupTarget } from '../mapping/group-target.js'
 import type { UserMapping } from '../mapping/user.js'
+import type { Logger } from '../salesforce/connection.js'
 import type { CompositeSubrequest } from '../salesforce/gateway.js'
 import type { GroupsGateway } from '../salesforce/groups.js'
+import type { LicenceGateway } from '../salesforce/licences.js'
 import type { Store } from '../store/store.js'
 import type { LicenceKeeper } from './licence-keeper.js'
 
@@ -18,9 +20,10 @@ export interface GroupReadOptions {
 }
 
 export interface UserGroupsRead {
+  /** At most four queries: with the user's own query they fill one composite (docs/salesforce-behaviour.md#composite). */
   requests: CompositeSubrequest[]
   /** The user's `groups` (RFC 7643 §4.1.2: direct memberships only; Salesforce nesting is not followed). */
-  build: (bodies: ReadonlyMap<string, unknown>) => Promise<Array<{ value: string, display: string, $ref: string, type: 'direct' }>>
+  build: (bodies: ReadonlyMap<string, unknown>, log?: Logger) => Promise<Array<{ value: string, display: string, $ref: string, type: 'direct' }>>
 }
 
 /** What every part of the Groups service works with. */
@@ -32,4 +35,6 @@ export interface GroupContext {
   userMapping: UserMapping
   /** Permission set licences that follow their permission sets (issue 13); absent: none are granted. */
   licences?: LicenceKeeper
+  /** Seat counts for errors that name a licence (feature licences, issue 13). */
+  licenceGateway?: LicenceGateway
 }

@@ -13,7 +13,9 @@ export const PSL_GRANTS_NS = 'psl-grants'
 
 interface GrantMark { licenceId: string, userId: string, client: string, at: string }
 
-const key = (licenceId: string, userId: string): string => `${idKey(licenceId)}|${idKey(userId)}`
+/** Key of a psl-grants mark: the licence, then the user. */
+export const pslGrantKey = (licenceId: string, userId: string): string => `${idKey(licenceId)}|${idKey(userId)}`
+const key = pslGrantKey
 
 /** The permission set licence a permission set needs, from its record as read (PermissionSet.LicenseId). */
 export function licenceOf (target: { kind: string, record: Record<string, unknown> }): string | undefined {

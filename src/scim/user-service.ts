@@ -19,6 +19,7 @@ import {
 import { lowerCaseOperationTypes, planPatch, resolveValueFilters, takeExternalId, type PatchOperation } from '../mapping/patch.js'
 import { createDeprovisioner } from './deprovision.js'
 import { explainUserLicenceLimit } from './licence-keeper.js'
+import { createLicenceRelease } from './licence-release.js'
 import { fromScimmy, guard, notFound, ScimError, toScimError } from './errors.js'
 import { createUserNames, userNameInPatch } from './user-names.js'
 import { createUserExternalIds } from './user-external-ids.js'
@@ -50,7 +51,7 @@ export interface UserService {
 /** The reads that find a user's groups, and how their answers become `groups` (src/scim/group-service.ts). */
 export interface UserGroupsReader {
   requests: CompositeSubrequest[]
-  build: (bodies: ReadonlyMap<string, unknown>) => Promise<Array<Record<string, unknown>>>
+  build: (bodies: ReadonlyMap<string, unknown>, log?: Logger) => Promise<Array<Record<string, unknown>>>
 }
 
 export interface UserServiceDeps {
@@ -121,8 +122,8 @@ export function createUserService (deps: UserServiceDeps): UserService {
     await externalIds.set(ctx.client, id, typeof value === 'string' && value !== '' ? value : null)
   }
 
-  const deprovision = createDeprovisioner(users, store)
   const licences = createLicenceGateway(deps.gateway)
+  const deprovision = createDeprovisioner(users, store, config.releaseLicencesOnDeactivate !== false ? createLicenceRelease(licences, store) : undefined)
 
   /**
    * Every write of an existing user: one that disables goes through the deprovisioner (frozen or inactive, never
@@ -216,11 +217,11 @@ export function createUserService (deps: UserServiceDeps): UserService {
       : undefined
     if (withGroups !== undefined && reader !== undefined) {
       rec = withGroups.user
-      groups = await reader.build(withGroups.bodies)
+      groups = await reader.build(withGroups.bodies, ctx.log)
     } else {
       rec = await guard(users.retrieve(id, ctx.log))
       // Groups that need no Salesforce read (profile and role claims) when there was nothing to ask.
-      if (reader !== undefined && reader.requests.length === 0) groups = await reader.build(new Map())
+      if (reader !== undefined && reader.requests.length === 0) groups = await reader.build(new Map(), ctx.log)
     }
     if (rec === undefined) return await missing(id, ctx.log)
     if (await store.isTombstoned(id)) {

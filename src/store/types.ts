@@ -13,7 +13,7 @@ export interface Tombstone {
 }
 
 /** The kinds of group target (mapping/group.ts); 'group' is a public group. */
-export type MembershipKind = 'group' | 'permissionSet' | 'permissionSetGroup' | 'profile' | 'role' | 'packageLicence' | 'queue'
+export type MembershipKind = 'group' | 'permissionSet' | 'permissionSetGroup' | 'profile' | 'role' | 'packageLicence' | 'queue' | 'featureLicence'
 
 /**
  * One membership scimforce is answerable for. For 'group', 'permissionSet' and 'permissionSetGroup' it is the
@@ -111,5 +111,7 @@ export class StoreUnavailableError extends Error {
 
 /** Salesforce ids are case-sensitive in 15 characters and carry a case checksum in 18; key on the 15. */
 export function idKey (id: string): string {
-  return id.slice(0, 15)
+  // Only an 18-character Salesforce Id has a 15-character key. A feature licence group's id is its User field
+  // (UserPermissionsMarketingUser, issue 13), which must stay whole: its first 15 characters are all alike.
+  return id.length === 18 && /^[A-Za-z0-9]+$/.test(id) ? id.slice(0, 15) : id
 }
