@@ -25,7 +25,11 @@ export interface ReadinessReport {
   ready: boolean
   body: {
     status: 'ready' | 'not ready'
-    checks: { salesforce: CheckResult, circuit: BreakerState, store: CheckResult }
+    /**
+     * `dailyLimit` is `spent` while Salesforce refuses calls for the day (REQUEST_LIMIT_EXCEEDED): the instance stays
+     * ready (see callApi) but says so here, beside the gauges scimforce_salesforce_api_usage / _api_limit.
+     */
+    checks: { salesforce: CheckResult, circuit: BreakerState, store: CheckResult, dailyLimit: 'ok' | 'spent' }
     /** Why not ready, in fixed words: the probe's answer is seen by whoever can reach the port; details go to the log. */
     reasons?: string[]
   }
@@ -54,6 +58,8 @@ export function createReadiness (deps: ReadinessDeps, options: Partial<Readiness
   const o: ReadinessOptions = { ...DEFAULT_READINESS, ...options }
   let cached: { at: number, ok: boolean } | undefined
   let running: Promise<boolean> | undefined
+  /** Whether the last API check met a spent daily allowance. */
+  let limitSpent = false
 
   /**
    * One real call as the integration user: the limits resource (one API call, answered only with a live
@@ -66,13 +72,15 @@ export function createReadiness (deps: ReadinessDeps, options: Partial<Readiness
     try {
       await deps.session.ensureAuthorized()
       await deps.session.conn.request({ method: 'GET', url: deps.dataPath('/limits') })
+      limitSpent = false
       return true
     } catch (raw) {
       const err = classify(raw)
       // A spent daily allowance is Salesforce answering a live session: the user can call, the org's quota is
       // out. Every instance would be "not ready" at once, and the IdP would meet closed doors instead of the
       // honest 429 + Retry-After each SCIM call answers; no restart or reschedule fixes a quota.
-      if (err.code === 'REQUEST_LIMIT_EXCEEDED') {
+      limitSpent = err.code === 'REQUEST_LIMIT_EXCEEDED'
+      if (limitSpent) {
         log.warn({ code: err.code }, 'readiness: the daily API allowance is spent; SCIM calls answer 429 until it resets')
         return true
       }
@@ -130,7 +138,7 @@ export function createReadiness (deps: ReadinessDeps, options: Partial<Readiness
         body: {
           status: ready ? 'ready' : 'not ready',
           // Open but due for its probe is half-open in all but name: the next call goes through.
-          checks: { salesforce: api === true ? 'ok' : 'failed', circuit: before.state === 'open' && !heldBack ? 'halfOpen' : before.state, store },
+          checks: { salesforce: api === true ? 'ok' : 'failed', circuit: before.state === 'open' && !heldBack ? 'halfOpen' : before.state, store, dailyLimit: limitSpent ? 'spent' : 'ok' },
           ...(ready ? {} : { reasons }),
         },
       }

@@ -60,7 +60,7 @@ describe('/readyz', () => {
     const http = await app(config)
     const res = await http.get('/readyz')
     expect(res.status).toBe(200)
-    expect(res.body).toEqual({ status: 'ready', checks: { salesforce: 'ok', circuit: 'closed', store: 'ok' } })
+    expect(res.body).toEqual({ status: 'ready', checks: { salesforce: 'ok', circuit: 'closed', store: 'ok', dailyLimit: 'ok' } })
     expect(res.headers['cache-control']).toBe('no-store')
     expectNothingSecret(res.body, config)
   })
@@ -72,7 +72,7 @@ describe('/readyz', () => {
     const http = await app(config)
     const res = await http.get('/readyz')
     expect(res.status).toBe(503)
-    expect(res.body).toEqual({ status: 'not ready', checks: { salesforce: 'failed', circuit: 'closed', store: 'ok' }, reasons: [REASONS.api] })
+    expect(res.body).toEqual({ status: 'not ready', checks: { salesforce: 'failed', circuit: 'closed', store: 'ok', dailyLimit: 'ok' }, reasons: [REASONS.api] })
     expectNothingSecret(res.body, config)
   })
 
@@ -84,7 +84,7 @@ describe('/readyz', () => {
     await e.close()
     const res = await http.get('/readyz')
     expect(res.status).toBe(503)
-    expect(res.body).toEqual({ status: 'not ready', checks: { salesforce: 'failed', circuit: 'closed', store: 'ok' }, reasons: [REASONS.api] })
+    expect(res.body).toEqual({ status: 'not ready', checks: { salesforce: 'failed', circuit: 'closed', store: 'ok', dailyLimit: 'ok' }, reasons: [REASONS.api] })
     expectNothingSecret(res.body, config)
   })
 
@@ -96,7 +96,7 @@ describe('/readyz', () => {
     const http = await app(config, broken)
     const res = await http.get('/readyz')
     expect(res.status).toBe(503)
-    expect(res.body).toEqual({ status: 'not ready', checks: { salesforce: 'ok', circuit: 'closed', store: 'failed' }, reasons: [REASONS.store] })
+    expect(res.body).toEqual({ status: 'not ready', checks: { salesforce: 'ok', circuit: 'closed', store: 'failed', dailyLimit: 'ok' }, reasons: [REASONS.store] })
     expect(JSON.stringify(res.body)).not.toContain('SQLITE')
   })
 
@@ -131,7 +131,7 @@ describe('/readyz', () => {
 })
 
 describe('/readyz tells the truth about the integration user', () => {
-  const NOT_READY = { status: 'not ready', checks: { salesforce: 'failed', circuit: 'closed', store: 'ok' }, reasons: [REASONS.api] }
+  const NOT_READY = { status: 'not ready', checks: { salesforce: 'failed', circuit: 'closed', store: 'ok', dailyLimit: 'ok' }, reasons: [REASONS.api] }
 
   it('is 503 once the integration user is deactivated (Salesforce ends its sessions), though a token was cached', async () => {
     const e = await emulator()
@@ -179,13 +179,17 @@ describe('/readyz tells the truth about the integration user', () => {
 })
 
 describe('/readyz and the daily API allowance', () => {
-  it('stays ready when the allowance is spent: a quota is not an outage, and SCIM answers 429 meanwhile', async () => {
+  it('stays 200 with the daily API allowance spent, and says dailyLimit: spent (the IdP meets 429s, not closed doors)', async () => {
     const e = await emulator()
-    const http = await app(testConfig(e))
+    const config = testConfig(e)
+    const http = await app(config)
+    expect((await http.get('/readyz')).body.checks.dailyLimit).toBe('ok')
     e.faults.exhaustDailyLimit()
     const res = await http.get('/readyz')
     expect(res.status).toBe(200)
-    expect(res.body).toEqual({ status: 'ready', checks: { salesforce: 'ok', circuit: 'closed', store: 'ok' } })
+    expect(res.body).toEqual({ status: 'ready', checks: { salesforce: 'ok', circuit: 'closed', store: 'ok', dailyLimit: 'spent' } })
+    e.faults.reset()
+    expect((await http.get('/readyz')).body.checks.dailyLimit).toBe('ok')
   })
 })
 
@@ -200,7 +204,7 @@ describe('/readyz reports the circuit breaker', () => {
     const res = await http.get('/readyz')
     expect(res.status).toBe(503)
     // Salesforce itself answers the check: the reason is the breaker, and the answer says so.
-    expect(res.body).toEqual({ status: 'not ready', checks: { salesforce: 'ok', circuit: 'open', store: 'ok' }, reasons: [REASONS.circuit] })
+    expect(res.body).toEqual({ status: 'not ready', checks: { salesforce: 'ok', circuit: 'open', store: 'ok', dailyLimit: 'ok' }, reasons: [REASONS.circuit] })
     expectNothingSecret(res.body, config)
     // Due for its probe: ready, so traffic comes back and its first call closes the breaker.
     await new Promise((resolve) => setTimeout(resolve, openMs + 50))

@@ -299,7 +299,7 @@ describe('secrets stay secret', () => {
 
     // Health says whether, never why or where.
     expect(JSON.parse(health.body)).toEqual({ status: 'ok' })
-    expect(JSON.parse(ready.body)).toEqual({ status: 'ready', checks: { salesforce: 'ok', circuit: 'closed', store: 'ok' } })
+    expect(JSON.parse(ready.body)).toEqual({ status: 'ready', checks: { salesforce: 'ok', circuit: 'closed', store: 'ok', dailyLimit: 'ok' } })
     // Salesforce refuses the token (the run-as user was deactivated): the probe says so, and nothing more.
     const integration = String(emulator.seed.users['integration@scimforce.demo'])
     emulator.org.systemUpdate('User', integration, { IsActive: false })
@@ -307,7 +307,7 @@ describe('secrets stay secret', () => {
     const down = await call({ method: 'GET', url: '/readyz' })
     emulator.org.systemUpdate('User', integration, { IsActive: true })
     expect(down.status).toBe(503)
-    expect(JSON.parse(down.body)).toEqual({ status: 'not ready', checks: { salesforce: 'failed', circuit: 'closed', store: 'ok' }, reasons: [REASONS.api] })
+    expect(JSON.parse(down.body)).toEqual({ status: 'not ready', checks: { salesforce: 'failed', circuit: 'closed', store: 'ok', dailyLimit: 'ok' }, reasons: [REASONS.api] })
     for (const doc of [health, ready, down]) {
       expect(doc.body).not.toContain(emulator.url)
       expect(doc.body).not.toMatch(/version|node|error|salesforce\.com|stack/i)
