@@ -435,8 +435,11 @@ const ONLY_LOAD = process.env.BENCH_ONLY === 'load'
 
 async function main (): Promise<void> {
   if (ONLY_LOAD) {
+    // BENCH_LOAD_WAYS=one,coalesced,bulk picks some of the ways (by the first word of each, case-insensitive).
+    const picked = (process.env.BENCH_LOAD_WAYS ?? '').toLowerCase().split(',').filter((w) => w !== '')
+    const ways = picked.length === 0 ? LOAD_WAYS : LOAD_WAYS.filter((w) => picked.some((p) => w.toLowerCase().startsWith(p)))
     const results: LoadResult[] = []
-    for (const way of LOAD_WAYS) results.push(await initialLoad(way))
+    for (const way of ways) results.push(await initialLoad(way))
     process.stdout.write(`${loadTable(results).join('\n')}\n`)
     return
   }

@@ -33,10 +33,11 @@ export interface Coalescer<I, R> {
 interface Entry<I, R> { item: I, key: string, resolve: (value: R) => void, reject: (error: unknown) => void }
 
 /**
- * How long the queue waits for the callers a batch has just answered: a quarter of that batch's own round trip,
- * between 5 and 50 ms. It only bounds the wait when a caller does not come back (its client stopped, or sends
- * something else next); a caller that does come back ends the wait at once. A quarter of a round trip keeps the
- * cost of a caller that never returns small beside the round trip each write costs anyway.
+ * How long the queue waits for the callers a batch has just answered, counted from the answer and again from each
+ * caller's return (a gap in their arrivals): a quarter of that batch's own round trip, between 5 and 50 ms. It only
+ * matters when a caller does not come back (its client stopped, or sends something else next); the last caller
+ * to come back ends the wait at once. A quarter of a round trip keeps the cost of a caller that never returns
+ * small beside the round trip each write costs anyway.
  */
 export function returnWaitMs (lastBatchMs: number): number {
   return Math.min(50, Math.max(5, lastBatchMs / 4))
@@ -53,8 +54,8 @@ export function returnWaitMs (lastBatchMs: number): number {
  * two calls and two round trips per cycle instead of one. So:
  * - one batch of a kind is in flight at a time; what arrives meanwhile queues;
  * - when a batch returns, its callers are answered and expected back: the queue is sent once as many callers
- *   (origins) have submitted again as the batch answered, or when the queue holds a full batch, or after
- *   returnWaitMs (a caller that never comes back delays the others by at most that);
+ *   (origins) have submitted again as the batch answered, or when the queue holds a full batch, or when none of
+ *   them has come back for returnWaitMs (a caller that never comes back delays the others by at most that);
  * - with no batch in flight and nobody expected, a write is sent at once (on the next turn of the event loop, so
  *   that what one request submits in one go, a Bulk request's operations, leaves together).
  * A lone client is never delayed: it is the only caller expected back, so its next write is sent the moment it
@@ -72,6 +73,18 @@ export function createCoalescer<I, R> (run: (items: readonly I[]) => Promise<Arr
   let back = new Set<unknown>()
   let waitUntil = 0
   let waitTimer: NodeJS.Timeout | undefined
+
+  /** The wait's length for the current batch's callers (returnWaitMs of its round trip). */
+  let wait = 0
+
+  /** The queue waits `wait` ms more: from a batch's answer, and again from each of its callers' return. */
+  function restartWait (): void {
+    if (waitTimer !== undefined) clearTimeout(waitTimer)
+    waitUntil = now() + wait
+    // The timer ends the wait itself: Node's timers keep whole milliseconds and may fire a fraction early.
+    waitTimer = setTimeout(() => { waitTimer = undefined; waitUntil = 0; schedule() }, wait)
+    waitTimer.unref()
+  }
 
   function ready (): boolean {
     if (inFlight || queue.length === 0) return false
@@ -130,11 +143,8 @@ export function createCoalescer<I, R> (run: (items: readonly I[]) => Promise<Arr
       // The callers just answered are expected back; what queued meanwhile waits for them, bounded.
       expected = new Set(batch.map((e) => origin(e.item))).size
       back = new Set()
-      const wait = waitFor(now() - started)
-      waitUntil = now() + wait
-      // The timer ends the wait itself: Node's timers keep whole milliseconds and may fire a fraction early.
-      waitTimer = setTimeout(() => { waitTimer = undefined; waitUntil = 0; schedule() }, wait)
-      waitTimer.unref()
+      wait = waitFor(now() - started)
+      restartWait()
       schedule()
     }
   }
@@ -148,6 +158,8 @@ export function createCoalescer<I, R> (run: (items: readonly I[]) => Promise<Arr
         if (expected > 0 && !back.has(o)) {
           back.add(o)
           expected--
+          // Callers still coming back one by one: the wait is for a gap in their arrivals, not from the answer.
+          if (expected > 0) restartWait()
         }
         schedule()
       })

@@ -36,10 +36,10 @@ async function simulate (clients: number, total: number, rttMs: number, turnarou
       await sleep(turnaround(client))
     }
   }
-  let finished = false
-  const done = Promise.all(Array.from({ length: clients }, async (_v, i) => { await sleep(turnaround(i)); await loop(i) })).finally(() => { finished = true })
+  const state = { finished: false }
+  const done = Promise.all(Array.from({ length: clients }, async (_v, i) => { await sleep(turnaround(i)); await loop(i) })).finally(() => { state.finished = true })
   // A millisecond at a time, so every client's next write is scheduled before the clock moves on.
-  while (!finished) await vi.advanceTimersByTimeAsync(1)
+  while (!state.finished) await vi.advanceTimersByTimeAsync(1)
   await done
   return { batches, ms: Date.now() - start, latencies }
 }
