@@ -313,6 +313,9 @@ async function sustained (p: Phase, pool: PoolUser[]): Promise<{ slices: Memory[
   return { slices, before, rps: ops / seconds, ops }
 }
 
+/** The V8 flags the container runs with (the Dockerfile's NODE_OPTIONS), so that the load's RSS is the image's. */
+const CONTAINER_V8_FLAGS = (/NODE_OPTIONS="([^"]*)"/.exec(readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8'))?.[1] ?? '').split(' ').filter((f) => f !== '')
+
 type LoadWay = 'one call per user' | 'coalesced single POSTs' | `Bulk of ${number}`
 const LOAD_WAYS: LoadWay[] = ['one call per user', 'coalesced single POSTs', `Bulk of ${BULK_OPS}`]
 interface LoadResult { way: LoadWay, seconds: number, users: number, failed: number, apiCalls: number, tokens: number, idle: Memory, peak: Memory }
@@ -327,7 +330,7 @@ async function initialLoad (way: LoadWay): Promise<LoadResult> {
   const emulator = await startChild<EmulatorInfo>('emulator-process', { latencyMs: LOAD_LATENCY_MS })
   const scimforce = await startChild<ScimforceInfo>('scimforce-process', {
     salesforceUrl: emulator.info.url, profileId: emulator.info.profileId, token: TOKEN, coalesceWrites: way !== 'one call per user',
-  }, { exposeGc: true })
+  }, { exposeGc: true, v8Flags: CONTAINER_V8_FLAGS })
   try {
     await fetch(`${scimforce.info.url}/scim/v2/Users?count=1`, { headers: HEADERS })
     const idle = await scimforce.call<Memory>('memory')
