@@ -1,6 +1,6 @@
 // Coalesced writes: while a Salesforce call of one kind is in flight, further writes of that kind queue, and when
-// it finishes they go out together as one batch (DESIGN.md "Batch where Salesforce allows it"). No batching window:
-// a lone write is dispatched at once, and each caller gets its own answer or its own error.
+// it finishes they go out together as one batch (DESIGN.md "Batch where Salesforce allows it"). No timer: a lone
+// write is dispatched at once, and each caller gets its own answer or its own error.
 
 /** One caller's answer: its value, or the error that is its alone. */
 export type Settled<R> = { ok: true, value: R } | { ok: false, error: unknown }
