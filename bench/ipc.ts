@@ -15,10 +15,10 @@ export interface ChildHandle<R> {
 }
 
 /** Starts `bench/<name>.ts` with `args` (JSON in BENCH_ARGS) and resolves once it says it is ready. */
-export async function startChild<R> (name: string, args: unknown, opts: { exposeGc?: boolean } = {}): Promise<ChildHandle<R>> {
+export async function startChild<R> (name: string, args: unknown, opts: { exposeGc?: boolean, v8Flags?: string[] } = {}): Promise<ChildHandle<R>> {
   const script = fileURLToPath(new URL(`./${name}.ts`, import.meta.url))
   const child: ChildProcess = fork(script, [], {
-    execArgv: ['--import', 'tsx', ...(opts.exposeGc === true ? ['--expose-gc'] : [])],
+    execArgv: ['--import', 'tsx', ...(opts.exposeGc === true ? ['--expose-gc'] : []), ...(opts.v8Flags ?? [])],
     // The benchmark must never send traffic elsewhere: no proxy variables reach the children.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', BENCH_ARGS: JSON.stringify(args) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -368,6 +368,9 @@ async function sustained (p: Phase, pool: PoolUser[]): Promise<{ slices: Memory[
   return { slices, before, rps: ops / seconds, ops }
 }
 
+/** The V8 flags the container runs with (the Dockerfile's NODE_OPTIONS), so that the load's RSS is the image's. */
+const CONTAINER_V8_FLAGS = (/NODE_OPTIONS="([^"]*)"/.exec(readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8'))?.[1] ?? '').split(' ').filter((f) => f !== '')
+
 type LoadWay = 'one call per user' | 'coalesced single POSTs' | `Bulk of ${number}`
 const LOAD_WAYS: LoadWay[] = ['one call per user', 'coalesced single POSTs', `Bulk of ${BULK_OPS}`]
 interface LoadResult { way: LoadWay, seconds: number, users: number, failed: number, apiCalls: number, tokens: number, idle: Memory, peak: Memory }
@@ -382,7 +385,7 @@ async function initialLoad (way: LoadWay): Promise<LoadResult> {
   const emulator = await startChild<EmulatorInfo>('emulator-process', { latencyMs: LOAD_LATENCY_MS })
   const scimforce = await startChild<ScimforceInfo>('scimforce-process', {
     salesforceUrl: emulator.info.url, profileId: emulator.info.profileId, token: TOKEN, coalesceWrites: way !== 'one call per user',
-  }, { exposeGc: true })
+  }, { exposeGc: true, v8Flags: CONTAINER_V8_FLAGS })
   try {
     await fetch(`${scimforce.info.url}/scim/v2/Users?count=1`, { headers: HEADERS })
     const idle = await scimforce.call<Memory>('memory')
@@ -512,8 +515,11 @@ async function calls (): Promise<CallsResult> {
 
 async function main (): Promise<void> {
   if (ONLY_LOAD) {
+    // BENCH_LOAD_WAYS=one,coalesced,bulk picks some of the ways (by the first word of each, case-insensitive).
+    const picked = (process.env.BENCH_LOAD_WAYS ?? '').toLowerCase().split(',').filter((w) => w !== '')
+    const ways = picked.length === 0 ? LOAD_WAYS : LOAD_WAYS.filter((w) => picked.some((p) => w.toLowerCase().startsWith(p)))
     const results: LoadResult[] = []
-    for (const way of LOAD_WAYS) results.push(await initialLoad(way))
+    for (const way of ways) results.push(await initialLoad(way))
     process.stdout.write(`${loadTable(results).join('\n')}\n`)
     return
   }

@@ -121,12 +121,17 @@ export function decodeString (raw: string, soql = raw): string {
   return decodeChars(raw, soql).map(c => c.wildcardEscaped ? `\\${c.ch}` : c.ch).join('')
 }
 
+/** Any character outside ASCII (every UTF-16 code unit above 0x7F, surrogates included). */
+const NON_ASCII = /[\u0080-\uFFFF]/
+
 /**
  * Text as SOQL compares it case-insensitively. Assumption (Salesforce documents only "case-insensitive" for `=` and
  * LIKE, not which folding): a one-to-one case mapping per character, so `ß` never equals `SS` and `İ` never `i`.
  * It is the folding of a RegExp's `i` flag without `u`, which likePattern() uses, so `=` and LIKE agree.
  */
 export function foldCase (text: string): string {
+  // ASCII folds one to one, the same as the loop below, and natively: a bulk read-back scans every User.
+  if (!NON_ASCII.test(text)) return text.toUpperCase()
   let out = ''
   for (const ch of text) {
     const up = ch.toUpperCase()
@@ -462,6 +467,17 @@ class Compiler {
         return t !== undefined && t >= o.start && t < o.end
       }
       return compare(v, o) === 0
+    }
+    // IN of text (a batch read-back by Username): the operands folded once, one lookup per row, same result.
+    const texts = (op === 'IN' || op === 'NOT IN') && operands.every(o => o.kind === 'string')
+      ? new Set(operands.map(o => foldCase((o as { value: string }).value)))
+      : undefined
+    if (texts !== undefined) {
+      return rec => {
+        const v = valueAt(org, rec, path)
+        const hit = v !== null && texts.has(foldCase(String(v)))
+        return op === 'IN' ? hit : !hit
+      }
     }
     switch (op) {
       case '=': return rec => eq(valueAt(org, rec, path), operands[0] as Operand)

@@ -39,6 +39,9 @@ function isLiteral (body: Record<string, unknown>): boolean {
 /** An update, or a plain deactivation (IsActive=false), whose lone path is the single gateway's own method. */
 interface UpdateJob extends UpdateItem { deactivate: boolean }
 
+/** A write's caller: its request's logger (one per HTTP request; a Bulk request's operations share theirs). */
+const byRequest = (i: { log: unknown }): unknown => i.log
+
 export function coalesceWrites (single: UserGateway, deps: CoalesceDeps): UserGateway {
   const settle = async (p: Promise<SfRecord>): Promise<Array<Settled<SfRecord>>> =>
     await p.then((value) => [{ ok: true as const, value }], (error: unknown) => [{ ok: false as const, error }])
@@ -50,11 +53,11 @@ export function coalesceWrites (single: UserGateway, deps: CoalesceDeps): UserGa
   const creates = createCoalescer<CreateItem, SfRecord>(async (items) => {
     const first = items[0] as CreateItem
     return items.length === 1 ? await settle(single.createAndRead(first.record, first.log)) : await createBatch(deps.gateway, deps.fields, items)
-  }, { maxBatch: MAX_COALESCED_CREATES, key: (i) => String(i.record.Username).toLowerCase() })
+  }, { maxBatch: MAX_COALESCED_CREATES, key: (i) => String(i.record.Username).toLowerCase(), origin: byRequest })
   const updates = createCoalescer<UpdateJob, SfRecord>(async (jobs) => jobs.length === 1
     ? await settle(alone(jobs[0] as UpdateJob))
     : await updateBatch({ gateway: deps.gateway, fields: deps.fields, inScope: deps.inScope, single: async (i) => await alone(i as UpdateJob) }, jobs),
-  { maxBatch: MAX_COALESCED_UPDATES, key: (j) => j.id })
+  { maxBatch: MAX_COALESCED_UPDATES, key: (j) => j.id, origin: byRequest })
 
   return {
     ...single,

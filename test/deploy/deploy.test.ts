@@ -116,4 +116,13 @@ describe('deploy/kubernetes', () => {
     expect(container.resources?.limits?.memory).toBe('512Mi')
     expect(container.resources?.requests?.cpu).toBeDefined()
   })
+
+  it('gives V8 an old space (the image\'s NODE_OPTIONS) that collects well before the memory limit', () => {
+    const options = /NODE_OPTIONS="([^"]*)"/.exec(read('Dockerfile'))?.[1] ?? ''
+    const oldSpaceMi = Number(/--max-old-space-size=(\d+)/.exec(options)?.[1] ?? 0)
+    const limitMi = Number(/^(\d+)Mi$/.exec(String(container.resources?.limits?.memory))?.[1] ?? 0)
+    expect(oldSpaceMi).toBeGreaterThan(0)
+    // The rest of the process (code, young generation, buffers, SQLite) needs room above the heap.
+    expect(oldSpaceMi).toBeLessThanOrEqual(limitMi / 2)
+  })
 })
