@@ -57,14 +57,19 @@ function httpOptions (timeoutMs: number): HttpRequestOptions {
 /** A Connection whose every REST call (ours, and jsforce's own helpers built on `request`) carries httpOptions. */
 class ScimforceConnection extends Connection {
   readonly #http: HttpRequestOptions
+  readonly #onAnswered: () => void
 
-  constructor (config: ConnectionConfig, http: HttpRequestOptions) {
+  constructor (config: ConnectionConfig, http: HttpRequestOptions, onAnswered: () => void) {
     super(config)
     this.#http = http
+    this.#onAnswered = onAnswered
   }
 
   override request<R = unknown> (request: string | HttpRequest, options: HttpRequestOptions = {}): StreamPromise<R> {
-    return super.request<R>(request, { ...this.#http, ...options })
+    const answer = super.request<R>(request, { ...this.#http, ...options })
+    // Any answered request proves the current token works (the refresh guard below counts only fruitless refreshes).
+    answer.then(() => { this.#onAnswered() }, () => {})
+    return answer
   }
 }
 
@@ -96,7 +101,9 @@ function requestTimeoutMs (cfg: Pick<SalesforceConfig, 'timeoutMs'>): number {
 
 /**
  * After a successful refresh Salesforce may keep answering 401 (a revoked app, a session policy); jsforce would
- * then refresh and replay forever (docs/salesforce-behaviour.md#jsforce-auth). Allow a few refreshes per window, then fail.
+ * then refresh and replay forever (docs/salesforce-behaviour.md#jsforce-auth). Allow a few fruitless refreshes per
+ * window, then fail. A refresh whose token then served a request does not count: sessions that an admin or a
+ * policy ends several times in a row (each new token working) must not lock scimforce out.
  */
 const MAX_REFRESHES_PER_WINDOW = 3
 const REFRESH_WINDOW_MS = 10_000
@@ -108,6 +115,7 @@ export function createSalesforceSession (cfg: SalesforceConfig, log: Logger, env
   let authorizing: Promise<void> | undefined
   let authorized = false
   const refreshTimes: number[] = []
+  let answeredSinceRefresh = true
 
   const conn: Connection = new ScimforceConnection({
     oauth2: { clientId: cfg.clientId, ...(cfg.clientSecret !== undefined ? { clientSecret: cfg.clientSecret } : {}), loginUrl: cfg.loginUrl },
@@ -115,6 +123,8 @@ export function createSalesforceSession (cfg: SalesforceConfig, log: Logger, env
     version: cfg.apiVersion,
     refreshFn: (c, callback) => {
       const now = Date.now()
+      if (answeredSinceRefresh) refreshTimes.length = 0
+      answeredSinceRefresh = false
       while (refreshTimes.length > 0 && now - (refreshTimes[0] as number) > REFRESH_WINDOW_MS) refreshTimes.shift()
       if (refreshTimes.length >= MAX_REFRESHES_PER_WINDOW) {
         callback(new Error('Salesforce keeps rejecting fresh tokens (INVALID_SESSION_ID after refresh)'))
@@ -124,7 +134,7 @@ export function createSalesforceSession (cfg: SalesforceConfig, log: Logger, env
       log.info({ flow: cfg.authFlow }, 'Salesforce session expired; obtaining a new token')
       requestToken(c).then(() => callback(null, c.accessToken ?? undefined), (err: unknown) => callback(err as Error))
     },
-  }, httpOptions(timeoutMs))
+  }, httpOptions(timeoutMs), () => { answeredSinceRefresh = true })
   // HTTPS_PROXY / HTTP_PROXY / NO_PROXY, per request URL, for REST calls and token requests alike (proxy.ts).
   installProxyRouting(conn, env)
 
