@@ -13,7 +13,7 @@ beforeAll(async () => {
 })
 afterAll(async () => { await h.close() })
 
-const tokens = (): number => h.emulator.counters.tokenRequests
+const tokens = (): number => h.emulator.counters.snapshot().tokenRequests
 
 describe('Salesforce sessions that end', () => {
   it('survives six expiries in a row, one token request each, with concurrent requests every time', async () => {
