@@ -13,6 +13,7 @@
 // releasing go first, in the same call, and come back after the licence. When a set that needs the licence was
 // assigned by an admin, the licence stays (removing it would fail) and so do scimforce's own sets that need it.
 // Feature licences are UserPermissions* flags: they ride in the deactivation and reactivation writes themselves.
+import { sameId } from '../mapping/group.js'
 import type { Logger } from '../salesforce/connection.js'
 import { SalesforceError } from '../salesforce/errors.js'
 import type { LicenceGateway, NewRow, RowResult, UserLicences } from '../salesforce/licences.js'
@@ -52,7 +53,6 @@ export interface LicenceRelease {
   regrant (userId: string, log: Logger): Promise<void>
 }
 
-const same = (a: string, b: string): boolean => idKey(a) === idKey(b)
 const uniq = (ids: readonly string[]): string[] => [...new Map(ids.map((id) => [idKey(id), id])).values()]
 
 /**
@@ -109,14 +109,14 @@ export function createLicenceRelease (licences: LicenceGateway, store: Store): L
 
   /** The rows to delete: our package seats; our licences whose every needing set is ours, with those sets. */
   async function toRelease (userId: string, held: UserLicences, own: { packages: string[], sets: string[] }): Promise<{ doc: Omit<ReleasedDoc, 'userId' | 'at' | 'features'>, sets: string[], rows: string[] }> {
-    const packages = held.packages.filter((p) => own.packages.some((t) => same(t, p.licenceId)))
+    const packages = held.packages.filter((p) => own.packages.some((t) => sameId(t, p.licenceId)))
     const licences: UserLicences['permissionSetLicences'] = []
     const sets: UserLicences['assignments'] = []
     for (const psl of held.permissionSetLicences) {
       if (!await pslOurs(psl.licenceId, userId)) continue
-      const needing = held.assignments.filter((a) => same(a.licenceId, psl.licenceId))
+      const needing = held.assignments.filter((a) => sameId(a.licenceId, psl.licenceId))
       // A set an admin assigned still needs the licence: Salesforce would refuse its removal; both stay.
-      if (!needing.every((a) => own.sets.some((t) => same(t, a.permissionSetId)))) continue
+      if (!needing.every((a) => own.sets.some((t) => sameId(t, a.permissionSetId)))) continue
       licences.push(psl)
       sets.push(...needing)
     }
@@ -153,17 +153,17 @@ export function createLicenceRelease (licences: LicenceGateway, store: Store): L
     if (doc === undefined) return
     const own = await marks(userId)
     // Only what is still scimforce's: an IdP that took the user out of a group meanwhile cleared its mark.
-    const packages = doc.packageLicences.filter((p) => own.packages.some((t) => same(t, p)))
-    const sets = doc.permissionSets.filter((s) => own.sets.some((t) => same(t, s.id)))
+    const packages = doc.packageLicences.filter((p) => own.packages.some((t) => sameId(t, p)))
+    const sets = doc.permissionSets.filter((s) => own.sets.some((t) => sameId(t, s.id)))
     if (packages.length === 0 && sets.length === 0) {
       await store.deleteDoc(RELEASED_NS, idKey(userId))
       return
     }
     const held = await licences.heldBy(userId, log)
-    const has = (list: ReadonlyArray<{ licenceId: string }>, id: string): boolean => list.some((l) => same(l.licenceId, id))
+    const has = (list: ReadonlyArray<{ licenceId: string }>, id: string): boolean => list.some((l) => sameId(l.licenceId, id))
     const psls = uniq(sets.map((s) => s.licenceId)).filter((l) => !has(held.permissionSetLicences, l))
     const pkgs = packages.filter((p) => !has(held.packages, p))
-    const psas = sets.filter((s) => !held.assignments.some((a) => same(a.permissionSetId, s.id)))
+    const psas = sets.filter((s) => !held.assignments.some((a) => sameId(a.permissionSetId, s.id)))
     // Marks first, as for every grant: a licence whose answer is lost stays scimforce's.
     for (const l of psls) await store.putDoc(PSL_GRANTS_NS, pslGrantKey(l, userId), { licenceId: l, userId, client: 'reactivation', at: new Date().toISOString() })
     const first: NewRow[] = [
@@ -201,7 +201,7 @@ export function createLicenceRelease (licences: LicenceGateway, store: Store): L
     }
     licences.refused(kind === 'pkg' ? 'packageLicence' : 'permissionSetLicence')
     const all = await licences.seats(log).catch(() => undefined)
-    const seats = (kind === 'pkg' ? all?.packageLicences : all?.permissionSetLicences)?.find((l) => same(l.id, id))
+    const seats = (kind === 'pkg' ? all?.packageLicences : all?.permissionSetLicences)?.find((l) => sameId(l.id, id))
     const base = noSeatError(err, what, seats, `user ${userId}`, id)
     return new ScimError(409, undefined, `${base.message} (${after})`, { salesforceCode: err.code, cause: err })
   }
